@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/config"
+)
+
+func serve(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var f config.ServeFlags
+	config.RegisterServe(fs, &f)
+	if err := config.Parse(fs, args, e.getenv); err != nil {
+		return exitIfHelp(err)
+	}
+	cfg, err := config.Serve(f)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(e.stderr, f.LogLevel, f.LogFormat)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logger)
+
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	if cfg.Demo {
+		creds, err := a.Members.SeedDemo(ctx)
+		if err != nil {
+			return fmt.Errorf("seed demo: %w", err)
+		}
+		var b strings.Builder
+		b.WriteString("\nDemo workspace: sign in at " + cfg.BaseURL.String() + "/login as\n")
+		for _, c := range creds {
+			fmt.Fprintf(&b, "  %-14s %-40s %s\n", c.RoleName, c.Email, c.Password)
+		}
+		fmt.Fprintln(e.stdout, b.String())
+	}
+
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("switchboard is listening", "url", cfg.BaseURL.String(), "addr", l.Addr().String(), "data", cfg.DataDir, "version", version())
+
+	token, err := a.Members.IssueSetupToken(ctx)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		link := cfg.BaseURL.String() + "/setup?token=" + token
+		logger.Info("no owner yet: open the set-up link to create one", "setup_url", link)
+		fmt.Fprintf(e.stdout, "\nSet up this workspace by opening:\n  %s\n\n", link)
+	}
+	return a.Run(ctx, l)
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func exitIfHelp(err error) error {
+	if err == flag.ErrHelp {
+		return exitCode(0)
+	}
+	return exitCode(2)
+}

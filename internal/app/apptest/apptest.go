@@ -1,0 +1,210 @@
+// Package apptest starts a real Switchboard for tests: a real SQLite file in a temporary
+// directory, a real HTTP server on a random loopback port, and a fake clock the test moves.
+package apptest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/clock"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/members"
+)
+
+// Instance is a running server.
+type Instance struct {
+	URL     string
+	App     *app.App
+	Clock   *clock.Fake
+	DataDir string
+	Logs    *LogBuffer
+	t       testing.TB
+}
+
+// Start runs a server until the test ends.
+func Start(t testing.TB) *Instance {
+	t.Helper()
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f config.ServeFlags
+	f.Addr, f.DataDir, f.LogLevel, f.LogFormat = l.Addr().String(), dir, "debug", "text"
+	f.IdleTimeout, f.AbsoluteTimeout = 30*time.Minute, 12*time.Hour
+	cfg, err := config.Serve(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &LogBuffer{}
+	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.Options{Clock: clk, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, l) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+		if err := a.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return &Instance{URL: "http://" + l.Addr().String(), App: a, Clock: clk, DataDir: dir, Logs: logs, t: t}
+}
+
+// CreateMember adds a member directly through the domain service.
+func (in *Instance) CreateMember(email, name, roleKey, password string) members.Member {
+	in.t.Helper()
+	m, err := in.App.Members.Create(context.Background(), members.NewMember{Email: email, Name: name, Password: password, RoleKey: roleKey})
+	if err != nil {
+		in.t.Fatalf("create member %s: %v", email, err)
+	}
+	return m
+}
+
+// Client is a browser-like HTTP client: it keeps cookies and does not follow redirects, so
+// tests see each answer as it is.
+type Client struct {
+	HTTP *http.Client
+	in   *Instance
+}
+
+// Client returns a new client with an empty cookie jar.
+func (in *Instance) Client() *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{in: in, HTTP: &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Response is an answer with its body read.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Location is the redirect target.
+func (r Response) Location() string { return r.Header.Get("Location") }
+
+// Do sends req and reads the answer.
+func (c *Client) Do(req *http.Request) Response {
+	c.in.t.Helper()
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.in.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.in.t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// Get fetches path.
+func (c *Client) Get(path string) Response {
+	c.in.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.in.URL+path, nil)
+	if err != nil {
+		c.in.t.Fatal(err)
+	}
+	return c.Do(req)
+}
+
+// PostForm posts a form with the CSRF token a page would carry (fetching a page first if the
+// client has no token yet).
+func (c *Client) PostForm(path string, form url.Values) Response {
+	c.in.t.Helper()
+	f := url.Values{}
+	for k, v := range form {
+		f[k] = v
+	}
+	f.Set("_csrf", c.CSRFToken())
+	return c.PostFormRaw(path, f)
+}
+
+// PostFormRaw posts a form exactly as given: no CSRF token is added.
+func (c *Client) PostFormRaw(path string, form url.Values) Response {
+	c.in.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.in.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.in.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.Do(req)
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// CSRFToken returns the token of the client's CSRF cookie, loading the sign-in page to get one.
+func (c *Client) CSRFToken() string {
+	c.in.t.Helper()
+	if tok := c.Cookie("switchboard_csrf"); tok != "" {
+		return tok
+	}
+	page := c.Get("/login")
+	m := csrfField.FindStringSubmatch(page.Body)
+	if m == nil {
+		c.in.t.Fatalf("no CSRF token on the sign-in page (status %d)", page.Status)
+	}
+	return m[1]
+}
+
+// Cookie returns the value of the named cookie for the server, or "".
+func (c *Client) Cookie(name string) string {
+	u, _ := url.Parse(c.in.URL)
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// SignIn signs in and fails the test unless it worked.
+func (c *Client) SignIn(email, password string) {
+	c.in.t.Helper()
+	r := c.PostForm("/login", url.Values{"email": {email}, "password": {password}})
+	if r.Status != http.StatusSeeOther {
+		c.in.t.Fatalf("sign in as %s: status %d", email, r.Status)
+	}
+}
+
+// LogBuffer collects the server's log lines.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

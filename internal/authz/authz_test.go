@@ -1,0 +1,149 @@
+package authz
+
+import (
+	"regexp"
+	"testing"
+)
+
+func TestCatalogueIDsAreUniqueAndWellFormed(t *testing.T) {
+	idForm := regexp.MustCompile(`^[a-z_]+(\.[a-z_]+)+$`)
+	seen := map[string]bool{}
+	for _, d := range All() {
+		if !idForm.MatchString(d.ID) {
+			t.Errorf("permission id %q is not dotted lower case", d.ID)
+		}
+		if seen[d.ID] {
+			t.Errorf("permission id %q appears twice", d.ID)
+		}
+		seen[d.ID] = true
+		if d.Description == "" || d.Area.Key == "" {
+			t.Errorf("permission %q lacks a description or area", d.ID)
+		}
+		p, err := Parse(d.ID)
+		if err != nil || p != d.Permission {
+			t.Errorf("Parse(%q) = %v, %v; want %v", d.ID, p, err, d.Permission)
+		}
+	}
+	if len(seen) != 35 {
+		t.Errorf("catalogue has %d permissions, the specification lists 35", len(seen))
+	}
+}
+
+func TestParseRefusesUnknownIDs(t *testing.T) {
+	for _, id := range []string{"", "members", "members.view.extra", "MEMBERS.VIEW", "invalid"} {
+		if _, err := Parse(id); err == nil {
+			t.Errorf("Parse(%q) succeeded", id)
+		}
+	}
+	if _, err := ParseSet([]string{"members.view", "nope.nope"}); err == nil {
+		t.Error("ParseSet accepted an unknown id")
+	}
+}
+
+func TestSetOperations(t *testing.T) {
+	s := NewSet(MembersView, BillingManage)
+	if !s.Has(MembersView) || !s.Has(BillingManage) || s.Has(MembersManage) {
+		t.Fatalf("Has wrong on %v", s)
+	}
+	if s.Has(invalidPermission) || s.Has(permissionCount) || s.Has(Permission(200)) {
+		t.Error("an invalid permission is held")
+	}
+	if s.Len() != 2 {
+		t.Errorf("Len = %d", s.Len())
+	}
+	if !s.SubsetOf(FullSet()) || FullSet().SubsetOf(s) {
+		t.Error("SubsetOf wrong")
+	}
+	if got := s.Without(MembersView); got.Has(MembersView) || !got.Has(BillingManage) {
+		t.Error("Without wrong")
+	}
+	if got := FullSet().Minus(s); got.Has(MembersView) || !got.Has(MembersInvite) {
+		t.Error("Minus wrong")
+	}
+	back, err := ParseSet(s.IDs())
+	if err != nil || back != s {
+		t.Errorf("round trip: %v %v", back, err)
+	}
+}
+
+func TestBuiltinRolesMatchSpecification(t *testing.T) {
+	want := map[string][]string{
+		RoleAgent: {"conversations.view_assigned", "conversations.escalate", "messages.send_text", "messages.send_media",
+			"messages.send_template", "messages.send_canned", "templates.view", "numbers.view"},
+		RoleSupport:   {"conversations.view_assigned", "conversations.escalate", "messages.send_canned", "messages.send_template", "templates.view"},
+		RoleDeveloper: {"api_keys.manage", "webhooks.manage", "integrations.manage", "api_logs.view", "templates.view", "numbers.view"},
+		RoleAnalyst:   {"analytics.view", "reports.export", "conversations.view_all", "templates.view", "numbers.view"},
+		RoleAuditor:   {"audit.view", "audit.export", "members.view", "alerts.view"},
+	}
+	for key, ids := range want {
+		r, ok := LookupBuiltinRole(key)
+		if !ok {
+			t.Fatalf("built-in role %q missing", key)
+		}
+		ws, err := ParseSet(ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Permissions != ws {
+			t.Errorf("%s: got %v\nwant %v", key, r.Permissions, ws)
+		}
+	}
+	admin, _ := LookupBuiltinRole(RoleAdministrator)
+	if admin.Permissions != FullSet() {
+		t.Error("Administrator must hold every permission")
+	}
+	for _, r := range BuiltinRoles() {
+		wantTwoFactor := r.Key == RoleAdministrator || r.Key == RoleDeveloper
+		if r.RequiresTwoFactor != wantTwoFactor {
+			t.Errorf("%s requires 2FA = %v", r.Key, r.RequiresTwoFactor)
+		}
+	}
+	if r, _ := LookupBuiltinRole(RoleAnalyst); r.Permissions.Has(MessagesSendText) {
+		t.Error("Analyst must not send")
+	}
+}
+
+func TestRequirementDeniesByDefault(t *testing.T) {
+	agent, _ := LookupBuiltinRole(RoleAgent)
+	p := &Principal{MemberID: 1, Permissions: agent.Permissions}
+	cases := []struct {
+		name string
+		req  Requirement
+		p    *Principal
+		want bool
+	}{
+		{"undeclared denies a member", Requirement{}, p, false},
+		{"undeclared denies anonymous", Requirement{}, nil, false},
+		{"public allows anonymous", Public(), nil, true},
+		{"signed-in refuses anonymous", SignedIn(), nil, false},
+		{"signed-in allows a member", SignedIn(), p, true},
+		{"held permission allows", Require(MessagesSendText), p, true},
+		{"missing permission denies", Require(MembersManage), p, false},
+		{"permission denies anonymous", Require(MessagesSendText), nil, false},
+		{"invalid permission is undeclared", Require(Permission(250)), p, false},
+	}
+	for _, c := range cases {
+		if got := c.req.Allows(c.p); got != c.want {
+			t.Errorf("%s: Allows = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if Require(Permission(250)).Declared() {
+		t.Error("a requirement on an invalid permission counts as declared")
+	}
+}
+
+func BenchmarkCan(b *testing.B) {
+	agent, _ := LookupBuiltinRole(RoleAgent)
+	p := &Principal{MemberID: 7, Permissions: agent.Permissions}
+	perms := []Permission{MessagesSendText, MembersManage, TemplatesView, BillingManage}
+	b.ReportAllocs()
+	var n int
+	for i := 0; b.Loop(); i++ {
+		if p.Can(perms[i&3]) {
+			n++
+		}
+	}
+	if n == 0 {
+		b.Fatal("no check passed")
+	}
+}

@@ -1,0 +1,71 @@
+package authz
+
+// Requirement is what a route demands of the one calling it. Every route declares one; the zero
+// value is "undeclared" and is refused when routes are registered, which is how deny-by-default
+// is kept: a route cannot exist without someone having decided who may call it.
+type Requirement struct {
+	kind requirementKind
+	perm Permission
+}
+
+type requirementKind uint8
+
+const (
+	undeclared requirementKind = iota
+	public
+	signedIn
+	permission
+)
+
+// Public is for the few routes anyone may call: sign-in, set-up, health, static files, webhooks
+// (which authenticate by signature instead).
+func Public() Requirement { return Requirement{kind: public} }
+
+// SignedIn is for routes every member may use whatever their role: their dashboard, their own
+// account, signing out.
+func SignedIn() Requirement { return Requirement{kind: signedIn} }
+
+// Require is for routes guarded by one permission of the catalogue.
+func Require(p Permission) Requirement {
+	if !p.Valid() {
+		return Requirement{} // undeclared: refused at registration
+	}
+	return Requirement{kind: permission, perm: p}
+}
+
+// Declared reports whether the requirement was set on purpose.
+func (r Requirement) Declared() bool { return r.kind != undeclared }
+
+// IsPublic reports whether no sign-in is needed.
+func (r Requirement) IsPublic() bool { return r.kind == public }
+
+// Permission returns the guarding permission, if any.
+func (r Requirement) Permission() (Permission, bool) { return r.perm, r.kind == permission }
+
+// Allows decides whether p may pass. Anything unexpected denies.
+func (r Requirement) Allows(p *Principal) bool {
+	switch r.kind {
+	case public:
+		return true
+	case signedIn:
+		return p != nil
+	case permission:
+		return p.Can(r.perm)
+	default:
+		return false
+	}
+}
+
+// String describes the requirement for route listings and logs.
+func (r Requirement) String() string {
+	switch r.kind {
+	case public:
+		return "public"
+	case signedIn:
+		return "signed-in"
+	case permission:
+		return r.perm.ID()
+	default:
+		return "undeclared"
+	}
+}

@@ -1,0 +1,131 @@
+// Package config turns flags and SWITCHBOARD_* environment variables into one validated Config.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// EnvPrefix starts the name of every environment variable that sets a flag: --data is
+// SWITCHBOARD_DATA, --base-url is SWITCHBOARD_BASE_URL.
+const EnvPrefix = "SWITCHBOARD_"
+
+// Config is what the server needs to start.
+type Config struct {
+	Addr            string
+	DataDir         string
+	BaseURL         *url.URL
+	Demo            bool
+	LogLevel        string
+	LogFormat       string
+	TrustedProxies  []netip.Prefix
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+}
+
+// Common holds the flags every subcommand takes.
+type Common struct {
+	DataDir   string
+	LogLevel  string
+	LogFormat string
+}
+
+// RegisterCommon adds --data, --log-level and --log-format to fs.
+func RegisterCommon(fs *flag.FlagSet, c *Common) {
+	fs.StringVar(&c.DataDir, "data", "./data", "directory that holds the database and keys")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+}
+
+// ServeFlags are the raw values of the serve command's flags.
+type ServeFlags struct {
+	Common
+	Addr            string
+	BaseURL         string
+	Demo            bool
+	TrustedProxies  string
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+}
+
+// RegisterServe adds the serve command's flags to fs.
+func RegisterServe(fs *flag.FlagSet, f *ServeFlags) {
+	RegisterCommon(fs, &f.Common)
+	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&f.BaseURL, "base-url", "", "public URL of this instance (default http://ADDR); https turns on Secure cookies")
+	fs.BoolVar(&f.Demo, "demo", false, "seed a demo workspace with one member per built-in role")
+	fs.StringVar(&f.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
+	fs.DurationVar(&f.IdleTimeout, "idle-timeout", 30*time.Minute, "sign members out after this long without a request")
+	fs.DurationVar(&f.AbsoluteTimeout, "absolute-timeout", 12*time.Hour, "sign members out this long after sign-in, active or not")
+}
+
+// Parse parses args into fs, then fills every flag not given on the command line from its
+// environment variable. Command-line flags win over the environment.
+func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		name := EnvName(f.Name)
+		if v := getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// EnvName is the environment variable that sets the flag called name.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Serve validates the serve flags into a Config.
+func Serve(f ServeFlags) (Config, error) {
+	c := Config{
+		Addr: f.Addr, DataDir: f.DataDir, Demo: f.Demo, LogLevel: f.LogLevel, LogFormat: f.LogFormat,
+		IdleTimeout: f.IdleTimeout, AbsoluteTimeout: f.AbsoluteTimeout,
+	}
+	if _, _, err := net.SplitHostPort(f.Addr); err != nil {
+		return Config{}, fmt.Errorf("--addr %q: %w", f.Addr, err)
+	}
+	base := f.BaseURL
+	if base == "" {
+		base = "http://" + f.Addr
+	}
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Config{}, fmt.Errorf("--base-url %q: want http(s)://host[:port]", f.BaseURL)
+	}
+	c.BaseURL = u
+	for _, s := range strings.Split(f.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	if f.IdleTimeout < time.Minute || f.AbsoluteTimeout < f.IdleTimeout {
+		return Config{}, errors.New("--idle-timeout must be at least 1m and no longer than --absolute-timeout")
+	}
+	return c, nil
+}
+
+// Secure reports whether the instance is served over TLS, which turns on Secure cookies.
+func (c Config) Secure() bool { return c.BaseURL != nil && c.BaseURL.Scheme == "https" }

@@ -1,0 +1,130 @@
+// Package db opens Switchboard's SQLite database: one writer connection that serialises every
+// write (SQLite allows one writer at a time; queueing in Go is cheaper than SQLITE_BUSY retries)
+// and a small pool of query-only readers that WAL lets run beside it.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "switchboard.db"
+
+// DB is the pair of pools. Write through W, read through R.
+type DB struct {
+	W    *sql.DB
+	R    *sql.DB
+	Path string
+}
+
+// Querier is what stores need to run statements, satisfied by *sql.DB and *sql.Tx alike, so one
+// store method serves both a stand-alone call and a step inside a larger transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Open creates the data directory if needed, opens both pools and applies pending migrations.
+func Open(ctx context.Context, dataDir string) (*DB, error) {
+	d, _, err := OpenAndMigrate(ctx, dataDir)
+	return d, err
+}
+
+// OpenAndMigrate is Open that also names the migrations it applied.
+func OpenAndMigrate(ctx context.Context, dataDir string) (*DB, []string, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dataDir, FileName)
+	d, err := OpenFile(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := Migrate(ctx, d.W)
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return d, applied, nil
+}
+
+// OpenFile opens the pools on an exact file path without migrating.
+func OpenFile(ctx context.Context, path string) (*DB, error) {
+	w, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("open writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open readers: %w", err)
+	}
+	readers := max(2, runtime.NumCPU())
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	return &DB{W: w, R: r, Path: path}, nil
+}
+
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(wal)")
+	if writer {
+		// FULL: a write that was acknowledged must survive a power cut, not only a crash.
+		q.Add("_pragma", "synchronous(full)")
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	return errors.Join(d.R.Close(), d.W.Close())
+}
+
+// Tx runs fn in a write transaction, committing when fn returns nil and rolling back otherwise.
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.W.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the live database to dest while it stays in use.
+func (d *DB) Backup(ctx context.Context, dest string) error {
+	if _, err := os.Stat(dest); err == nil {
+		return fmt.Errorf("backup: %s already exists", dest)
+	}
+	if _, err := d.W.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
+		return fmt.Errorf("backup to %s: %w", dest, err)
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/switchboard/switchboard/migrations"
+)
+
+// Migrate applies every pending migration embedded in the binary and names the files applied.
+func Migrate(ctx context.Context, w *sql.DB) ([]string, error) {
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, migrations.FS,
+		goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("apply migrations: %w", err)
+	}
+	applied := make([]string, 0, len(results))
+	for _, r := range results {
+		applied = append(applied, r.Source.Path)
+	}
+	return applied, nil
+}

@@ -1,0 +1,195 @@
+package members
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/internal/audit"
+	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/clock"
+	"github.com/switchboard/switchboard/internal/db"
+)
+
+// Service is the members area's behaviour: each method validates, changes state and writes its
+// activity event in one transaction.
+type Service struct {
+	db        *db.DB
+	store     *Store
+	audit     *audit.Log
+	passwords *auth.Verifier
+	clock     clock.Clock
+}
+
+// NewService wires the members service.
+func NewService(d *db.DB, store *Store, log *audit.Log, passwords *auth.Verifier, clk clock.Clock) *Service {
+	return &Service{db: d, store: store, audit: log, passwords: passwords, clock: clk}
+}
+
+// Store gives read access to the members store.
+func (s *Service) Store() *Store { return s.store }
+
+// NewMember is the input for creating a member.
+type NewMember struct {
+	Email    string
+	Name     string
+	Password string
+	RoleKey  string
+}
+
+const maxNameLength = 100
+
+func (in *NewMember) normalise() {
+	in.Email = strings.TrimSpace(in.Email)
+	in.Name = strings.TrimSpace(in.Name)
+	in.RoleKey = strings.TrimSpace(in.RoleKey)
+}
+
+func (in NewMember) validate() FieldErrors {
+	fe := FieldErrors{}
+	if in.Name == "" {
+		fe.Add("name", "Enter a name.")
+	} else if utf8.RuneCountInString(in.Name) > maxNameLength {
+		fe.Add("name", fmt.Sprintf("Use at most %d characters.", maxNameLength))
+	} else if strings.ContainsAny(in.Name, "\x00\r\n") {
+		fe.Add("name", "A name cannot contain line breaks.")
+	}
+	if err := ValidateEmail(in.Email); err != nil {
+		fe.Add("email", err.Error())
+	}
+	if err := auth.ValidateNewPassword(in.Password, in.Email, in.Name, "switchboard"); err != nil {
+		fe.Add("password", err.Error())
+	}
+	return fe
+}
+
+// ValidateEmail accepts a plain address such as ada@example.com (no display name).
+func ValidateEmail(email string) error {
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
+		return errors.New("Enter an e-mail address such as ada@example.com.")
+	}
+	return nil
+}
+
+// Create adds a member with the given role. The password must meet the password policy.
+func (s *Service) Create(ctx context.Context, in NewMember) (Member, error) {
+	var m Member
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		m, err = s.create(ctx, tx, in)
+		return err
+	})
+	return m, err
+}
+
+func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewMember) (Member, error) {
+	in.normalise()
+	fe := in.validate()
+	role, err := s.store.RoleByKey(ctx, tx, in.RoleKey)
+	if errors.Is(err, ErrNotFound) {
+		fe.Add("role", "Choose one of the roles.")
+	} else if err != nil {
+		return Member{}, err
+	}
+	if _, ok := fe["email"]; !ok {
+		taken, err := s.store.emailTaken(ctx, tx, in.Email)
+		if err != nil {
+			return Member{}, err
+		}
+		if taken {
+			fe.Add("email", "A member with this e-mail address already exists.")
+		}
+	}
+	if err := fe.Err(); err != nil {
+		return Member{}, err
+	}
+	hash, err := s.passwords.Hash(in.Password)
+	if err != nil {
+		return Member{}, err
+	}
+	now := s.clock.Now()
+	id, err := s.store.insert(ctx, tx, newMemberRow{Email: in.Email, Name: in.Name, PasswordHash: hash, RoleID: role.ID, At: now})
+	if err != nil {
+		return Member{}, err
+	}
+	if _, err := s.audit.Append(ctx, tx, audit.Event{
+		Action: "member.created",
+		Target: memberTarget(id),
+		Changes: []audit.Change{
+			{Field: "email", After: in.Email},
+			{Field: "name", After: in.Name},
+			{Field: "role", After: role.Name},
+		},
+		Outcome: audit.OutcomeSuccess,
+	}); err != nil {
+		return Member{}, err
+	}
+	return Member{ID: id, Email: in.Email, Name: in.Name, PasswordHash: hash, RoleID: role.ID, RoleKey: role.Key,
+		RoleName: role.Name, Status: StatusActive, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+// SignIn checks an e-mail address and password. Every outcome costs one password hash and
+// answers the same error, so neither the message nor the timing tells whether an account exists.
+func (s *Service) SignIn(ctx context.Context, email, password string) (Member, error) {
+	email = strings.TrimSpace(email)
+	m, err := s.store.ByEmail(ctx, email)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Member{}, err
+	}
+	ok := s.passwords.VerifyOrDummy(password, m.PasswordHash, found)
+	if !ok || !m.Active() {
+		ev := audit.Event{Action: "member.sign_in_failed", Outcome: audit.OutcomeFailed}
+		if found {
+			ev.Actor = audit.MemberActor(m.ID, m.Name)
+			ev.Target = memberTarget(m.ID)
+			reason := "wrong password"
+			if ok {
+				reason = "account deactivated"
+			}
+			ev.Changes = []audit.Change{{Field: "reason", After: reason}}
+		} else {
+			// What was typed is not kept: people type passwords into the e-mail field.
+			ev.Changes = []audit.Change{{Field: "reason", After: "unknown account"}}
+		}
+		if _, err := s.audit.Record(ctx, ev); err != nil {
+			return Member{}, err
+		}
+		return Member{}, ErrInvalidCredentials
+	}
+	now := s.clock.Now()
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.store.setLastSignIn(ctx, tx, m.ID, now); err != nil {
+			return err
+		}
+		_, err := s.audit.Append(ctx, tx, audit.Event{
+			Actor: audit.MemberActor(m.ID, m.Name), Action: "member.signed_in",
+			Target: memberTarget(m.ID), Outcome: audit.OutcomeSuccess,
+		})
+		return err
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	m.LastSignInAt = now
+	return m, nil
+}
+
+// RecordSignOut writes the sign-out event.
+func (s *Service) RecordSignOut(ctx context.Context, memberID int64, name string) error {
+	_, err := s.audit.Record(ctx, audit.Event{
+		Actor: audit.MemberActor(memberID, name), Action: "member.signed_out",
+		Target: memberTarget(memberID), Outcome: audit.OutcomeSuccess,
+	})
+	return err
+}
+
+func memberTarget(id int64) audit.Target {
+	return audit.Target{Type: "member", ID: strconv.FormatInt(id, 10)}
+}

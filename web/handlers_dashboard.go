@@ -1,0 +1,68 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/web/views"
+)
+
+const dashboardRecentEvents = 6
+
+func (s *Server) dashboard(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	v := views.DashboardView{
+		Page:      s.page(c, "Dashboard", "dashboard"),
+		FirstName: strings.Fields(p.Name + " ")[0],
+		RoleName:  p.RoleName,
+		Access:    accessAreas(p.Permissions),
+	}
+	if p.Can(authz.MembersView) {
+		n, err := s.Members.Store().Count(ctx, s.DB.R)
+		if err != nil {
+			return err
+		}
+		v.ShowMembers, v.MemberCount = true, n
+	}
+	if p.Can(authz.AuditView) {
+		rows, _, err := s.eventRows(c, 0, 0, dashboardRecentEvents)
+		if err != nil {
+			return err
+		}
+		v.ShowRecent, v.Recent = true, rows
+	}
+	return render(c, http.StatusOK, views.Dashboard(v))
+}
+
+func accessAreas(perms authz.Set) []views.AccessArea {
+	var out []views.AccessArea
+	var held []string
+	for _, d := range authz.All() {
+		if len(out) == 0 || out[len(out)-1].Name != d.Area.Name {
+			if len(out) > 0 {
+				out[len(out)-1].Summary = strings.Join(held, ", ")
+			}
+			out, held = append(out, views.AccessArea{Name: d.Area.Name}), nil
+		}
+		last := &out[len(out)-1]
+		last.Total++
+		if perms.Has(d.Permission) {
+			last.Held++
+			held = append(held, d.ID)
+		}
+	}
+	if len(out) > 0 {
+		out[len(out)-1].Summary = strings.Join(held, ", ")
+	}
+	kept := out[:0]
+	for _, a := range out {
+		if a.Held > 0 {
+			kept = append(kept, a)
+		}
+	}
+	return kept
+}

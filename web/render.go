@@ -1,0 +1,82 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/web/views/layout"
+)
+
+// render writes a templ component as the response. The page is rendered into a buffer first so
+// that a rendering error becomes a clean error page rather than half a page.
+func render(c echo.Context, status int, component templ.Component) error {
+	var buf bytes.Buffer
+	if err := component.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	addVary(h, "HX-Request")
+	h.Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// addVary adds a Vary value once; several middlewares each need Vary: Cookie.
+func addVary(h http.Header, value string) {
+	for _, v := range h.Values("Vary") {
+		if strings.EqualFold(v, value) {
+			return
+		}
+	}
+	h.Add("Vary", value)
+}
+
+// navEntry is one possible navigation link and what it needs.
+type navEntry struct {
+	key    string
+	label  string
+	href   string
+	access authz.Requirement
+}
+
+// navigation lists every section; page() keeps only those the member may open, so the menu can
+// never offer a link that answers 403.
+var navigation = []navEntry{
+	{"dashboard", "Dashboard", "/", authz.SignedIn()},
+	{"members", "Members", "/members", authz.Require(authz.MembersView)},
+	{"activity", "Activity", "/activity", authz.Require(authz.AuditView)},
+}
+
+// page builds the layout part of a view model for the current request.
+func (s *Server) page(c echo.Context, title, current string) layout.Page {
+	p := layout.Page{Title: title, CSRFToken: csrfToken(c), Assets: s.Assets}
+	if pr := principalOf(c); pr != nil {
+		p.Member = &layout.Member{Name: pr.Name, RoleName: pr.RoleName}
+		for _, n := range navigation {
+			if n.access.Allows(pr) {
+				p.Nav = append(p.Nav, layout.NavItem{Label: n.label, Href: n.href, Current: n.key == current})
+			}
+		}
+	}
+	return p
+}
+
+// safeNext keeps a post-sign-in redirect on this site: a path, never a scheme or another host.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	if err := s.DB.R.PingContext(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,117 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/app/apptest"
+	"github.com/switchboard/switchboard/internal/authz"
+)
+
+// Every route on the router must come from the routes table with a declared requirement: a
+// route added any other way, or without one, fails here.
+func TestEveryRegisteredRouteDeclaresAccess(t *testing.T) {
+	in := apptest.Start(t)
+	declared := map[string]authz.Requirement{}
+	for _, r := range in.App.Server.Routes() {
+		declared[r.Method+" "+r.Path] = r.Access
+	}
+	routes := in.App.Server.Echo().Routes()
+	if len(routes) == 0 {
+		t.Fatal("no routes registered")
+	}
+	for _, r := range routes {
+		req, ok := declared[r.Method+" "+r.Path]
+		if !ok {
+			t.Errorf("%s %s is registered outside the routes table", r.Method, r.Path)
+			continue
+		}
+		if !req.Declared() {
+			t.Errorf("%s %s declares no access requirement", r.Method, r.Path)
+		}
+	}
+}
+
+// publicRoutes is the allow-list of routes anyone may call; any other public route is a mistake.
+var publicRoutes = map[string]bool{
+	"GET /healthz": true, "GET /metrics": true, "GET /static/*": true,
+	"GET /setup": true, "POST /setup": true, "GET /login": true, "POST /login": true,
+}
+
+func TestOnlyAllowListedRoutesArePublic(t *testing.T) {
+	in := apptest.Start(t)
+	for _, r := range in.App.Server.Routes() {
+		key := r.Method + " " + r.Path
+		if r.Access.IsPublic() != publicRoutes[key] {
+			t.Errorf("%s: public = %v, allow-list says %v", key, r.Access.IsPublic(), publicRoutes[key])
+		}
+	}
+}
+
+// For every route guarded by a permission and every built-in role, a member of that role is let
+// through exactly when the role holds the permission. The cases come from the routes table and
+// the role definitions, so a new route is covered without editing this test.
+func TestEveryRouteForEveryBuiltinRole(t *testing.T) {
+	in := apptest.Start(t)
+	const password = "a long and unguessable passphrase"
+	clients := map[string]*apptest.Client{}
+	for _, role := range authz.BuiltinRoles() {
+		in.CreateMember(role.Key+"@example.com", "Test "+role.Name, role.Key, password)
+		c := in.Client()
+		c.SignIn(role.Key+"@example.com", password)
+		clients[role.Key] = c
+	}
+	anonymous := in.Client()
+	routes := in.App.Server.Routes()
+	// Signing out ends the session the other routes are tried with: try it last.
+	sort.SliceStable(routes, func(i, j int) bool { return routes[j].Path == "/logout" && routes[i].Path != "/logout" })
+	for _, r := range routes {
+		path := concretePath(r.Path)
+		perm, guarded := r.Access.Permission()
+		for _, role := range authz.BuiltinRoles() {
+			resp := send(clients[role.Key], r.Method, path)
+			denied := resp.Status == http.StatusForbidden
+			switch {
+			case guarded && role.Permissions.Has(perm) && denied:
+				t.Errorf("%s %s: %s holds %s but was refused", r.Method, path, role.Name, perm)
+			case guarded && !role.Permissions.Has(perm) && !denied:
+				t.Errorf("%s %s: %s lacks %s but got %d", r.Method, path, role.Name, perm, resp.Status)
+			case !guarded && denied:
+				t.Errorf("%s %s (%s): %s was refused", r.Method, path, r.Access, role.Name)
+			}
+		}
+		if !r.Access.IsPublic() {
+			resp := send(anonymous, r.Method, path)
+			if resp.Status != http.StatusSeeOther && resp.Status != http.StatusUnauthorized && resp.Status != http.StatusForbidden {
+				t.Errorf("%s %s: anonymous got %d, want a redirect to sign-in or a refusal", r.Method, path, resp.Status)
+			}
+			if resp.Status == http.StatusSeeOther && !strings.HasPrefix(resp.Location(), "/login") {
+				t.Errorf("%s %s: anonymous redirected to %q", r.Method, path, resp.Location())
+			}
+		}
+	}
+}
+
+func concretePath(p string) string {
+	var parts []string
+	for _, seg := range strings.Split(p, "/") {
+		switch {
+		case strings.HasPrefix(seg, ":"):
+			seg = "1"
+		case seg == "*":
+			seg = "x"
+		}
+		parts = append(parts, seg)
+	}
+	return strings.Join(parts, "/")
+}
+
+func send(c *apptest.Client, method, path string) apptest.Response {
+	if method == http.MethodGet {
+		return c.Get(path)
+	}
+	return c.PostForm(path, url.Values{})
+}

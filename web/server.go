@@ -1,0 +1,112 @@
+// Package web is Switchboard's HTTP face: the echo server, its middleware, the routes table and
+// thin handlers that decode input, call one domain function and render one view.
+package web
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard/switchboard/internal/audit"
+	"github.com/switchboard/switchboard/internal/clock"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/static"
+)
+
+// Deps are the parts the web layer is built from.
+type Deps struct {
+	Config   config.Config
+	DB       *db.DB
+	Members  *members.Service
+	Audit    *audit.Log
+	Assets   *static.Assets
+	Sessions *scs.SessionManager
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	Metrics  *prometheus.Registry
+}
+
+// Server holds the dependencies the handlers use.
+type Server struct {
+	Deps
+	echo    *echo.Echo
+	metrics *httpMetrics
+}
+
+// New builds the HTTP server with every route of the routes table registered.
+func New(d Deps) (*Server, error) {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.Server.IdleTimeout = 2 * time.Minute
+	e.IPExtractor = ipExtractor(d.Config)
+
+	s := &Server{Deps: d, echo: e}
+	m, err := newHTTPMetrics(d.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	e.HTTPErrorHandler = s.handleError
+
+	e.Use(
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}),
+		s.observe,
+		s.recoverPanics,
+		s.securityHeaders(),
+		middleware.BodyLimit("1M"),
+		s.sessionMiddleware,
+		s.loadPrincipal,
+		s.csrf(),
+	)
+	if err := s.register(s.routes()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler is the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo exposes the router, for tests that walk the registered routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Serve answers requests on l until it is closed.
+func (s *Server) Serve(l net.Listener) error {
+	s.echo.Listener = l
+	srv := s.echo.Server
+	srv.Handler = s.echo
+	if err := srv.Serve(l); err != nil && err != http.ErrServerClosed {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// HTTPServer is the underlying server, for graceful shutdown.
+func (s *Server) HTTPServer() *http.Server { return s.echo.Server }
+
+func ipExtractor(c config.Config) echo.IPExtractor {
+	if len(c.TrustedProxies) == 0 {
+		// Without a declared proxy, X-Forwarded-For is whatever the client wrote: never believe it,
+		// or sign-in throttling per address could be dodged with one header.
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range c.TrustedProxies {
+		_, ipnet, err := net.ParseCIDR(p.String())
+		if err == nil {
+			opts = append(opts, echo.TrustIPRange(ipnet))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

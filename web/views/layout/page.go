@@ -1,0 +1,63 @@
+// Package layout holds the frame every page is drawn in: the document head, the navigation and
+// the member menu.
+package layout
+
+// Assets maps a static file name to its cache-busting URL.
+type Assets interface {
+	Path(name string) string
+}
+
+// Page is what the layout needs from every page's view model.
+type Page struct {
+	Title     string
+	CSRFToken string
+	Assets    Assets
+	Member    *Member // nil on pages for signed-out visitors
+	Nav       []NavItem
+}
+
+// Member is the signed-in member as the layout shows them.
+type Member struct {
+	Name     string
+	RoleName string
+}
+
+// NavItem is one link of the navigation; only items the member may use are ever built.
+type NavItem struct {
+	Label   string
+	Href    string
+	Current bool
+	Badge   string
+}
+
+// Initials are the avatar's letters.
+func (m Member) Initials() string {
+	var out []rune
+	start := true
+	for _, r := range m.Name {
+		if r == ' ' {
+			start = true
+			continue
+		}
+		if start && len(out) < 2 {
+			out = append(out, r)
+		}
+		start = false
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+func (p Page) csrfHeaders() string {
+	// Marshalled by hand: the token is URL-safe base64 or echo's fixed marker, never a quote.
+	return `{"X-CSRF-Token":"` + p.CSRFToken + `"}`
+}
+
+func ariaCurrent(current bool) string {
+	if current {
+		return "page"
+	}
+	return "false"
+}
