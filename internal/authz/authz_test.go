@@ -147,3 +147,33 @@ func BenchmarkCan(b *testing.B) {
 		b.Fatal("no check passed")
 	}
 }
+
+func TestConversationVisibility(t *testing.T) {
+	agent, _ := LookupBuiltinRole(RoleAgent)
+	analyst, _ := LookupBuiltinRole(RoleAnalyst)
+	auditor, _ := LookupBuiltinRole(RoleAuditor)
+	scopedAgent := &Principal{MemberID: 7, Permissions: agent.Permissions, Numbers: NumberScope{IDs: []int64{1}}}
+	allAnalyst := &Principal{MemberID: 8, Permissions: analyst.Permissions, Numbers: NumberScope{All: true}}
+	noNumbers := &Principal{MemberID: 9, Permissions: analyst.Permissions}
+	cases := []struct {
+		name string
+		p    *Principal
+		c    ConversationFacts
+		want bool
+	}{
+		{"agent sees own assignment on own number", scopedAgent, ConversationFacts{PhoneNumberID: 1, AssigneeID: 7}, true},
+		{"agent sees what they escalated", scopedAgent, ConversationFacts{PhoneNumberID: 1, AssigneeID: 3, InvolvedMembers: []int64{7}}, true},
+		{"agent does not see another's conversation", scopedAgent, ConversationFacts{PhoneNumberID: 1, AssigneeID: 3}, false},
+		{"agent does not see unassigned", scopedAgent, ConversationFacts{PhoneNumberID: 1}, false},
+		{"agent does not see other numbers even if assigned", scopedAgent, ConversationFacts{PhoneNumberID: 2, AssigneeID: 7}, false},
+		{"analyst sees everything in scope", allAnalyst, ConversationFacts{PhoneNumberID: 5, AssigneeID: 3}, true},
+		{"empty number scope sees nothing", noNumbers, ConversationFacts{PhoneNumberID: 1}, false},
+		{"no inbox permission sees nothing", &Principal{MemberID: 1, Permissions: auditor.Permissions, Numbers: NumberScope{All: true}}, ConversationFacts{PhoneNumberID: 1, AssigneeID: 1}, false},
+		{"nil principal sees nothing", nil, ConversationFacts{PhoneNumberID: 1}, false},
+	}
+	for _, c := range cases {
+		if got := c.p.Conversations().Allows(c.c); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
