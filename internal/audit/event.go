@@ -93,7 +93,7 @@ type Event struct {
 	RequestID  string
 	Outcome    Outcome
 	PrevHash   string // hex SHA-256 of the previous event, GenesisHash for the first
-	Hash       string // hex SHA-256 of PrevHash and this event's canonical content
+	Hash       string // hex SHA-256 of the canonical form (see chain.go), which starts with PrevHash
 }
 
 // maxUserAgent bounds a header the client controls, so one request cannot bloat the log.

@@ -35,8 +35,9 @@ const (
 type verifySplit struct {
 	// minLen keeps small logs in one pass, where splitting would cost more than it saves.
 	minLen int64
-	// max is how many ranges run at once: no more than there are cores to run them, nor
-	// connections in the reader pool, nor a few, so that the pages keep a connection.
+	// max is how many ranges run at once: no more than there are cores to run them or
+	// connections in the reader pool, and never more than four, so a big machine's pages are
+	// not all kept waiting. On a small one, pages wait for a range (well under a second).
 	max int
 }
 
@@ -68,8 +69,8 @@ func (s verifySplit) bounds(lo, hi int64) []int64 {
 // outside the database (a checkpoint feature) closes those.
 //
 // Large logs are split into id ranges checked side by side on reader connections, each
-// streaming its rows, so memory stays constant and a million events take about a second on two
-// cores. Each range starts from the stored hash of the event before it and the first break of
+// streaming its rows, so memory stays constant and a million events take about 1.3 s on two
+// cores (2.3 s in one pass). Each range starts from the stored hash of the event before it and the first break of
 // the earliest broken range is the first break of the chain: until then every event is intact,
 // so each link is checked exactly as a single pass would check it.
 func (l *Log) Verify(ctx context.Context) (Report, error) {
