@@ -42,12 +42,16 @@ func classify(err error) (int, string) {
 	switch {
 	case errors.As(err, &he):
 		msg, ok := he.Message.(string)
-		if !ok || msg == "" || he.Code == http.StatusNotFound {
+		if !ok || msg == "" || msg == http.StatusText(he.Code) || he.Code == http.StatusNotFound {
 			msg = defaultMessage(he.Code)
 		}
 		return he.Code, msg
-	case errors.Is(err, members.ErrNotFound):
+	case errors.Is(err, members.ErrNotFound), errors.Is(err, members.ErrInvitationInvalid):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
+	case errors.Is(err, members.ErrForbidden):
+		return http.StatusForbidden, err.Error()
+	case errors.Is(err, members.ErrConflict):
+		return http.StatusConflict, err.Error()
 	default:
 		return http.StatusInternalServerError, defaultMessage(http.StatusInternalServerError)
 	}
@@ -80,6 +84,8 @@ func errorTitle(status int) string {
 		return "Not allowed"
 	case http.StatusUnauthorized:
 		return "Sign in first"
+	case http.StatusConflict:
+		return "That cannot be done now"
 	}
 	if status >= 500 {
 		return "Something went wrong"

@@ -2,24 +2,206 @@ package web
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/web/views"
 )
 
 func (s *Server) membersPage(c echo.Context) error {
-	list, err := s.Members.Store().List(c.Request().Context())
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	list, err := s.Members.Store().List(ctx)
 	if err != nil {
 		return err
 	}
-	v := views.MembersView{Page: s.page(c, "Members", "members")}
+	numbers, err := s.Numbers.PhoneNumbers(ctx)
+	if err != nil {
+		return err
+	}
+	v := views.MembersView{Page: s.page(c, "Members", "members"), CanInvite: p.Can(authz.MembersInvite)}
 	for _, m := range list {
-		row := views.MemberRow{Name: m.Name, Email: m.Email, RoleName: m.RoleName, Active: m.Active(), LastSignIn: "Never"}
-		if !m.LastSignInAt.IsZero() {
-			row.LastSignIn = m.LastSignInAt.Format("2 Jan 2006 15:04 UTC")
+		v.Members = append(v.Members, memberRow(m, numbers))
+	}
+	if v.CanInvite {
+		invs, err := s.Members.PendingInvitations(ctx)
+		if err != nil {
+			return err
 		}
-		v.Members = append(v.Members, row)
+		for _, inv := range invs {
+			v.Invitations = append(v.Invitations, views.InvitationRow{ID: inv.ID, Email: inv.Email, RoleName: inv.RoleName,
+				Numbers: scopeText(inv.AllNumbers, inv.NumberIDs, numbers), InvitedBy: inv.InvitedBy, Expires: formatTime(inv.ExpiresAt)})
+		}
 	}
 	return render(c, http.StatusOK, views.Members(v))
 }
+
+func (s *Server) memberPage(c echo.Context) error {
+	return s.renderMember(c, http.StatusOK, nil)
+}
+
+func (s *Server) renderMember(c echo.Context, status int, errs members.FieldErrors) error {
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	m, err := s.Members.Store().ByID(ctx, pathID(c))
+	if err != nil {
+		return err
+	}
+	numbers, err := s.Numbers.PhoneNumbers(ctx)
+	if err != nil {
+		return err
+	}
+	roles, err := s.Members.Store().Roles(ctx)
+	if err != nil {
+		return err
+	}
+	v := views.MemberView{
+		Page:      s.page(c, m.Name, "members"),
+		Member:    memberRow(m, numbers),
+		CanManage: p.Can(authz.MembersManage) && p.MemberID != m.ID,
+		IsSelf:    p.MemberID == m.ID,
+		Numbers:   numberOptions(numbers, m.AllNumbers, m.NumberIDs),
+		All:       m.AllNumbers,
+		Errors:    errs,
+	}
+	for _, r := range roles {
+		v.Roles = append(v.Roles, views.RoleOption{ID: r.ID, Name: r.Name, Selected: r.ID == m.RoleID,
+			Disabled: !r.Permissions.SubsetOf(p.Permissions)})
+	}
+	return render(c, status, views.Member(v))
+}
+
+func (s *Server) changeMemberRole(c echo.Context) error {
+	roleID, _ := strconv.ParseInt(c.FormValue("role"), 10, 64)
+	if err := s.Members.ChangeRole(c.Request().Context(), principalOf(c), pathID(c), roleID); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, memberURL(c), "Role changed.")
+}
+
+func (s *Server) changeMemberNumbers(c echo.Context) error {
+	all, ids := scopeFromForm(c)
+	err := s.Members.SetNumberScope(c.Request().Context(), principalOf(c), pathID(c), all, ids)
+	if fe, ok := fieldErrors(err); ok {
+		return s.renderMember(c, http.StatusUnprocessableEntity, fe)
+	}
+	if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, memberURL(c), "Phone numbers changed.")
+}
+
+func (s *Server) deactivateMember(c echo.Context) error {
+	if err := s.Members.Deactivate(c.Request().Context(), principalOf(c), pathID(c)); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, memberURL(c), "Member deactivated. Their sessions have ended.")
+}
+
+func (s *Server) reactivateMember(c echo.Context) error {
+	if err := s.Members.Reactivate(c.Request().Context(), principalOf(c), pathID(c)); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, memberURL(c), "Member reactivated. They can sign in again.")
+}
+
+func (s *Server) signOutMember(c echo.Context) error {
+	if err := s.Members.EndSessions(c.Request().Context(), principalOf(c), pathID(c)); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, memberURL(c), "Member signed out everywhere.")
+}
+
+func (s *Server) deleteMemberPage(c echo.Context) error {
+	m, err := s.Members.Store().ByID(c.Request().Context(), pathID(c))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.DeleteMember(views.DeleteMemberView{Page: s.page(c, "Delete "+m.Name, "members"),
+		ID: m.ID, Name: m.Name, Email: m.Email}))
+}
+
+func (s *Server) deleteMember(c echo.Context) error {
+	if err := s.Members.Delete(c.Request().Context(), principalOf(c), pathID(c)); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, "/members", "Member deleted. Their past activity stays in the activity log.")
+}
+
+func memberURL(c echo.Context) string { return "/members/" + c.Param("id") }
+
+// pathID reads the :id parameter; anything that is not a positive number matches no record.
+func pathID(c echo.Context) int64 {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return -1
+	}
+	return id
+}
+
+func memberRow(m members.Member, numbers []workspace.PhoneNumber) views.MemberRow {
+	row := views.MemberRow{ID: m.ID, Name: m.Name, Email: m.Email, RoleName: m.RoleName, Active: m.Active(),
+		LastSignIn: "Never", Numbers: scopeText(m.AllNumbers, m.NumberIDs, numbers)}
+	if !m.LastSignInAt.IsZero() {
+		row.LastSignIn = formatTime(m.LastSignInAt)
+	}
+	return row
+}
+
+func scopeText(all bool, ids []int64, numbers []workspace.PhoneNumber) string {
+	if all {
+		return "All numbers"
+	}
+	if len(ids) == 1 {
+		for _, n := range numbers {
+			if n.ID == ids[0] {
+				return n.Name()
+			}
+		}
+	}
+	return strconv.Itoa(len(ids)) + " numbers"
+}
+
+func numberOptions(numbers []workspace.PhoneNumber, all bool, chosen []int64) []views.NumberOption {
+	out := make([]views.NumberOption, 0, len(numbers))
+	for _, n := range numbers {
+		checked := false
+		for _, id := range chosen {
+			checked = checked || id == n.ID
+		}
+		out = append(out, views.NumberOption{ID: n.ID, Name: n.Name(), Checked: checked && !all})
+	}
+	return out
+}
+
+// scopeFromForm reads the number-scope fields: scope=all, or scope=some with number=ID…
+func scopeFromForm(c echo.Context) (bool, []int64) {
+	if c.FormValue("scope") != "some" {
+		return true, nil
+	}
+	form, _ := c.FormParams()
+	var ids []int64
+	for _, v := range form["number"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return false, ids
+}
+
+func fieldErrors(err error) (members.FieldErrors, bool) {
+	switch e := err.(type) {
+	case members.FieldErrors:
+		return e, true
+	case *members.ValidationError:
+		return members.FieldErrors{e.Field: e.Message}, true
+	}
+	return nil, false
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -105,12 +107,15 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 		CookieSameSite: http.SameSiteLaxMode,
 		ContextKey:     csrfContextKey,
 		// Machine endpoints change nothing and serve no forms: no token cookie for them.
-		Skipper: func(c echo.Context) bool {
-			switch c.Path() {
-			case "/healthz", "/metrics", "/static/*":
-				return true
+		Skipper: isMachineRoute,
+		// Cross-site and same-site state changes: same-site falls back to the token check (and its
+		// refusal below); cross-site is refused here, and recorded like any other refusal.
+		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
+			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "same-site" {
+				return false, nil
 			}
-			return false
+			s.recordDenied(c, "request.csrf_refused", "cross-site request")
+			return false, echo.NewHTTPError(http.StatusForbidden, "This request came from another site and was refused.")
 		},
 		ErrorHandler: func(err error, c echo.Context) error {
 			s.recordDenied(c, "request.csrf_refused", "missing or wrong CSRF token")
@@ -132,6 +137,35 @@ func (s *Server) csrfCookieName() string {
 func csrfToken(c echo.Context) string {
 	t, _ := c.Get(csrfContextKey).(string)
 	return t
+}
+
+// parseForms reads form bodies up front, so that a body over the limit sent without a
+// Content-Length is refused with 413 instead of being cut short silently: echo's FormValue
+// ignores parse errors, and a truncated form would reach the handlers as empty fields.
+func parseForms(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		switch req.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+		default:
+			return next(c)
+		}
+		var err error
+		ct := req.Header.Get(echo.HeaderContentType)
+		switch {
+		case strings.HasPrefix(ct, echo.MIMEApplicationForm):
+			err = req.ParseForm()
+		case strings.HasPrefix(ct, echo.MIMEMultipartForm):
+			err = req.ParseMultipartForm(1 << 20)
+		}
+		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+		}
+		return next(c)
+	}
 }
 
 // guard is the one choke point of access control: every route goes through it with its declared

@@ -48,12 +48,21 @@ type navEntry struct {
 var navigation = []navEntry{
 	{"dashboard", "Dashboard", "/", authz.SignedIn()},
 	{"members", "Members", "/members", authz.Require(authz.MembersView)},
+	{"roles", "Roles", "/roles", authz.Require(authz.MembersView)},
 	{"activity", "Activity", "/activity", authz.Require(authz.AuditView)},
 }
 
 // page builds the layout part of a view model for the current request.
 func (s *Server) page(c echo.Context, title, current string) layout.Page {
 	p := layout.Page{Title: title, CSRFToken: csrfToken(c), Assets: s.Assets}
+	ctx := c.Request().Context()
+	// Errors raised before the session middleware (an oversized body) render without one.
+	if !sessionLoaded(c) {
+		return p
+	}
+	if msg := s.Sessions.PopString(ctx, sessionFlash); msg != "" {
+		p.Flash = &layout.Flash{Kind: s.Sessions.PopString(ctx, sessionFlashKind), Message: msg}
+	}
 	if pr := principalOf(c); pr != nil {
 		p.Member = &layout.Member{Name: pr.Name, RoleName: pr.RoleName}
 		for _, n := range navigation {
@@ -63,6 +72,20 @@ func (s *Server) page(c echo.Context, title, current string) layout.Page {
 		}
 	}
 	return p
+}
+
+// flash leaves a message for the next page the member sees, after a redirect.
+func (s *Server) flash(c echo.Context, kind, message string) {
+	ctx := c.Request().Context()
+	s.Sessions.Put(ctx, sessionFlash, message)
+	s.Sessions.Put(ctx, sessionFlashKind, kind)
+}
+
+// redirectWithFlash is the end of most form posts: a message, then back to a page (303, so a
+// reload does not repeat the post).
+func (s *Server) redirectWithFlash(c echo.Context, to, message string) error {
+	s.flash(c, "success", message)
+	return c.Redirect(http.StatusSeeOther, to)
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never a scheme or another host.

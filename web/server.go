@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/static"
 )
 
@@ -27,6 +28,7 @@ type Deps struct {
 	Config   config.Config
 	DB       *db.DB
 	Members  *members.Service
+	Numbers  *workspace.Store
 	Audit    *audit.Log
 	Assets   *static.Assets
 	Sessions *scs.SessionManager
@@ -65,6 +67,7 @@ func New(d Deps) (*Server, error) {
 		s.recoverPanics,
 		s.securityHeaders(),
 		middleware.BodyLimit("1M"),
+		parseForms,
 		s.sessionMiddleware,
 		s.loadPrincipal,
 		s.csrf(),

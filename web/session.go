@@ -24,6 +24,8 @@ const (
 	sessionEpoch      = "epoch"
 	sessionSignedInAt = "signed_in_at"
 	sessionSeenAt     = "seen_at"
+	sessionFlash      = "flash"
+	sessionFlashKind  = "flash_kind"
 )
 
 // seenAtResolution bounds how often a busy session is written just to record activity.
@@ -57,6 +59,11 @@ func NewSessionManager(d *db.DB, cfg config.Config) *scs.SessionManager {
 func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	sm := s.Sessions
 	return func(c echo.Context) error {
+		if isMachineRoute(c) {
+			// No session for static files, health and metrics: a refreshed session cookie on a
+			// publicly cacheable asset could be handed by a cache to everyone.
+			return next(c)
+		}
 		addVary(c.Response().Header(), "Cookie")
 		var token string
 		if ck, err := c.Cookie(sm.Cookie.Name); err == nil {
@@ -67,6 +74,7 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.SetRequest(c.Request().WithContext(ctx))
+		c.Set(sessionLoadedKey, true)
 		committed := false
 		commit := func() {
 			if committed {
@@ -103,7 +111,24 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-const principalKey = "principal"
+const (
+	principalKey     = "principal"
+	sessionLoadedKey = "session_loaded"
+)
+
+// isMachineRoute reports the routes that serve no person's page: static files, health, metrics.
+func isMachineRoute(c echo.Context) bool {
+	switch c.Path() {
+	case "/healthz", "/metrics", "/static/*":
+		return true
+	}
+	return false
+}
+
+func sessionLoaded(c echo.Context) bool {
+	loaded, _ := c.Get(sessionLoadedKey).(bool)
+	return loaded
+}
 
 func principalOf(c echo.Context) *authz.Principal {
 	p, _ := c.Get(principalKey).(*authz.Principal)
@@ -114,6 +139,9 @@ func principalOf(c echo.Context) *authz.Principal {
 // role, a deactivation or a raised session epoch takes effect on the very next request.
 func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if !sessionLoaded(c) {
+			return next(c)
+		}
 		ctx := c.Request().Context()
 		id := s.Sessions.GetInt64(ctx, sessionMemberID)
 		if id == 0 {

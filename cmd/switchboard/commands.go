@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard/switchboard/internal/app"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
@@ -32,7 +33,10 @@ func parseCommon(name string, args []string, e env, extra func(*flag.FlagSet)) (
 		extra(fs)
 	}
 	if err := config.Parse(fs, args, e.getenv); err != nil {
-		return nil, c, exitIfHelp(err)
+		return nil, c, exitIfHelp(err, e)
+	}
+	if _, err := newLogger(e.stderr, c.LogLevel, c.LogFormat); err != nil {
+		return nil, c, err
 	}
 	return fs, c, nil
 }
@@ -111,12 +115,14 @@ func auditCommand(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	core, err := openCore(ctx, common, e)
+	// Verification only reads: it must neither create a database where there is none nor
+	// migrate the one it checks.
+	d, err := openExisting(ctx, common.DataDir)
 	if err != nil {
 		return err
 	}
-	defer core.Close()
-	rep, err := core.Audit.Verify(ctx)
+	defer d.Close()
+	rep, err := audit.New(d, clock.System{}).Verify(ctx)
 	if err != nil {
 		return err
 	}
@@ -144,11 +150,7 @@ func backup(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	src := filepath.Join(common.DataDir, db.FileName)
-	if _, err := os.Stat(src); err != nil {
-		return fmt.Errorf("no database at %s: %w", src, err)
-	}
-	d, err := db.OpenFile(ctx, src)
+	d, err := openExisting(ctx, common.DataDir)
 	if err != nil {
 		return err
 	}
@@ -156,8 +158,17 @@ func backup(ctx context.Context, args []string, e env) error {
 	if err := d.Backup(ctx, dest); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "backed up %s to %s\n", src, dest)
+	fmt.Fprintf(e.stdout, "backed up %s to %s\n", d.Path, dest)
 	return nil
+}
+
+// openExisting opens the database of dataDir without creating or migrating it.
+func openExisting(ctx context.Context, dataDir string) (*db.DB, error) {
+	src := filepath.Join(dataDir, db.FileName)
+	if _, err := os.Stat(src); err != nil {
+		return nil, fmt.Errorf("no database at %s: %w", src, err)
+	}
+	return db.OpenFile(ctx, src)
 }
 
 func migrate(ctx context.Context, args []string, e env) error {

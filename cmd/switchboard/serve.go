@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -18,7 +19,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	var f config.ServeFlags
 	config.RegisterServe(fs, &f)
 	if err := config.Parse(fs, args, e.getenv); err != nil {
-		return exitIfHelp(err)
+		return exitIfHelp(err, e)
 	}
 	cfg, err := config.Serve(f)
 	if err != nil {
@@ -82,9 +83,15 @@ func newLogger(w interface{ Write([]byte) (int, error) }, level, format string) 
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
-func exitIfHelp(err error) error {
+// exitIfHelp ends a command whose flags did not parse: the flag package has printed its own
+// complaint, but a bad environment variable still needs saying.
+func exitIfHelp(err error, e env) error {
 	if err == flag.ErrHelp {
 		return exitCode(0)
+	}
+	var envErr *config.EnvError
+	if errors.As(err, &envErr) {
+		fmt.Fprintln(e.stderr, "switchboard:", err)
 	}
 	return exitCode(2)
 }

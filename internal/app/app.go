@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/static"
 	"github.com/switchboard/switchboard/web"
 )
@@ -94,7 +95,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := web.New(web.Deps{
-		Config: cfg, DB: core.DB, Members: core.Members, Audit: core.Audit, Assets: assets,
+		Config: cfg, DB: core.DB, Members: core.Members, Numbers: workspace.NewStore(core.DB), Audit: core.Audit, Assets: assets,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
 	})
 	if err != nil {

@@ -81,12 +81,21 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 		name := EnvName(f.Name)
 		if v := getenv(name); v != "" {
 			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				errs = append(errs, &EnvError{Variable: name, Err: err})
 			}
 		}
 	})
 	return errors.Join(errs...)
 }
+
+// EnvError is an environment variable whose value its flag does not accept.
+type EnvError struct {
+	Variable string
+	Err      error
+}
+
+func (e *EnvError) Error() string { return e.Variable + ": " + e.Err.Error() }
+func (e *EnvError) Unwrap() error { return e.Err }
 
 // EnvName is the environment variable that sets the flag called name.
 func EnvName(flagName string) string {
@@ -104,11 +113,16 @@ func Serve(f ServeFlags) (Config, error) {
 	}
 	base := f.BaseURL
 	if base == "" {
-		base = "http://" + f.Addr
+		host, port, _ := net.SplitHostPort(f.Addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		base = "http://" + net.JoinHostPort(host, port)
 	}
 	u, err := url.Parse(strings.TrimRight(base, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Config{}, fmt.Errorf("--base-url %q: want http(s)://host[:port]", f.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return Config{}, fmt.Errorf("--base-url %q: want an origin such as https://switchboard.example.com[:port], with no path", f.BaseURL)
 	}
 	c.BaseURL = u
 	for _, s := range strings.Split(f.TrustedProxies, ",") {

@@ -123,7 +123,14 @@ func (d *DB) Backup(ctx context.Context, dest string) error {
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup: %s already exists", dest)
 	}
-	if _, err := d.W.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
+	// A connection of its own: on the writer it would wait for every open write transaction and
+	// block writes while it copies; the readers are query_only, which refuses VACUUM INTO.
+	c, err := sql.Open("sqlite", "file:"+d.Path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
 		return fmt.Errorf("backup to %s: %w", dest, err)
 	}
 	return nil

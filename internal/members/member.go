@@ -31,6 +31,8 @@ type Member struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastSignInAt time.Time // zero when never
+	AllNumbers   bool
+	NumberIDs    []int64 // phone_numbers ids when not AllNumbers
 }
 
 // Active reports whether the member may sign in.
@@ -43,6 +45,31 @@ var (
 	ErrSetupClosed        = errors.New("this workspace already has an owner")
 	ErrSetupToken         = errors.New("this set-up link is not valid: use the link printed in the server log")
 )
+
+// ErrForbidden and ErrConflict classify a RuleError: the first is a request the actor may not
+// make (an escalation), the second one the workspace's state does not allow (the last
+// administrator, a role still in use).
+var (
+	ErrForbidden = errors.New("forbidden")
+	ErrConflict  = errors.New("conflict")
+)
+
+// RuleError is a refusal by one of the access rules, with a message for the person refused.
+type RuleError struct {
+	Kind    error
+	Message string
+}
+
+func (e *RuleError) Error() string { return e.Message }
+func (e *RuleError) Unwrap() error { return e.Kind }
+
+func forbidden(format string, args ...any) error {
+	return &RuleError{Kind: ErrForbidden, Message: fmt.Sprintf(format, args...)}
+}
+
+func conflict(format string, args ...any) error {
+	return &RuleError{Kind: ErrConflict, Message: fmt.Sprintf(format, args...)}
+}
 
 // ValidationError is bad input on one field, with a message that can be shown beside it.
 type ValidationError struct {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/authz"
@@ -65,15 +67,23 @@ type Role struct {
 
 // RoleByKey finds a role by its key.
 func (s *Store) RoleByKey(ctx context.Context, q db.Querier, key string) (Role, error) {
+	return s.role(ctx, q, `key = ?`, key)
+}
+
+func (s *Store) roleByID(ctx context.Context, q db.Querier, id int64) (Role, error) {
+	return s.role(ctx, q, `id = ?`, id)
+}
+
+func (s *Store) role(ctx context.Context, q db.Querier, where string, arg any) (Role, error) {
 	var r Role
 	err := q.QueryRowContext(ctx,
-		`SELECT id, key, name, description, builtin, requires_2fa FROM roles WHERE key = ?`, key).
+		`SELECT id, key, name, description, builtin, requires_2fa FROM roles WHERE `+where, arg).
 		Scan(&r.ID, &r.Key, &r.Name, &r.Description, &r.Builtin, &r.RequiresTwoFactor)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Role{}, ErrNotFound
 	}
 	if err != nil {
-		return Role{}, fmt.Errorf("find role %q: %w", key, err)
+		return Role{}, fmt.Errorf("find role: %w", err)
 	}
 	if r.Permissions, err = s.rolePermissions(ctx, q, r.ID); err != nil {
 		return Role{}, err
@@ -99,4 +109,18 @@ func (s *Store) rolePermissions(ctx context.Context, q db.Querier, roleID int64)
 		}
 	}
 	return set, rows.Err()
+}
+
+func sortRoles(rs []RoleSummary, builtinOrder map[string]int) {
+	slices.SortStableFunc(rs, func(a, b RoleSummary) int {
+		switch {
+		case a.Builtin && b.Builtin:
+			return builtinOrder[a.Key] - builtinOrder[b.Key]
+		case a.Builtin:
+			return -1
+		case b.Builtin:
+			return 1
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
 }

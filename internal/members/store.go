@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/authz"
@@ -21,14 +24,16 @@ type Store struct {
 func NewStore(d *db.DB) *Store { return &Store{db: d} }
 
 const memberColumns = `m.id, m.email, m.name, m.password_hash, m.role_id, r.key, r.name, m.status,
-	m.session_epoch, m.created_at, m.updated_at, m.last_sign_in_at`
+	m.session_epoch, m.created_at, m.updated_at, m.last_sign_in_at, m.all_numbers,
+	(SELECT group_concat(phone_number_id, ' ') FROM member_numbers WHERE member_id = m.id)`
 
 func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	var m Member
 	var created, updated int64
 	var lastSignIn sql.NullInt64
+	var numbers sql.NullString
 	err := row.Scan(&m.ID, &m.Email, &m.Name, &m.PasswordHash, &m.RoleID, &m.RoleKey, &m.RoleName, &m.Status,
-		&m.SessionEpoch, &created, &updated, &lastSignIn)
+		&m.SessionEpoch, &created, &updated, &lastSignIn, &m.AllNumbers, &numbers)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Member{}, ErrNotFound
 	}
@@ -40,6 +45,7 @@ func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	if lastSignIn.Valid {
 		m.LastSignInAt = fromMillis(lastSignIn.Int64)
 	}
+	m.NumberIDs = parseIDs(numbers.String)
 	return m, nil
 }
 
@@ -135,8 +141,27 @@ func (s *Store) Principal(ctx context.Context, memberID int64) (*authz.Principal
 	}
 	return &authz.Principal{
 		MemberID: m.ID, Name: m.Name, Email: m.Email, RoleID: m.RoleID, RoleName: m.RoleName,
-		Permissions: perms, Numbers: authz.NumberScope{All: true},
+		Permissions: perms, Numbers: authz.NumberScope{All: m.AllNumbers, IDs: m.NumberIDs},
 	}, m, nil
+}
+
+func parseIDs(s string) []int64 {
+	var out []int64
+	for _, f := range strings.Fields(s) {
+		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func formatIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, " ")
 }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }

@@ -46,7 +46,7 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 20*time.Second)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -95,4 +95,26 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 		t.Fatalf("read %s: %v", sel, err)
 	}
 	return s
+}
+
+// signIn signs in through the sign-in form and waits for the dashboard.
+func signIn(t *testing.T, ctx context.Context, base, email, password string) {
+	t.Helper()
+	run(t, ctx, "sign in as "+email,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#field-email")),
+		chromedp.SendKeys(chromedp.CSS("#field-email"), email),
+		chromedp.SendKeys(chromedp.CSS("#field-password"), password),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".page-header__title")),
+	)
+}
+
+// signOut uses the sign-out button in the sidebar.
+func signOut(t *testing.T, ctx context.Context) {
+	t.Helper()
+	run(t, ctx, "sign out",
+		chromedp.Click(chromedp.CSS(".sidebar .user-menu button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#field-email")),
+	)
 }

@@ -121,6 +121,9 @@ func (c *Client) Do(req *http.Request) Response {
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }
 
+// URL is the absolute address of path on the server.
+func (c *Client) URL(path string) string { return c.in.URL + path }
+
 // Get fetches path.
 func (c *Client) Get(path string) Response {
 	c.in.t.Helper()

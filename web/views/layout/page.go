@@ -14,6 +14,13 @@ type Page struct {
 	Assets    Assets
 	Member    *Member // nil on pages for signed-out visitors
 	Nav       []NavItem
+	Flash     *Flash // a one-time message left by the previous request
+}
+
+// Flash is a one-time message shown at the top of the next page, after a redirect.
+type Flash struct {
+	Kind    string // success, error, info, warning
+	Message string
 }
 
 // Member is the signed-in member as the layout shows them.

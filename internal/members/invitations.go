@@ -1,0 +1,220 @@
+package members
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/audit"
+	"github.com/switchboard/switchboard/internal/authz"
+)
+
+// InvitationLifetime is how long an invitation link works.
+const InvitationLifetime = 72 * time.Hour
+
+// ErrInvitationInvalid covers every way an invitation link can be unusable; the invitee is told
+// only that, not which (used, revoked, expired, unknown).
+var ErrInvitationInvalid = errors.New("this invitation link is not valid any more: ask for a new one")
+
+// Invitation is an offer to join the workspace with a role and number scope.
+type Invitation struct {
+	ID         int64
+	Email      string
+	RoleID     int64
+	RoleName   string
+	AllNumbers bool
+	NumberIDs  []int64
+	InvitedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// InviteInput is what an administrator fills in to invite someone.
+type InviteInput struct {
+	Email      string
+	RoleID     int64
+	AllNumbers bool
+	NumberIDs  []int64
+}
+
+// Invite creates a single-use invitation and returns it with its token. Only the token's hash is
+// stored; the caller shows the link once (no e-mail server is needed; a Notifier can be added).
+func (s *Service) Invite(ctx context.Context, actor *authz.Principal, in InviteInput) (Invitation, string, error) {
+	in.Email = strings.TrimSpace(in.Email)
+	in.NumberIDs = normaliseIDs(in.NumberIDs)
+	fe := FieldErrors{}
+	if err := ValidateEmail(in.Email); err != nil {
+		fe.Add("email", err.Error())
+	}
+	if !in.AllNumbers && len(in.NumberIDs) == 0 {
+		fe.Add("numbers", "Choose at least one phone number, or all numbers.")
+	}
+	token := rand.Text()
+	var inv Invitation
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		role, err := s.store.roleByID(ctx, tx, in.RoleID)
+		if errors.Is(err, ErrNotFound) {
+			fe.Add("role", "Choose one of the roles.")
+		} else if err != nil {
+			return err
+		}
+		if _, bad := fe["email"]; !bad {
+			taken, err := s.store.emailTaken(ctx, tx, in.Email)
+			if err != nil {
+				return err
+			}
+			if taken {
+				fe.Add("email", "A member with this e-mail address already exists.")
+			}
+		}
+		if err := fe.Err(); err != nil {
+			return err
+		}
+		if err := checkGrant(actor, "the role "+role.Name, role.Permissions); err != nil {
+			return err
+		}
+		if err := checkScopeGrant(actor, in.AllNumbers, in.NumberIDs); err != nil {
+			return err
+		}
+		if err := s.store.checkNumbersExist(ctx, tx, in.NumberIDs); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		// A new invitation for the same address replaces any open one.
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = ? WHERE email = ? COLLATE NOCASE
+			AND accepted_at IS NULL AND revoked_at IS NULL`, millis(now), in.Email); err != nil {
+			return fmt.Errorf("replace invitation: %w", err)
+		}
+		numbers := ""
+		if !in.AllNumbers {
+			numbers = formatIDs(in.NumberIDs)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO invitations (email, role_id, all_numbers, number_ids, token_hash, invited_by, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.Email, role.ID, in.AllNumbers, numbers, hashSetupToken(token), actor.MemberID,
+			millis(now), millis(now.Add(InvitationLifetime)))
+		if err != nil {
+			return fmt.Errorf("create invitation: %w", err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		inv = Invitation{ID: id, Email: in.Email, RoleID: role.ID, RoleName: role.Name, AllNumbers: in.AllNumbers,
+			NumberIDs: in.NumberIDs, InvitedBy: actor.Name, CreatedAt: now, ExpiresAt: now.Add(InvitationLifetime)}
+		_, err = s.audit.Append(ctx, tx, audit.Event{Action: "invitation.created", Target: audit.NewTarget("invitation", id),
+			Changes: []audit.Change{{Field: "email", After: in.Email}, {Field: "role", After: role.Name},
+				{Field: "numbers", After: scopeLabel(in.AllNumbers, in.NumberIDs)}}})
+		return err
+	})
+	if err != nil {
+		return Invitation{}, "", err
+	}
+	return inv, token, nil
+}
+
+const invitationColumns = `i.id, i.email, i.role_id, r.name, i.all_numbers, i.number_ids, coalesce(m.name, ''), i.created_at, i.expires_at`
+
+func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
+	var inv Invitation
+	var numbers string
+	var created, expires int64
+	err := row.Scan(&inv.ID, &inv.Email, &inv.RoleID, &inv.RoleName, &inv.AllNumbers, &numbers, &inv.InvitedBy, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invitation{}, ErrInvitationInvalid
+	}
+	if err != nil {
+		return Invitation{}, fmt.Errorf("scan invitation: %w", err)
+	}
+	inv.NumberIDs = parseIDs(numbers)
+	inv.CreatedAt, inv.ExpiresAt = fromMillis(created), fromMillis(expires)
+	return inv, nil
+}
+
+// PendingInvitations lists invitations that can still be accepted.
+func (s *Service) PendingInvitations(ctx context.Context) ([]Invitation, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+invitationColumns+` FROM invitations i JOIN roles r ON r.id = i.role_id
+		LEFT JOIN members m ON m.id = i.invited_by
+		WHERE i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ? ORDER BY i.created_at DESC`, millis(s.clock.Now()))
+	if err != nil {
+		return nil, fmt.Errorf("list invitations: %w", err)
+	}
+	defer rows.Close()
+	var out []Invitation
+	for rows.Next() {
+		inv, err := scanInvitation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
+
+// InvitationByToken finds the open invitation a link carries.
+func (s *Service) InvitationByToken(ctx context.Context, token string) (Invitation, error) {
+	return scanInvitation(s.db.R.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations i JOIN roles r ON r.id = i.role_id
+		LEFT JOIN members m ON m.id = i.invited_by
+		WHERE i.token_hash = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?`,
+		hashSetupToken(token), millis(s.clock.Now())))
+}
+
+// RevokeInvitation makes an open invitation unusable.
+func (s *Service) RevokeInvitation(ctx context.Context, actor *authz.Principal, id int64) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var email string
+		err := tx.QueryRowContext(ctx, `SELECT email FROM invitations WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, id).Scan(&email)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("find invitation: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = ? WHERE id = ?`, millis(s.clock.Now()), id); err != nil {
+			return fmt.Errorf("revoke invitation: %w", err)
+		}
+		_, err = s.audit.Append(ctx, tx, audit.Event{Action: "invitation.revoked", Target: audit.NewTarget("invitation", id),
+			Changes: []audit.Change{{Field: "email", Before: email}}})
+		return err
+	})
+}
+
+// AcceptInvitation creates the invited member with the role and scope of the invitation.
+func (s *Service) AcceptInvitation(ctx context.Context, token, name, password string) (Member, error) {
+	var m Member
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		inv, err := scanInvitation(tx.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations i JOIN roles r ON r.id = i.role_id
+			LEFT JOIN members m ON m.id = i.invited_by
+			WHERE i.token_hash = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?`,
+			hashSetupToken(token), millis(s.clock.Now())))
+		if err != nil {
+			return err
+		}
+		role, err := s.store.roleByID(ctx, tx, inv.RoleID)
+		if err != nil {
+			return err
+		}
+		if m, err = s.create(ctx, tx, NewMember{Email: inv.Email, Name: name, Password: password, RoleKey: role.Key}); err != nil {
+			return err
+		}
+		if !inv.AllNumbers {
+			if err := s.store.setNumberScope(ctx, tx, m.ID, false, inv.NumberIDs, s.clock.Now()); err != nil {
+				return err
+			}
+			m.AllNumbers, m.NumberIDs = false, inv.NumberIDs
+		} else {
+			m.AllNumbers = true
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET accepted_at = ?, member_id = ? WHERE id = ?`,
+			millis(s.clock.Now()), m.ID, inv.ID); err != nil {
+			return fmt.Errorf("use invitation: %w", err)
+		}
+		_, err = s.audit.Append(ctx, tx, audit.Event{Actor: audit.MemberActor(m.ID, m.Name), Action: "invitation.accepted",
+			Target: audit.NewTarget("invitation", inv.ID), Changes: []audit.Change{{Field: "member", After: m.ID}}})
+		return err
+	})
+	return m, err
+}
