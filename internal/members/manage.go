@@ -206,4 +206,3 @@ func scopeLabel(all bool, ids []int64) string {
 	}
 	return "numbers " + formatIDs(ids)
 }
-
