@@ -88,7 +88,7 @@ func (s *Server) acceptInvitation(c echo.Context) error {
 	if err != nil {
 		return s.invitationUnavailable(c, err)
 	}
-	if err := s.startSession(ctx, m); err != nil {
+	if err := s.startSession(c, m); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/")

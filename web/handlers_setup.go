@@ -34,7 +34,7 @@ func (s *Server) setup(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	if err := s.startSession(ctx, m); err != nil {
+	if err := s.startSession(c, m); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/")

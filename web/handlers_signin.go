@@ -3,9 +3,11 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/web/views"
 )
@@ -33,10 +35,62 @@ func (s *Server) signIn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startSession(ctx, m); err != nil {
+	if m.TwoFactorEnabled {
+		if err := s.beginSecondFactor(ctx, m); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/login/2fa?next="+urlQueryEscape(next))
+	}
+	if err := s.startSession(c, m); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) secondFactorPage(c echo.Context) error {
+	if s.pendingSecondFactor(c.Request().Context()) == 0 {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	return render(c, http.StatusOK, views.SecondFactor(views.SecondFactorView{Page: s.page(c, "Two-factor authentication", ""),
+		Next: safeNext(c.QueryParam("next")), Recovery: c.QueryParam("recovery") == "1"}))
+}
+
+// secondFactor checks the code after the password: a TOTP code, or one of the recovery codes.
+func (s *Server) secondFactor(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := s.pendingSecondFactor(ctx)
+	if id == 0 {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	next, recovery := safeNext(c.FormValue("next")), c.FormValue("recovery") == "1"
+	var err error
+	if recovery {
+		err = s.TwoFactor.UseRecoveryCode(ctx, id, c.FormValue("code"))
+	} else {
+		err = s.TwoFactor.Verify(ctx, id, c.FormValue("code"))
+	}
+	if isSecondFactorRefusal(err) {
+		v := views.SecondFactorView{Page: s.page(c, "Two-factor authentication", ""), Next: next, Recovery: recovery, Error: err.Error()}
+		return render(c, http.StatusUnauthorized, views.SecondFactor(v))
+	}
+	if err != nil {
+		return err
+	}
+	m, err := s.Members.Store().ByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !m.Active() {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	if err := s.startSession(c, m); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+func isSecondFactorRefusal(err error) bool {
+	return errors.Is(err, auth.ErrTOTPInvalid) || errors.Is(err, auth.ErrTOTPReplay) || errors.Is(err, auth.ErrRecoveryInvalid)
 }
 
 func (s *Server) signOut(c echo.Context) error {
@@ -45,8 +99,44 @@ func (s *Server) signOut(c echo.Context) error {
 	if err := s.Members.RecordSignOut(ctx, p.MemberID, p.Name); err != nil {
 		return err
 	}
-	if err := s.Sessions.Destroy(ctx); err != nil {
+	if err := s.endSession(ctx); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/login?signed_out=1")
+}
+
+// reauthPage asks a signed-in member to confirm it is still them before a sensitive action.
+func (s *Server) reauthPage(c echo.Context) error {
+	p := principalOf(c)
+	return render(c, http.StatusOK, views.Reauth(views.ReauthView{Page: s.page(c, "Confirm it is you", ""),
+		Next: safeNext(c.QueryParam("next")), HasTwoFactor: p.TwoFactorEnabled}))
+}
+
+func (s *Server) reauth(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	next := safeNext(c.FormValue("next"))
+	var err error
+	if code := strings.TrimSpace(c.FormValue("code")); code != "" && p.TwoFactorEnabled {
+		err = s.TwoFactor.Verify(ctx, p.MemberID, code)
+	} else {
+		err = s.Members.Reauthenticate(ctx, p.MemberID, c.FormValue("password"))
+	}
+	if errors.Is(err, members.ErrInvalidCredentials) || isSecondFactorRefusal(err) {
+		msg := "That password is not right."
+		if isSecondFactorRefusal(err) {
+			msg = err.Error()
+		}
+		return render(c, http.StatusUnauthorized, views.Reauth(views.ReauthView{Page: s.page(c, "Confirm it is you", ""),
+			Next: next, HasTwoFactor: p.TwoFactorEnabled, Error: msg}))
+	}
+	if err != nil {
+		return err
+	}
+	// A new token at re-authentication too (ASVS 3.2.1): the proof belongs to this token only.
+	if err := s.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.Sessions.Put(ctx, sessionReauthAt, s.Clock.Now().UnixMilli())
+	return c.Redirect(http.StatusSeeOther, next)
 }

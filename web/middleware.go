@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -180,9 +181,19 @@ func (s *Server) guard(req authz.Requirement) echo.MiddlewareFunc {
 			if p == nil {
 				return s.requireSignIn(c)
 			}
+			if p.MustEnrolTwoFactor && !req.AllowsDuringEnrolment() {
+				// Server-side, on every route: until the member enrols, enrolment is all there is.
+				if c.Request().Method == http.MethodGet && !isHTMX(c) {
+					return c.Redirect(http.StatusSeeOther, "/account/2fa")
+				}
+				return echo.NewHTTPError(http.StatusForbidden, "Set up two-factor authentication first: your role requires it.")
+			}
 			if !req.Allows(p) {
 				s.recordDenied(c, "access.denied", "requires "+req.String())
 				return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an administrator if you need it.")
+			}
+			if req.NeedsFreshAuth() && !s.recentlyAuthenticated(c.Request().Context()) {
+				return s.requireReauth(c)
 			}
 			return next(c)
 		}
@@ -198,6 +209,24 @@ func (s *Server) requireSignIn(c echo.Context) error {
 		c.Response().Header().Set("HX-Redirect", "/login")
 	}
 	return echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
+}
+
+// requireReauth sends the member to confirm their password or a 2FA code. A refused POST has
+// changed nothing; afterwards the member returns to the page they were on and submits again.
+func (s *Server) requireReauth(c echo.Context) error {
+	back := c.Request().URL.RequestURI()
+	if c.Request().Method != http.MethodGet {
+		back = "/"
+		if ref, err := url.Parse(c.Request().Referer()); err == nil && ref.Host == c.Request().Host {
+			back = ref.RequestURI()
+		}
+	}
+	to := "/reauth?next=" + url.QueryEscape(back)
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(http.StatusForbidden)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
 }
 
 func (s *Server) recordDenied(c echo.Context, action, reason string) {

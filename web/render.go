@@ -50,6 +50,7 @@ var navigation = []navEntry{
 	{"members", "Members", "/members", authz.Require(authz.MembersView)},
 	{"roles", "Roles", "/roles", authz.Require(authz.MembersView)},
 	{"activity", "Activity", "/activity", authz.Require(authz.AuditView)},
+	{"security", "Security", "/settings/security", authz.Require(authz.SecurityManage)},
 }
 
 // page builds the layout part of a view model for the current request.
@@ -66,7 +67,8 @@ func (s *Server) page(c echo.Context, title, current string) layout.Page {
 	if pr := principalOf(c); pr != nil {
 		p.Member = &layout.Member{Name: pr.Name, RoleName: pr.RoleName}
 		for _, n := range navigation {
-			if n.access.Allows(pr) {
+			// A member who must enrol in 2FA can open nothing else: offer nothing else.
+			if n.access.Allows(pr) && !pr.MustEnrolTwoFactor {
 				p.Nav = append(p.Nav, layout.NavItem{Label: n.label, Href: n.href, Current: n.key == current})
 			}
 		}

@@ -25,6 +25,7 @@ func (s *Server) routes() []route {
 	for _, area := range [][]route{
 		s.systemRoutes(),
 		s.signInRoutes(),
+		s.accountRoutes(),
 		s.dashboardRoutes(),
 		s.memberRoutes(),
 		s.auditRoutes(),
@@ -49,7 +50,7 @@ func (s *Server) signInRoutes() []route {
 		{http.MethodPost, "/setup", authz.Public(), s.setup},
 		{http.MethodGet, "/login", authz.Public(), s.signInPage},
 		{http.MethodPost, "/login", authz.Public(), s.signIn},
-		{http.MethodPost, "/logout", authz.SignedIn(), s.signOut},
+		{http.MethodPost, "/logout", authz.Enrolling(), s.signOut},
 	}
 }
 

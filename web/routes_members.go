@@ -10,7 +10,8 @@ func (s *Server) memberRoutes() []route {
 	return []route{
 		{http.MethodGet, "/members", authz.Require(authz.MembersView), s.membersPage},
 		{http.MethodGet, "/members/:id", authz.Require(authz.MembersView), s.memberPage},
-		{http.MethodPost, "/members/:id/role", authz.Require(authz.MembersManage), s.changeMemberRole},
+		{http.MethodPost, "/members/:id/role", authz.Require(authz.MembersManage).Fresh(), s.changeMemberRole},
+		{http.MethodPost, "/members/:id/2fa/reset", authz.Require(authz.MembersManage).Fresh(), s.resetMemberTwoFactor},
 		{http.MethodPost, "/members/:id/numbers", authz.Require(authz.MembersManage), s.changeMemberNumbers},
 		{http.MethodPost, "/members/:id/deactivate", authz.Require(authz.MembersManage), s.deactivateMember},
 		{http.MethodPost, "/members/:id/reactivate", authz.Require(authz.MembersManage), s.reactivateMember},

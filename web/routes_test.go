@@ -38,7 +38,7 @@ func TestEveryRegisteredRouteDeclaresAccess(t *testing.T) {
 // publicRoutes is the allow-list of routes anyone may call; any other public route is a mistake.
 var publicRoutes = map[string]bool{
 	"GET /healthz": true, "GET /metrics": true, "GET /static/*": true, "HEAD /static/*": true,
-	"GET /setup": true, "POST /setup": true, "GET /login": true, "POST /login": true, "GET /invitations/:token": true, "POST /invitations/:token": true,
+	"GET /setup": true, "POST /setup": true, "GET /login": true, "POST /login": true, "GET /login/2fa": true, "POST /login/2fa": true, "GET /invitations/:token": true, "POST /invitations/:token": true,
 }
 
 func TestOnlyAllowListedRoutesArePublic(t *testing.T) {

@@ -159,7 +159,7 @@ func TestCSRFMissingTokenIsRefusedAndChangesNothing(t *testing.T) {
 // cross-site is refused outright, same-site falls back to the token.
 func TestCSRFFetchMetadata(t *testing.T) {
 	in := apptest.Start(t)
-	in.CreateMember("ada@example.com", "Ada Lovelace", authz.RoleAdministrator, secPassword)
+	in.CreateMember("ada@example.com", "Ada Lovelace", authz.RoleAuditor, secPassword)
 	creds := url.Values{"email": {"ada@example.com"}, "password": {secPassword}}
 
 	for _, site := range []string{"cross-site", "same-site"} {

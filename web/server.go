@@ -19,22 +19,25 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/static"
 )
 
 // Deps are the parts the web layer is built from.
 type Deps struct {
-	Config   config.Config
-	DB       *db.DB
-	Members  *members.Service
-	Numbers  *workspace.Store
-	Audit    *audit.Log
-	Assets   *static.Assets
-	Sessions *scs.SessionManager
-	Clock    clock.Clock
-	Logger   *slog.Logger
-	Metrics  *prometheus.Registry
+	Config    config.Config
+	DB        *db.DB
+	Members   *members.Service
+	TwoFactor *members.TwoFactor
+	Settings  *settings.Store
+	Numbers   *workspace.Store
+	Audit     *audit.Log
+	Assets    *static.Assets
+	Sessions  *scs.SessionManager
+	Clock     clock.Clock
+	Logger    *slog.Logger
+	Metrics   *prometheus.Registry
 }
 
 // Server holds the dependencies the handlers use.

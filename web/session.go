@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/settings"
 )
 
 // Session keys.
@@ -26,6 +27,11 @@ const (
 	sessionSeenAt     = "seen_at"
 	sessionFlash      = "flash"
 	sessionFlashKind  = "flash_kind"
+	sessionID         = "sid"
+	sessionReauthAt   = "reauth_at"
+
+	sessionPendingMemberID = "pending_member_id"
+	sessionPendingAt       = "pending_at"
 )
 
 // seenAtResolution bounds how often a busy session is written just to record activity.
@@ -136,7 +142,8 @@ func principalOf(c echo.Context) *authz.Principal {
 }
 
 // loadPrincipal finds who is signed in, fresh from the database on every request: a changed
-// role, a deactivation or a raised session epoch takes effect on the very next request.
+// role, a deactivation, a raised session epoch or an ended session takes effect on the very next
+// request.
 func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !sessionLoaded(c) {
@@ -151,9 +158,17 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil && !errors.Is(err, members.ErrNotFound) {
 			return err // fail closed: an error here is a 500, never a pass
 		}
-		if reason := s.sessionEnded(ctx, m, err); reason != "" {
+		policy, perr := s.Settings.Security(ctx)
+		if perr != nil {
+			return perr
+		}
+		reason, rerr := s.sessionEnded(ctx, m, err, policy)
+		if rerr != nil {
+			return rerr
+		}
+		if reason != "" {
 			s.Logger.InfoContext(ctx, "session ended", "member_id", id, "reason", reason)
-			if err := s.Sessions.Destroy(ctx); err != nil {
+			if err := s.endSession(ctx); err != nil {
 				return err
 			}
 			return next(c)
@@ -161,7 +176,11 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		now := s.Clock.Now()
 		if now.Sub(sessionTime(ctx, s.Sessions, sessionSeenAt)) >= seenAtResolution {
 			s.Sessions.Put(ctx, sessionSeenAt, now.UnixMilli())
+			if err := s.Members.Store().TouchSession(ctx, s.Sessions.GetString(ctx, sessionID), now); err != nil {
+				return err
+			}
 		}
+		p.MustEnrolTwoFactor = !m.TwoFactorEnabled && (m.RoleRequiresTwoFactor || policy.TwoFactor == settings.TwoFactorEveryone)
 		c.Set(principalKey, p)
 		c.SetRequest(c.Request().WithContext(audit.WithActor(ctx, audit.MemberActor(p.MemberID, p.Name))))
 		return next(c)
@@ -169,41 +188,107 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // sessionEnded says why a session may no longer be used, or "" when it may.
-func (s *Server) sessionEnded(ctx context.Context, m members.Member, lookupErr error) string {
+func (s *Server) sessionEnded(ctx context.Context, m members.Member, lookupErr error, policy settings.Security) (string, error) {
 	now := s.Clock.Now()
 	switch {
 	case lookupErr != nil:
-		return "member deleted"
+		return "member deleted", nil
 	case !m.Active():
-		return "member deactivated"
+		return "member deactivated", nil
 	case m.SessionEpoch != s.Sessions.GetInt64(ctx, sessionEpoch):
-		return "sessions revoked"
-	case now.Sub(sessionTime(ctx, s.Sessions, sessionSignedInAt)) > s.Config.AbsoluteTimeout:
-		return "absolute time-out"
-	case now.Sub(sessionTime(ctx, s.Sessions, sessionSeenAt)) > s.Config.IdleTimeout:
-		return "idle time-out"
+		return "sessions revoked", nil
+	case now.Sub(sessionTime(ctx, s.Sessions, sessionSignedInAt)) > policy.AbsoluteTimeout:
+		return "absolute time-out", nil
+	case now.Sub(sessionTime(ctx, s.Sessions, sessionSeenAt)) > policy.IdleTimeout:
+		return "idle time-out", nil
 	}
-	return ""
+	live, err := s.Members.Store().SessionExists(ctx, s.Sessions.GetString(ctx, sessionID))
+	if err != nil {
+		return "", err
+	}
+	if !live {
+		return "session ended", nil
+	}
+	return "", nil
 }
 
 // startSession signs m in on this request with a fresh token, so a token planted before sign-in
 // (session fixation) is worth nothing after it.
-func (s *Server) startSession(ctx context.Context, m members.Member) error {
+func (s *Server) startSession(c echo.Context, m members.Member) error {
+	ctx := c.Request().Context()
 	if err := s.Sessions.RenewToken(ctx); err != nil {
 		return err
 	}
 	now := s.Clock.Now()
+	sid, err := s.Members.Store().StartSession(ctx, m.ID, c.Request().UserAgent(), c.RealIP(), now)
+	if err != nil {
+		return err
+	}
+	s.Sessions.Remove(ctx, sessionPendingMemberID)
+	s.Sessions.Remove(ctx, sessionPendingAt)
 	s.Sessions.Put(ctx, sessionMemberID, m.ID)
+	s.Sessions.Put(ctx, sessionID, sid)
 	s.Sessions.Put(ctx, sessionEpoch, m.SessionEpoch)
 	s.Sessions.Put(ctx, sessionSignedInAt, now.UnixMilli())
 	s.Sessions.Put(ctx, sessionSeenAt, now.UnixMilli())
+	s.Sessions.Put(ctx, sessionReauthAt, now.UnixMilli())
 	return nil
 }
+
+// restartSession renews the session after a change to the member's own security (2FA turned on
+// or off), which revoked all their sessions: this one carries on under a new token and epoch.
+func (s *Server) restartSession(c echo.Context, memberID int64) error {
+	m, err := s.Members.Store().ByID(c.Request().Context(), memberID)
+	if err != nil {
+		return err
+	}
+	return s.startSession(c, m)
+}
+
+// beginSecondFactor remembers, under a fresh token, that the password was right and a 2FA code
+// is due. Nothing but the code step accepts this state.
+func (s *Server) beginSecondFactor(ctx context.Context, m members.Member) error {
+	if err := s.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.Sessions.Put(ctx, sessionPendingMemberID, m.ID)
+	s.Sessions.Put(ctx, sessionPendingAt, s.Clock.Now().UnixMilli())
+	return nil
+}
+
+// pendingSecondFactor returns the member waiting for the code step, if the wait is recent.
+func (s *Server) pendingSecondFactor(ctx context.Context) int64 {
+	id := s.Sessions.GetInt64(ctx, sessionPendingMemberID)
+	if id == 0 || s.Clock.Now().Sub(sessionTime(ctx, s.Sessions, sessionPendingAt)) > secondFactorWindow {
+		return 0
+	}
+	return id
+}
+
+// secondFactorWindow is how long after the password the code may be entered.
+const secondFactorWindow = 5 * time.Minute
+
+// reauthWindow is how recent a password or code must be for the sensitive actions.
+const reauthWindow = 10 * time.Minute
+
+func (s *Server) recentlyAuthenticated(ctx context.Context) bool {
+	return s.Clock.Now().Sub(sessionTime(ctx, s.Sessions, sessionReauthAt)) <= reauthWindow
+}
+
+// endSession destroys the session and forgets its record.
+func (s *Server) endSession(ctx context.Context) error {
+	if sid := s.Sessions.GetString(ctx, sessionID); sid != "" {
+		if err := s.Members.Store().ForgetSession(ctx, sid); err != nil {
+			return err
+		}
+	}
+	return s.Sessions.Destroy(ctx)
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // sessionTime reads a time stored as unix milliseconds (scs's gob codec cannot hold time.Time
 // without a global registration).
 func sessionTime(ctx context.Context, sm *scs.SessionManager, key string) time.Time {
 	return time.UnixMilli(sm.GetInt64(ctx, key)).UTC()
 }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }

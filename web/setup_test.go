@@ -70,9 +70,12 @@ func TestSetupCreatesTheOwnerOnceWithTheTokenFromTheLog(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.Location() != "/" {
 		t.Fatalf("set-up: status %d to %q", r.Status, r.Location())
 	}
-	dash := c.Get("/")
-	if dash.Status != http.StatusOK || !strings.Contains(dash.Body, "Welcome, Ada") || !strings.Contains(dash.Body, "Administrator") {
-		t.Fatalf("the owner is not signed in as Administrator after set-up: %d", dash.Status)
+	// The owner is an Administrator, whose role requires 2FA: enrolment comes before anything else.
+	if dash := c.Get("/"); dash.Status != http.StatusSeeOther || dash.Location() != "/account/2fa" {
+		t.Fatalf("after set-up the owner is not taken to 2FA enrolment: %d %s", dash.Status, dash.Location())
+	}
+	if enrol := c.Get("/account/2fa"); enrol.Status != http.StatusOK || !strings.Contains(enrol.Body, "Set up two-factor authentication") {
+		t.Fatalf("enrolment page: %d", enrol.Status)
 	}
 
 	// The token is used up, and set-up is closed for good.

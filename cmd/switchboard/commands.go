@@ -46,7 +46,7 @@ func openCore(ctx context.Context, c config.Common, e env) (*app.Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.OpenCore(ctx, c.DataDir, nil, logger)
+	return app.OpenCore(ctx, app.CoreOptions{DataDir: c.DataDir, Logger: logger, Getenv: e.getenv})
 }
 
 func userCommand(ctx context.Context, args []string, e env) error {

@@ -42,7 +42,7 @@ func runWith(t *testing.T, stdin string, env map[string]string, args ...string) 
 
 func cliOpenCore(t *testing.T, dir string) *app.Core {
 	t.Helper()
-	core, err := app.OpenCore(context.Background(), dir, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	core, err := app.OpenCore(context.Background(), app.CoreOptions{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

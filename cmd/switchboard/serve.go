@@ -31,7 +31,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	}
 	slog.SetDefault(logger)
 
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Getenv: e.getenv})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/alexedwards/scs/sqlite3store"
@@ -21,6 +22,8 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/secrets"
+	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/static"
 	"github.com/switchboard/switchboard/web"
@@ -28,33 +31,65 @@ import (
 
 // App is a running Switchboard: database, services and HTTP server.
 type App struct {
-	Config  config.Config
-	DB      *db.DB
-	Audit   *audit.Log
-	Members *members.Service
-	Server  *web.Server
-	Logger  *slog.Logger
-	Clock   clock.Clock
+	*Core
+	Config config.Config
+	Server *web.Server
+	Logger *slog.Logger
 }
 
 // Options adjust how New builds the app; tests use them to control time.
 type Options struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
+	// Getenv reads the environment (SWITCHBOARD_SECRET_KEY); os.Getenv when nil.
+	Getenv func(string) string
 }
 
 // Core is the part of the app that every subcommand needs: the database and the domain services.
 type Core struct {
-	DB      *db.DB
-	Audit   *audit.Log
-	Members *members.Service
-	Clock   clock.Clock
+	DB        *db.DB
+	Audit     *audit.Log
+	Members   *members.Service
+	TwoFactor *members.TwoFactor
+	Settings  *settings.Store
+	Secrets   *secrets.Box
+	Clock     clock.Clock
 }
 
-// OpenCore opens the database in dataDir, applies migrations and builds the services.
-func OpenCore(ctx context.Context, dataDir string, clk clock.Clock, logger *slog.Logger) (*Core, error) {
+// CoreOptions say where the data is and how to run the core; zero values take defaults.
+type CoreOptions struct {
+	DataDir string
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	Getenv  func(string) string
+	// Security is the policy used until an administrator saves another (default: 2FA by role,
+	// 30 minutes idle, 12 hours absolute).
+	Security settings.Security
+}
+
+// OpenCore opens the database, applies migrations and builds the services.
+func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
+	clk, logger, getenv, dataDir := o.Clock, o.Logger, o.Getenv, o.DataDir
 	if clk == nil {
 		clk = clock.System{}
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	defaults := o.Security
+	if defaults.TwoFactor == "" {
+		defaults = settings.Security{TwoFactor: settings.TwoFactorByRole, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour}
+	}
+	key, err := secrets.LoadKey(dataDir, getenv)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		return nil, err
 	}
 	d, applied, err := db.OpenAndMigrate(ctx, dataDir)
 	if err != nil {
@@ -74,7 +109,18 @@ func OpenCore(ctx context.Context, dataDir string, clk clock.Clock, logger *slog
 		d.Close()
 		return nil, err
 	}
-	return &Core{DB: d, Audit: log, Members: members.NewService(d, store, log, passwords, clk), Clock: clk}, nil
+	st := settings.NewStore(d, log, clk, defaults)
+	return &Core{
+		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box,
+		Members:   members.NewService(d, store, log, passwords, clk),
+		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, nil),
+	}, nil
+}
+
+// DefaultSecurity is the security policy of a workspace that never saved one: 2FA by role, and
+// the time-outs given on the command line.
+func DefaultSecurity(cfg config.Config) settings.Security {
+	return settings.Security{TwoFactor: settings.TwoFactorByRole, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout}
 }
 
 // New builds the whole app from cfg.
@@ -83,7 +129,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	core, err := OpenCore(ctx, cfg.DataDir, opts.Clock, logger)
+	core, err := OpenCore(ctx, CoreOptions{DataDir: cfg.DataDir, Clock: opts.Clock, Logger: logger, Getenv: opts.Getenv,
+		Security: DefaultSecurity(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -95,14 +142,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := web.New(web.Deps{
-		Config: cfg, DB: core.DB, Members: core.Members, Numbers: workspace.NewStore(core.DB), Audit: core.Audit, Assets: assets,
+		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
+		Numbers: workspace.NewStore(core.DB), Audit: core.Audit, Assets: assets,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
 	})
 	if err != nil {
 		core.DB.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, DB: core.DB, Audit: core.Audit, Members: core.Members, Server: srv, Logger: logger, Clock: core.Clock}, nil
+	return &App{Config: cfg, Core: core, Server: srv, Logger: logger}, nil
 }
 
 // Run serves on l until ctx is cancelled, then shuts down gracefully.

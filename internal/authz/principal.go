@@ -10,6 +10,11 @@ type Principal struct {
 	RoleName    string
 	Permissions Set
 	Numbers     NumberScope
+
+	// TwoFactorEnabled: the member has an authenticator. MustEnrolTwoFactor: their role or the
+	// workspace policy requires 2FA and they have none yet, so they may do nothing but enrol.
+	TwoFactorEnabled   bool
+	MustEnrolTwoFactor bool
 }
 
 // NumberScope is the set of phone numbers a member works in.

@@ -4,8 +4,9 @@ package authz
 // value is "undeclared" and is refused when routes are registered, which is how deny-by-default
 // is kept: a route cannot exist without someone having decided who may call it.
 type Requirement struct {
-	kind requirementKind
-	perm Permission
+	kind  requirementKind
+	perm  Permission
+	fresh bool
 }
 
 type requirementKind uint8
@@ -14,6 +15,7 @@ const (
 	undeclared requirementKind = iota
 	public
 	signedIn
+	enrolling
 	permission
 )
 
@@ -25,6 +27,10 @@ func Public() Requirement { return Requirement{kind: public} }
 // account, signing out.
 func SignedIn() Requirement { return Requirement{kind: signedIn} }
 
+// Enrolling is for the few routes a member who must still set up two-factor authentication may
+// use: the enrolment pages and signing out. Every other route sends them to enrolment.
+func Enrolling() Requirement { return Requirement{kind: enrolling} }
+
 // Require is for routes guarded by one permission of the catalogue.
 func Require(p Permission) Requirement {
 	if !p.Valid() {
@@ -32,6 +38,20 @@ func Require(p Permission) Requirement {
 	}
 	return Requirement{kind: permission, perm: p}
 }
+
+// Fresh returns the requirement with recent re-authentication added: the member must have
+// entered their password or a 2FA code within the last few minutes (API keys, exports, role
+// changes, 2FA policy, recovery codes).
+func (r Requirement) Fresh() Requirement {
+	r.fresh = true
+	return r
+}
+
+// NeedsFreshAuth reports whether the route asks for recent re-authentication.
+func (r Requirement) NeedsFreshAuth() bool { return r.fresh }
+
+// AllowsDuringEnrolment reports whether a member who must still enrol in 2FA may use the route.
+func (r Requirement) AllowsDuringEnrolment() bool { return r.kind == enrolling || r.kind == public }
 
 // Declared reports whether the requirement was set on purpose.
 func (r Requirement) Declared() bool { return r.kind != undeclared }
@@ -47,7 +67,7 @@ func (r Requirement) Allows(p *Principal) bool {
 	switch r.kind {
 	case public:
 		return true
-	case signedIn:
+	case signedIn, enrolling:
 		return p != nil
 	case permission:
 		return p.Can(r.perm)
@@ -63,7 +83,12 @@ func (r Requirement) String() string {
 		return "public"
 	case signedIn:
 		return "signed-in"
+	case enrolling:
+		return "signed-in (during 2FA enrolment)"
 	case permission:
+		if r.fresh {
+			return r.perm.ID() + " (re-authenticated)"
+		}
 		return r.perm.ID()
 	default:
 		return "undeclared"

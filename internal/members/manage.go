@@ -50,10 +50,19 @@ func (s *Service) ChangeRole(ctx context.Context, actor *authz.Principal, member
 				return err
 			}
 		}
-		// A role change is a privilege change: the member's sessions start over.
-		if _, err := tx.ExecContext(ctx, `UPDATE members SET role_id = ?, session_epoch = session_epoch + 1, updated_at = ? WHERE id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET role_id = ?, updated_at = ? WHERE id = ?`,
 			role.ID, millis(s.clock.Now()), m.ID); err != nil {
 			return fmt.Errorf("change role: %w", err)
+		}
+		// A role change is a privilege change: the member's sessions start over.
+		if err := s.store.revokeSessions(ctx, tx, m.ID); err != nil {
+			return err
+		}
+		if role.Key == authz.RoleAdministrator {
+			if err := raise(ctx, s.Alerts, tx, SecurityAlert{Kind: "role_raised_to_administrator", MemberID: m.ID,
+				Title: actor.Name + " made " + m.Name + " an Administrator."}); err != nil {
+				return err
+			}
 		}
 		return s.appendMemberEvent(ctx, tx, "member.role_changed", m, []audit.Change{{Field: "role", Before: m.RoleName, After: role.Name}})
 	})
@@ -114,9 +123,12 @@ func (s *Service) setStatus(ctx context.Context, actor *authz.Principal, memberI
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE members SET status = ?, session_epoch = session_epoch + 1, updated_at = ? WHERE id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET status = ?, updated_at = ? WHERE id = ?`,
 			status, millis(s.clock.Now()), m.ID); err != nil {
 			return fmt.Errorf("set status: %w", err)
+		}
+		if err := s.store.revokeSessions(ctx, tx, m.ID); err != nil {
+			return err
 		}
 		return s.appendMemberEvent(ctx, tx, action, m, []audit.Change{{Field: "status", Before: m.Status, After: status}})
 	})
@@ -151,8 +163,8 @@ func (s *Service) EndSessions(ctx context.Context, actor *authz.Principal, membe
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE members SET session_epoch = session_epoch + 1 WHERE id = ?`, m.ID); err != nil {
-			return fmt.Errorf("end sessions: %w", err)
+		if err := s.store.revokeSessions(ctx, tx, m.ID); err != nil {
+			return err
 		}
 		return s.appendMemberEvent(ctx, tx, "member.sessions_ended", m, nil)
 	})

@@ -33,6 +33,9 @@ type Member struct {
 	LastSignInAt time.Time // zero when never
 	AllNumbers   bool
 	NumberIDs    []int64 // phone_numbers ids when not AllNumbers
+
+	TwoFactorEnabled      bool
+	RoleRequiresTwoFactor bool
 }
 
 // Active reports whether the member may sign in.

@@ -291,3 +291,54 @@ func (s *Service) appendRoleEvent(ctx context.Context, q db.Querier, action stri
 	_, err := s.audit.Append(ctx, q, audit.Event{Action: action, Target: audit.NewTarget("role", roleID), Changes: changes, Outcome: audit.OutcomeSuccess})
 	return err
 }
+
+// SetRolesRequiringTwoFactor marks exactly the given roles, built-in or custom, as requiring
+// 2FA. It is part of the security policy (security.manage), not of editing roles, so built-in
+// roles may change here.
+func (s *Service) SetRolesRequiringTwoFactor(ctx context.Context, actor *authz.Principal, roleIDs []int64) error {
+	if !actor.Can(authz.SecurityManage) {
+		return forbidden("Changing the 2FA policy needs the security.manage permission.")
+	}
+	want := map[int64]bool{}
+	for _, id := range roleIDs {
+		want[id] = true
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, name, requires_2fa FROM roles`)
+		if err != nil {
+			return fmt.Errorf("read roles: %w", err)
+		}
+		type change struct {
+			id   int64
+			name string
+			to   bool
+		}
+		var changes []change
+		for rows.Next() {
+			var c change
+			var cur bool
+			if err := rows.Scan(&c.id, &c.name, &cur); err != nil {
+				rows.Close()
+				return err
+			}
+			if c.to = want[c.id]; c.to != cur {
+				changes = append(changes, c)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, c := range changes {
+			if _, err := tx.ExecContext(ctx, `UPDATE roles SET requires_2fa = ?, updated_at = ? WHERE id = ?`, c.to, millis(s.clock.Now()), c.id); err != nil {
+				return fmt.Errorf("update role: %w", err)
+			}
+			if err := s.appendRoleEvent(ctx, tx, "role.2fa_requirement_changed", c.id, []audit.Change{
+				{Field: "role", After: c.name}, {Field: "requires_2fa", Before: !c.to, After: c.to},
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -24,6 +24,8 @@ type Service struct {
 	audit     *audit.Log
 	passwords *auth.Verifier
 	clock     clock.Clock
+	// Alerts, when set at wiring, is told of changes administrators should notice.
+	Alerts Alerter
 }
 
 // NewService wires the members service.
@@ -192,4 +194,24 @@ func (s *Service) RecordSignOut(ctx context.Context, memberID int64, name string
 
 func memberTarget(id int64) audit.Target {
 	return audit.Target{Type: "member", ID: strconv.FormatInt(id, 10)}
+}
+
+// Reauthenticate checks a signed-in member's password again before a sensitive action.
+func (s *Service) Reauthenticate(ctx context.Context, memberID int64, password string) error {
+	m, err := s.store.ByID(ctx, memberID)
+	if err != nil {
+		return err
+	}
+	ok := s.passwords.VerifyOrDummy(password, m.PasswordHash, true)
+	ev := audit.Event{Action: "member.reauthenticated", Target: memberTarget(m.ID)}
+	if !ok {
+		ev.Action, ev.Outcome = "member.reauthentication_failed", audit.OutcomeFailed
+	}
+	if _, err := s.audit.Record(ctx, ev); err != nil {
+		return err
+	}
+	if !ok {
+		return ErrInvalidCredentials
+	}
+	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/internal/app/apptest"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -97,17 +99,29 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return s
 }
 
-// signIn signs in through the sign-in form and waits for the dashboard.
-func signIn(t *testing.T, ctx context.Context, base, email, password string) {
+// signIn signs in through the sign-in form, answering the 2FA step with a code from the test's
+// authenticator when the member has one, and waits for the dashboard.
+func signIn(t *testing.T, ctx context.Context, in *apptest.Instance, email, password string) {
 	t.Helper()
 	run(t, ctx, "sign in as "+email,
-		chromedp.Navigate(base+"/login"),
+		chromedp.Navigate(in.URL+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#field-email")),
 		chromedp.SendKeys(chromedp.CSS("#field-email"), email),
 		chromedp.SendKeys(chromedp.CSS("#field-password"), password),
 		chromedp.Click(chromedp.CSS("button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".page-header__title")),
+		chromedp.WaitVisible(chromedp.CSS(".page-header__title, #field-code")),
 	)
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(loc, "/login/2fa") {
+		run(t, ctx, "2FA code for "+email,
+			chromedp.SendKeys(chromedp.CSS("#field-code"), in.TOTPCode(email)),
+			chromedp.Click(chromedp.CSS("button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS(".page-header__title")),
+		)
+	}
 }
 
 // signOut uses the sign-out button in the sidebar.

@@ -26,7 +26,7 @@ func TestInviteAnalystAndBuildACustomRole(t *testing.T) {
 			t.Log(l[max(0, len(l)-4000):])
 		}
 	})
-	signIn(t, ctx, in.URL, "ada@example.com", adminPassword)
+	signIn(t, ctx, in, "ada@example.com", adminPassword)
 
 	run(t, ctx, "open the invitation form",
 		chromedp.Click(chromedp.CSS(`.sidebar a[href="/members"]`)),
@@ -73,7 +73,7 @@ func TestInviteAnalystAndBuildACustomRole(t *testing.T) {
 	}
 	signOut(t, ctx)
 
-	signIn(t, ctx, in.URL, "ada@example.com", adminPassword)
+	signIn(t, ctx, in, "ada@example.com", adminPassword)
 	run(t, ctx, "create a custom role",
 		chromedp.Navigate(in.URL+"/roles/new"),
 		chromedp.WaitVisible(chromedp.CSS("#field-name")),

@@ -16,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
 	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/members"
@@ -30,6 +34,10 @@ type Instance struct {
 	DataDir string
 	Logs    *LogBuffer
 	t       testing.TB
+
+	mu          sync.Mutex
+	totpSecrets map[string]string // e-mail → seed, for members enrolled by CreateMember
+	lastStep    map[string]int64
 }
 
 // Start runs a server until the test ends.
@@ -66,17 +74,84 @@ func Start(t testing.TB) *Instance {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return &Instance{URL: "http://" + l.Addr().String(), App: a, Clock: clk, DataDir: dir, Logs: logs, t: t}
+	return &Instance{URL: "http://" + l.Addr().String(), App: a, Clock: clk, DataDir: dir, Logs: logs, t: t,
+		totpSecrets: map[string]string{}, lastStep: map[string]int64{}}
 }
 
-// CreateMember adds a member directly through the domain service.
+// CreateMember adds a member directly through the domain service. A member whose role requires
+// two-factor authentication is enrolled too, as they would be at their first sign-in, and
+// Client.SignIn then answers the code step for them.
 func (in *Instance) CreateMember(email, name, roleKey, password string) members.Member {
 	in.t.Helper()
 	m, err := in.App.Members.Create(context.Background(), members.NewMember{Email: email, Name: name, Password: password, RoleKey: roleKey})
 	if err != nil {
 		in.t.Fatalf("create member %s: %v", email, err)
 	}
+	st, err := in.App.TwoFactor.State(context.Background(), m.ID)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	if st.Required {
+		in.EnrolTOTP(m)
+	}
 	return m
+}
+
+// CreateMemberWithout2FA adds a member and leaves them without two-factor authentication, even
+// if their role requires it (to test enforcement).
+func (in *Instance) CreateMemberWithout2FA(email, name, roleKey, password string) members.Member {
+	in.t.Helper()
+	m, err := in.App.Members.Create(context.Background(), members.NewMember{Email: email, Name: name, Password: password, RoleKey: roleKey})
+	if err != nil {
+		in.t.Fatalf("create member %s: %v", email, err)
+	}
+	return m
+}
+
+// EnrolTOTP turns on two-factor authentication for m and remembers the seed.
+func (in *Instance) EnrolTOTP(m members.Member) string {
+	in.t.Helper()
+	ctx := context.Background()
+	key, err := in.App.TwoFactor.BeginEnrolment(ctx, m)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	in.mu.Lock()
+	in.totpSecrets[strings.ToLower(m.Email)] = key.Secret()
+	in.mu.Unlock()
+	if _, err := in.App.TwoFactor.ConfirmEnrolment(ctx, m.ID, in.TOTPCode(m.Email)); err != nil {
+		in.t.Fatalf("enrol %s: %v", m.Email, err)
+	}
+	return key.Secret()
+}
+
+// RememberTOTP registers a seed the test read from the enrolment page, for TOTPCode.
+func (in *Instance) RememberTOTP(email, secret string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.totpSecrets[strings.ToLower(email)] = strings.ReplaceAll(secret, " ", "")
+}
+
+// TOTPCode returns a valid, unused authenticator code for an enrolled member, moving the fake
+// clock to the next 30-second step when the current one was used already.
+func (in *Instance) TOTPCode(email string) string {
+	in.t.Helper()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	key := strings.ToLower(email)
+	secret, ok := in.totpSecrets[key]
+	if !ok {
+		in.t.Fatalf("%s has no authenticator enrolled by the test", email)
+	}
+	for auth.TOTPStep(in.Clock.Now()) <= in.lastStep[key] {
+		in.Clock.Advance(auth.TOTPPeriod * time.Second)
+	}
+	in.lastStep[key] = auth.TOTPStep(in.Clock.Now())
+	code, err := totp.GenerateCodeCustom(secret, in.Clock.Now(), totp.ValidateOpts{Period: auth.TOTPPeriod, Digits: auth.TOTPDigits, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	return code
 }
 
 // Client is a browser-like HTTP client: it keeps cookies and does not follow redirects, so
@@ -184,12 +259,19 @@ func (c *Client) Cookie(name string) string {
 	return ""
 }
 
-// SignIn signs in and fails the test unless it worked.
+// SignIn signs in, answering the 2FA step for members enrolled by the test, and fails the test
+// unless it worked.
 func (c *Client) SignIn(email, password string) {
 	c.in.t.Helper()
 	r := c.PostForm("/login", url.Values{"email": {email}, "password": {password}})
 	if r.Status != http.StatusSeeOther {
 		c.in.t.Fatalf("sign in as %s: status %d", email, r.Status)
+	}
+	if strings.HasPrefix(r.Location(), "/login/2fa") {
+		r = c.PostForm("/login/2fa", url.Values{"code": {c.in.TOTPCode(email)}})
+		if r.Status != http.StatusSeeOther {
+			c.in.t.Fatalf("2FA step for %s: status %d", email, r.Status)
+		}
 	}
 }
 
