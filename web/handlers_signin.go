@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -31,6 +32,12 @@ func (s *Server) signIn(c echo.Context) error {
 		v := views.SignInView{Page: s.page(c, "Sign in", ""), Email: email, Next: next,
 			Error: "That e-mail address and password do not match an active account."}
 		return render(c, http.StatusUnauthorized, views.SignIn(v))
+	}
+	var throttled *members.ThrottledError
+	if errors.As(err, &throttled) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
+		v := views.SignInView{Page: s.page(c, "Sign in", ""), Email: email, Next: next, Error: throttled.Error()}
+		return render(c, http.StatusTooManyRequests, views.SignIn(v))
 	}
 	if err != nil {
 		return err
@@ -63,21 +70,38 @@ func (s *Server) secondFactor(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
 	next, recovery := safeNext(c.FormValue("next")), c.FormValue("recovery") == "1"
-	var err error
+	m, err := s.Members.Store().ByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	// Six digits are guessable without a limit: codes count against the same throttle as
+	// passwords, keyed by the member's e-mail address and the client's address.
+	addr := c.RealIP()
+	dec, err := s.Throttle.Check(ctx, m.Email, addr)
+	if err != nil {
+		return err
+	}
+	if !dec.Allowed {
+		v := views.SecondFactorView{Page: s.page(c, "Two-factor authentication", ""), Next: next, Recovery: recovery,
+			Error: (&members.ThrottledError{RetryAfter: dec.RetryAfter}).Error()}
+		return render(c, http.StatusTooManyRequests, views.SecondFactor(v))
+	}
 	if recovery {
 		err = s.TwoFactor.UseRecoveryCode(ctx, id, c.FormValue("code"))
 	} else {
 		err = s.TwoFactor.Verify(ctx, id, c.FormValue("code"))
 	}
 	if isSecondFactorRefusal(err) {
+		if _, ferr := s.Throttle.Failure(ctx, m.Email, addr); ferr != nil {
+			return ferr
+		}
 		v := views.SecondFactorView{Page: s.page(c, "Two-factor authentication", ""), Next: next, Recovery: recovery, Error: err.Error()}
 		return render(c, http.StatusUnauthorized, views.SecondFactor(v))
 	}
 	if err != nil {
 		return err
 	}
-	m, err := s.Members.Store().ByID(ctx, id)
-	if err != nil {
+	if err := s.Throttle.Success(ctx, m.Email, addr); err != nil {
 		return err
 	}
 	if !m.Active() {

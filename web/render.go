@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -47,9 +48,11 @@ type navEntry struct {
 // never offer a link that answers 403.
 var navigation = []navEntry{
 	{"dashboard", "Dashboard", "/", authz.SignedIn()},
+	{"templates", "Templates", "/templates", authz.Require(authz.TemplatesView)},
 	{"members", "Members", "/members", authz.Require(authz.MembersView)},
 	{"roles", "Roles", "/roles", authz.Require(authz.MembersView)},
 	{"activity", "Activity", "/activity", authz.Require(authz.AuditView)},
+	{"alerts", "Alerts", "/alerts", authz.Require(authz.AlertsView)},
 	{"security", "Security", "/settings/security", authz.Require(authz.SecurityManage)},
 }
 
@@ -69,11 +72,29 @@ func (s *Server) page(c echo.Context, title, current string) layout.Page {
 		for _, n := range navigation {
 			// A member who must enrol in 2FA can open nothing else: offer nothing else.
 			if n.access.Allows(pr) && !pr.MustEnrolTwoFactor {
-				p.Nav = append(p.Nav, layout.NavItem{Label: n.label, Href: n.href, Current: n.key == current})
+				item := layout.NavItem{Label: n.label, Href: n.href, Current: n.key == current}
+				if n.key == "alerts" {
+					item.Badge = s.openAlertsBadge(c)
+				}
+				p.Nav = append(p.Nav, item)
 			}
 		}
 	}
 	return p
+}
+
+// openAlertsBadge is the count of open alerts for the navigation, or "" when there are none. A
+// failure to count must not break every page: it is logged and the badge left out.
+func (s *Server) openAlertsBadge(c echo.Context) string {
+	n, err := s.Alerts.OpenCount(c.Request().Context())
+	if err != nil {
+		s.Logger.ErrorContext(c.Request().Context(), "count open alerts", "error", err)
+		return ""
+	}
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // flash leaves a message for the next page the member sees, after a redirect.

@@ -29,6 +29,8 @@ func (s *Server) routes() []route {
 		s.dashboardRoutes(),
 		s.memberRoutes(),
 		s.auditRoutes(),
+		s.templateRoutes(),
+		s.alertRoutes(),
 	} {
 		all = append(all, area...)
 	}

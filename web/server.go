@@ -14,12 +14,15 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/audit"
+	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/settings"
+	"github.com/switchboard/switchboard/internal/templates"
 	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/static"
 )
@@ -32,6 +35,10 @@ type Deps struct {
 	TwoFactor *members.TwoFactor
 	Settings  *settings.Store
 	Numbers   *workspace.Store
+	Workspace *workspace.Service
+	Templates *templates.Service
+	Alerts    *alerts.Service
+	Throttle  *auth.Throttle
 	Audit     *audit.Log
 	Assets    *static.Assets
 	Sessions  *scs.SessionManager

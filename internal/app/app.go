@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
@@ -24,6 +25,8 @@ import (
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/secrets"
 	"github.com/switchboard/switchboard/internal/settings"
+	"github.com/switchboard/switchboard/internal/templates"
+	"github.com/switchboard/switchboard/internal/whatsapp"
 	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/static"
 	"github.com/switchboard/switchboard/web"
@@ -48,6 +51,11 @@ type Options struct {
 // Core is the part of the app that every subcommand needs: the database and the domain services.
 type Core struct {
 	DB        *db.DB
+	Alerts    *alerts.Service
+	Throttle  *auth.Throttle
+	WhatsApp  *whatsapp.Client
+	Workspace *workspace.Service
+	Templates *templates.Service
 	Audit     *audit.Log
 	Members   *members.Service
 	TwoFactor *members.TwoFactor
@@ -65,6 +73,8 @@ type CoreOptions struct {
 	// Security is the policy used until an administrator saves another (default: 2FA by role,
 	// 30 minutes idle, 12 hours absolute).
 	Security settings.Security
+	// GraphURL is Meta's Graph API, or the simulator in sandbox mode.
+	GraphURL string
 }
 
 // OpenCore opens the database, applies migrations and builds the services.
@@ -110,10 +120,23 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		return nil, err
 	}
 	st := settings.NewStore(d, log, clk, defaults)
+	al := alerts.New(d, log, clk, alerts.WithLogger(logger))
+	// One throttle per process: it also counts attempts in flight, which only works if shared.
+	throttle := auth.NewThrottle(d, clk, auth.DefaultThrottlePolicy)
+	svc := members.NewService(d, store, log, passwords, clk)
+	svc.Alerts, svc.Throttle = al, throttle
+	graphURL := o.GraphURL
+	if graphURL == "" {
+		graphURL = config.DefaultGraphURL
+	}
+	wa := whatsapp.NewClient(graphURL, nil)
+	ws := workspace.NewService(d, workspace.NewStore(d), log, box, wa, clk)
+	tpl := templates.NewService(d, templates.NewStore(d), log, templateMeta{client: wa, workspace: ws, db: d}, templates.AllNumbersOnly, clk)
 	return &Core{
-		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box,
-		Members:   members.NewService(d, store, log, passwords, clk),
-		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, nil),
+		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, WhatsApp: wa, Workspace: ws, Templates: tpl,
+		Alerts: al, Throttle: throttle,
+		Members:   svc,
+		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
 	}, nil
 }
 
@@ -130,7 +153,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		logger = slog.Default()
 	}
 	core, err := OpenCore(ctx, CoreOptions{DataDir: cfg.DataDir, Clock: opts.Clock, Logger: logger, Getenv: opts.Getenv,
-		Security: DefaultSecurity(cfg)})
+		Security: DefaultSecurity(cfg), GraphURL: cfg.GraphURL})
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +166,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := web.New(web.Deps{
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
-		Numbers: workspace.NewStore(core.DB), Audit: core.Audit, Assets: assets,
+		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
+		Alerts: core.Alerts, Throttle: core.Throttle,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
 	})
 	if err != nil {

@@ -27,7 +27,11 @@ type Config struct {
 	TrustedProxies  []netip.Prefix
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
+	GraphURL        string
 }
+
+// DefaultGraphURL is Meta's Graph API.
+const DefaultGraphURL = "https://graph.facebook.com"
 
 // Common holds the flags every subcommand takes.
 type Common struct {
@@ -52,6 +56,7 @@ type ServeFlags struct {
 	TrustedProxies  string
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
+	GraphURL        string
 }
 
 // RegisterServe adds the serve command's flags to fs.
@@ -63,6 +68,7 @@ func RegisterServe(fs *flag.FlagSet, f *ServeFlags) {
 	fs.StringVar(&f.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	fs.DurationVar(&f.IdleTimeout, "idle-timeout", 30*time.Minute, "sign members out after this long without a request")
 	fs.DurationVar(&f.AbsoluteTimeout, "absolute-timeout", 12*time.Hour, "sign members out this long after sign-in, active or not")
+	fs.StringVar(&f.GraphURL, "graph-url", DefaultGraphURL, "base URL of Meta's Graph API (--demo uses the local simulator)")
 }
 
 // Parse parses args into fs, then fills every flag not given on the command line from its
@@ -106,7 +112,13 @@ func EnvName(flagName string) string {
 func Serve(f ServeFlags) (Config, error) {
 	c := Config{
 		Addr: f.Addr, DataDir: f.DataDir, Demo: f.Demo, LogLevel: f.LogLevel, LogFormat: f.LogFormat,
-		IdleTimeout: f.IdleTimeout, AbsoluteTimeout: f.AbsoluteTimeout,
+		IdleTimeout: f.IdleTimeout, AbsoluteTimeout: f.AbsoluteTimeout, GraphURL: strings.TrimRight(f.GraphURL, "/"),
+	}
+	if c.GraphURL == "" {
+		c.GraphURL = DefaultGraphURL
+	}
+	if g, err := url.Parse(c.GraphURL); err != nil || (g.Scheme != "http" && g.Scheme != "https") || g.Host == "" {
+		return Config{}, fmt.Errorf("--graph-url %q: want http(s)://host", f.GraphURL)
 	}
 	if _, _, err := net.SplitHostPort(f.Addr); err != nil {
 		return Config{}, fmt.Errorf("--addr %q: %w", f.Addr, err)

@@ -57,6 +57,7 @@ func TestParseReadsTheEnvironmentForFlagsNotGiven(t *testing.T) {
 		"SWITCHBOARD_ABSOLUTE_TIMEOUT": "8h",
 		"SWITCHBOARD_LOG_LEVEL":        "debug",
 		"SWITCHBOARD_LOG_FORMAT":       "json",
+		"SWITCHBOARD_GRAPH_URL":        "http://127.0.0.1:9999",
 		"DATA":                         "/not/this", // only the prefixed name counts
 	})
 	if err != nil {
@@ -65,7 +66,7 @@ func TestParseReadsTheEnvironmentForFlagsNotGiven(t *testing.T) {
 	want := ServeFlags{
 		Common: Common{DataDir: "/srv/switchboard", LogLevel: "debug", LogFormat: "json"},
 		Addr:   "0.0.0.0:9000", BaseURL: "https://chat.example.com", Demo: true, TrustedProxies: "10.0.0.0/8",
-		IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour,
+		IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour, GraphURL: "http://127.0.0.1:9999",
 	}
 	if f != want {
 		t.Errorf("got  %+v\nwant %+v", f, want)

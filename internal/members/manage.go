@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/db"
@@ -59,7 +60,7 @@ func (s *Service) ChangeRole(ctx context.Context, actor *authz.Principal, member
 			return err
 		}
 		if role.Key == authz.RoleAdministrator {
-			if err := raise(ctx, s.Alerts, tx, SecurityAlert{Kind: "role_raised_to_administrator", MemberID: m.ID,
+			if err := raise(ctx, s.Alerts, tx, alerts.Alert{Kind: alerts.KindRoleRaisedToAdministrator, Subject: alerts.MemberSubject(m.ID),
 				Title: actor.Name + " made " + m.Name + " an Administrator."}); err != nil {
 				return err
 			}

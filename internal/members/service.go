@@ -8,8 +8,10 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
@@ -24,8 +26,10 @@ type Service struct {
 	audit     *audit.Log
 	passwords *auth.Verifier
 	clock     clock.Clock
-	// Alerts, when set at wiring, is told of changes administrators should notice.
-	Alerts Alerter
+	// Alerts, when set at wiring, is told of events administrators should notice; Throttle,
+	// when set, limits failed sign-ins per account and per address.
+	Alerts   *alerts.Service
+	Throttle *auth.Throttle
 }
 
 // NewService wires the members service.
@@ -136,10 +140,40 @@ func (s *Service) create(ctx context.Context, tx *sql.Tx, in NewMember) (Member,
 		RoleName: role.Name, Status: StatusActive, CreatedAt: now, UpdatedAt: now}, nil
 }
 
+// ThrottledError refuses a sign-in attempt before the password is checked, because of too many
+// recent failures for the account or from the address. It reads the same whether or not the
+// account exists.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	wait := e.RetryAfter.Round(time.Second)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return "Too many failed attempts. Try again in " + wait.String() + "."
+}
+
 // SignIn checks an e-mail address and password. Every outcome costs one password hash and
 // answers the same error, so neither the message nor the timing tells whether an account exists.
+// With a Throttle, repeated failures lock the account and the address for growing periods.
 func (s *Service) SignIn(ctx context.Context, email, password string) (Member, error) {
 	email = strings.TrimSpace(email)
+	addr := audit.RequestFrom(ctx).ClientAddr
+	if s.Throttle != nil {
+		dec, err := s.Throttle.Check(ctx, email, addr)
+		if err != nil {
+			return Member{}, err
+		}
+		if !dec.Allowed {
+			if _, err := s.audit.Record(ctx, audit.Event{Action: "member.sign_in_throttled", Outcome: audit.OutcomeDenied,
+				Changes: []audit.Change{{Field: "reason", After: dec.Reason}}}); err != nil {
+				return Member{}, err
+			}
+			return Member{}, &ThrottledError{RetryAfter: dec.RetryAfter}
+		}
+	}
 	m, err := s.store.ByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -147,40 +181,111 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Member, e
 	}
 	ok := s.passwords.VerifyOrDummy(password, m.PasswordHash, found)
 	if !ok || !m.Active() {
-		ev := audit.Event{Action: "member.sign_in_failed", Outcome: audit.OutcomeFailed}
-		if found {
-			ev.Actor = audit.MemberActor(m.ID, m.Name)
-			ev.Target = memberTarget(m.ID)
-			reason := "wrong password"
-			if ok {
-				reason = "account deactivated"
-			}
-			ev.Changes = []audit.Change{{Field: "reason", After: reason}}
-		} else {
-			// What was typed is not kept: people type passwords into the e-mail field.
-			ev.Changes = []audit.Change{{Field: "reason", After: "unknown account"}}
-		}
-		if _, err := s.audit.Record(ctx, ev); err != nil {
+		return Member{}, s.signInFailed(ctx, m, found, ok, email, addr)
+	}
+	if s.Throttle != nil {
+		if err := s.Throttle.Success(ctx, email, addr); err != nil {
 			return Member{}, err
 		}
-		return Member{}, ErrInvalidCredentials
 	}
 	now := s.clock.Now()
+	var newAddress *alerts.Alert
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.store.setLastSignIn(ctx, tx, m.ID, now); err != nil {
 			return err
 		}
-		_, err := s.audit.Append(ctx, tx, audit.Event{
+		if _, err := s.audit.Append(ctx, tx, audit.Event{
 			Actor: audit.MemberActor(m.ID, m.Name), Action: "member.signed_in",
 			Target: memberTarget(m.ID), Outcome: audit.OutcomeSuccess,
-		})
+		}); err != nil {
+			return err
+		}
+		if s.Alerts == nil {
+			return nil
+		}
+		isNew, err := s.Alerts.SignedInFrom(ctx, tx, m.ID, addr)
+		if err != nil || !isNew {
+			return err
+		}
+		a, err := s.Alerts.Raise(ctx, tx, alerts.NewAddressSignIn(m.ID, m.Name, addr))
+		newAddress = &a
 		return err
 	})
 	if err != nil {
 		return Member{}, err
 	}
+	if newAddress != nil {
+		s.notify(ctx, *newAddress)
+	}
 	m.LastSignInAt = now
 	return m, nil
+}
+
+// signInFailed records a failed sign-in, counts it against the account and the address, and
+// raises an alert when that starts a lock.
+func (s *Service) signInFailed(ctx context.Context, m Member, found, passwordOK bool, email, addr string) error {
+	var out auth.Outcome
+	if s.Throttle != nil {
+		var err error
+		if out, err = s.Throttle.Failure(ctx, email, addr); err != nil {
+			return err
+		}
+	}
+	ev := audit.Event{Action: "member.sign_in_failed", Outcome: audit.OutcomeFailed}
+	if found {
+		ev.Actor = audit.MemberActor(m.ID, m.Name)
+		ev.Target = memberTarget(m.ID)
+		reason := "wrong password"
+		if passwordOK {
+			reason = "account deactivated"
+		}
+		ev.Changes = []audit.Change{{Field: "reason", After: reason}}
+	} else {
+		// What was typed is not kept: people type passwords into the e-mail field.
+		ev.Changes = []audit.Change{{Field: "reason", After: "unknown account"}}
+	}
+	var raised []alerts.Alert
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.audit.Append(ctx, tx, ev); err != nil {
+			return err
+		}
+		if s.Alerts == nil {
+			return nil
+		}
+		var pending []alerts.Alert
+		if out.AccountLockedNow {
+			var id int64
+			var name string
+			if found {
+				id, name = m.ID, m.Name
+			}
+			pending = append(pending, alerts.AccountLocked(id, name, out.AccountFailures, addr))
+		}
+		if out.AddressLockedNow {
+			pending = append(pending, alerts.AddressLocked(addr, out.AddressFailures))
+		}
+		for _, a := range pending {
+			got, err := s.Alerts.Raise(ctx, tx, a)
+			if err != nil {
+				return err
+			}
+			raised = append(raised, got)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range raised {
+		s.notify(ctx, a)
+	}
+	return ErrInvalidCredentials
+}
+
+func (s *Service) notify(ctx context.Context, a alerts.Alert) {
+	if s.Alerts != nil {
+		_ = s.Alerts.Notify(ctx, a) // delivery problems are the notifier's to log; sign-in goes on
+	}
 }
 
 // RecordSignOut writes the sign-out event.

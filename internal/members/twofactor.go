@@ -10,6 +10,7 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/authz"
@@ -28,13 +29,13 @@ type TwoFactor struct {
 	box      *secrets.Box
 	clock    clock.Clock
 	settings *settings.Store
-	alerts   Alerter
+	alerts   *alerts.Service
 	issuer   string
 }
 
 // NewTwoFactor wires the two-factor service. alerts may be nil.
-func NewTwoFactor(d *db.DB, store *Store, log *audit.Log, box *secrets.Box, clk clock.Clock, st *settings.Store, alerts Alerter) *TwoFactor {
-	return &TwoFactor{db: d, store: store, audit: log, box: box, clock: clk, settings: st, alerts: alerts, issuer: "Switchboard"}
+func NewTwoFactor(d *db.DB, store *Store, log *audit.Log, box *secrets.Box, clk clock.Clock, st *settings.Store, al *alerts.Service) *TwoFactor {
+	return &TwoFactor{db: d, store: store, audit: log, box: box, clock: clk, settings: st, alerts: al, issuer: "Switchboard"}
 }
 
 // ErrNoPendingEnrolment means enrolment was not started (or already finished).
@@ -193,7 +194,7 @@ func (t *TwoFactor) Verify(ctx context.Context, memberID int64, code string) err
 				Outcome: audit.OutcomeDenied}); err != nil {
 				return err
 			}
-			return raise(ctx, t.alerts, tx, SecurityAlert{Kind: "totp_replay", MemberID: memberID,
+			return raise(ctx, t.alerts, tx, alerts.Alert{Kind: alerts.KindTOTPReplay, Subject: alerts.MemberSubject(memberID),
 				Title: "An already used 2FA code was tried again for a member's account."})
 		case verr != nil:
 			result = verr
@@ -284,7 +285,7 @@ func (t *TwoFactor) Remove(ctx context.Context, memberID int64) error {
 	if st.Required {
 		return conflict("Your role requires two-factor authentication, so it cannot be turned off.")
 	}
-	return t.clear(ctx, memberID, "member.2fa_removed", "two_factor_removed", "A member turned off two-factor authentication.")
+	return t.clear(ctx, memberID, "member.2fa_removed", alerts.KindTwoFactorRemoved, "A member turned off two-factor authentication.")
 }
 
 // Reset clears a member's second factor for them (a lost phone). Only someone who may manage the
@@ -306,10 +307,10 @@ func (t *TwoFactor) Reset(ctx context.Context, actor *authz.Principal, memberID 
 	if err := checkManageable(actor, target, perms); err != nil {
 		return err
 	}
-	return t.clear(ctx, memberID, "member.2fa_reset", "two_factor_reset", actor.Name+" reset the two-factor authentication of "+target.Name+".")
+	return t.clear(ctx, memberID, "member.2fa_reset", alerts.KindTwoFactorReset, actor.Name+" reset the two-factor authentication of "+target.Name+".")
 }
 
-func (t *TwoFactor) clear(ctx context.Context, memberID int64, action, alertKind, title string) error {
+func (t *TwoFactor) clear(ctx context.Context, memberID int64, action string, alertKind alerts.Kind, title string) error {
 	return t.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE members SET totp_secret_enc = NULL, totp_pending_enc = NULL, totp_enabled_at = NULL
 			WHERE id = ?`, memberID); err != nil {
@@ -324,6 +325,6 @@ func (t *TwoFactor) clear(ctx context.Context, memberID int64, action, alertKind
 		if _, err := t.audit.Append(ctx, tx, audit.Event{Action: action, Target: memberTarget(memberID)}); err != nil {
 			return err
 		}
-		return raise(ctx, t.alerts, tx, SecurityAlert{Kind: alertKind, MemberID: memberID, Title: title})
+		return raise(ctx, t.alerts, tx, alerts.Alert{Kind: alertKind, Subject: alerts.MemberSubject(memberID), Title: title})
 	})
 }

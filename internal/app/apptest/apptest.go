@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -24,6 +25,9 @@ import (
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/whatsapp"
+	"github.com/switchboard/switchboard/internal/whatsapp/simulator"
+	"github.com/switchboard/switchboard/internal/workspace"
 )
 
 // Instance is a running server.
@@ -33,6 +37,7 @@ type Instance struct {
 	Clock   *clock.Fake
 	DataDir string
 	Logs    *LogBuffer
+	Sim     *simulator.Simulator
 	t       testing.TB
 
 	mu          sync.Mutex
@@ -51,12 +56,19 @@ func Start(t testing.TB) *Instance {
 	var f config.ServeFlags
 	f.Addr, f.DataDir, f.LogLevel, f.LogFormat = l.Addr().String(), dir, "debug", "text"
 	f.IdleTimeout, f.AbsoluteTimeout = 30*time.Minute, 12*time.Hour
+	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+	// The local Cloud API stand-in answers for Meta, and plays customers against our webhook.
+	sim := simulator.New(simulator.Options{Clock: clk, AccessToken: SandboxToken, AppSecret: SandboxAppSecret,
+		WABAs: []simulator.WABA{SandboxWABA()}, WebhookURL: "http://" + l.Addr().String() + "/webhooks/whatsapp",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	simServer := httptest.NewServer(sim.Handler())
+	t.Cleanup(simServer.Close)
+	f.GraphURL = simServer.URL
 	cfg, err := config.Serve(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &LogBuffer{}
-	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, app.Options{Clock: clk, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
@@ -74,8 +86,42 @@ func Start(t testing.TB) *Instance {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return &Instance{URL: "http://" + l.Addr().String(), App: a, Clock: clk, DataDir: dir, Logs: logs, t: t,
+	return &Instance{URL: "http://" + l.Addr().String(), App: a, Clock: clk, DataDir: dir, Logs: logs, t: t, Sim: sim,
 		totpSecrets: map[string]string{}, lastStep: map[string]int64{}}
+}
+
+// The sandbox WABA the simulator knows.
+const (
+	SandboxToken     = "EAAGsandboxtoken0000switchboard"
+	SandboxAppSecret = "sandbox-app-secret-0123456789abcdef"
+	SandboxVerify    = "sandbox-verify-token-0123456789"
+	SandboxWABAID    = "102290129340398"
+	SandboxNumberA   = "106540352242922"
+	SandboxNumberB   = "106540352242923"
+)
+
+// SandboxWABA is the WhatsApp Business Account the simulator serves in tests.
+func SandboxWABA() simulator.WABA {
+	return simulator.WABA{ID: SandboxWABAID, Name: "Lucky Shrub", PhoneNumbers: []whatsapp.PhoneNumber{
+		{ID: SandboxNumberA, DisplayPhoneNumber: "+1 555-078-3881", VerifiedName: "Lucky Shrub", QualityRating: "GREEN", MessagingLimit: "TIER_1K"},
+		{ID: SandboxNumberB, DisplayPhoneNumber: "+49 30 9018 2044", VerifiedName: "Lucky Shrub Berlin", QualityRating: "YELLOW", MessagingLimit: "TIER_250"},
+	}}
+}
+
+// ConnectSandbox connects the simulator's WABA, as an administrator would on the WhatsApp
+// settings page, and fetches its phone numbers. It returns the WABA's id.
+func (in *Instance) ConnectSandbox() int64 {
+	in.t.Helper()
+	ctx := context.Background()
+	w, err := in.App.Workspace.Connect(ctx, workspace.WABAInput{WABAID: SandboxWABAID, Name: "Lucky Shrub",
+		AccessToken: SandboxToken, AppSecret: SandboxAppSecret, VerifyToken: SandboxVerify})
+	if err != nil {
+		in.t.Fatalf("connect the sandbox WABA: %v", err)
+	}
+	if _, err := in.App.Workspace.SyncNumbers(ctx, w.ID); err != nil {
+		in.t.Fatalf("sync sandbox numbers: %v", err)
+	}
+	return w.ID
 }
 
 // CreateMember adds a member directly through the domain service. A member whose role requires
