@@ -1,0 +1,145 @@
+package inbox
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/internal/db"
+)
+
+// Search rules.
+//
+//   - Words match words in contact names and usernames and in message text, all words
+//     required, diacritics folded (FTS5). In names every word may be the start of one ("she
+//     nel" finds Sheena Nelson); in messages the words typed before the last must be whole
+//     and the last may be the start of one ("warranty rep" finds a warranty repair). A
+//     one-letter query looks at names only.
+//   - A query of only digits (and "+", spaces, dashes) of four digits also matches the last four
+//     digits of the number; with contacts.view_pii a longer one matches the start of the number
+//     (international form, "4915…" or "+49 15…").
+//   - Without contacts.view_pii a query with five or more digits is refused: no search by full
+//     number is offered to someone who is shown numbers masked. For the same reason such a
+//     member's query with any digit does not look into names, which may be phone numbers.
+//   - Matches come from the newest searchMessageCap matching messages and as many matching
+//     contacts, which keeps a query for a common word or name bounded at millions of messages
+//     (a broad query shows recent matches; a narrower one finds the rest).
+const (
+	maxSearchRunes   = 100
+	searchMessageCap = 1000
+	// maxMaskedDigits is the most digits a query may hold without contacts.view_pii.
+	maxMaskedDigits = 4
+	maxSearchWords  = 8
+)
+
+type search struct {
+	match    string // FTS5 query over names: every word as a quoted prefix
+	text     string // FTS5 query over messages: words exact, the last one as a prefix
+	messages bool   // match message text too
+	names    bool
+	last4    string
+	waPrefix string
+}
+
+// parseSearch reads the search box. ok is false for an empty query.
+func parseSearch(q string, v View) (s search, ok bool, err error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return search{}, false, nil
+	}
+	if utf8.RuneCountInString(q) > maxSearchRunes {
+		return search{}, false, fieldError("search", "Search for at most 100 characters.")
+	}
+	digitCount := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] >= '0' && q[i] <= '9' {
+			digitCount++
+		}
+	}
+	if !v.PII && digitCount > maxMaskedDigits {
+		return search{}, false, forbidden("Searching by phone number needs the permission to see customers' numbers (contacts.view_pii). Search by name, or by the last 4 digits.")
+	}
+	if digits, phone := phoneDigits(q); phone {
+		if len(digits) == 4 {
+			s.last4 = digits
+		}
+		if v.PII && len(digits) >= 5 {
+			s.waPrefix = digits
+		}
+	}
+	words := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) > maxSearchWords {
+		words = words[:maxSearchWords]
+	}
+	// Quoted, so that FTS5 syntax in the box (AND, NEAR, ^, column filters) is just text. Names
+	// are short and few, so every word may be a prefix there. In messages only the last word
+	// is (the one being typed): a prefix query reads the whole posting list of every word it
+	// expands to, where an exact word stops after the newest searchMessageCap matches.
+	names := make([]string, len(words))
+	text := make([]string, len(words))
+	for i, w := range words {
+		names[i] = `"` + w + `"*`
+		text[i] = `"` + w + `"`
+	}
+	if len(text) > 0 && !strings.HasSuffix(q, " ") {
+		text[len(text)-1] += "*"
+	}
+	s.match = strings.Join(names, " ")
+	s.text = strings.Join(text, " ")
+	s.names = s.match != "" && (v.PII || digitCount == 0)
+	s.messages = s.match != "" && utf8.RuneCountInString(strings.Join(words, "")) >= 2
+	return s, true, nil
+}
+
+// hits is a SELECT of the ids of conversations that match, or "" when nothing can.
+func (s search) hits() (string, []any) {
+	var (
+		parts []string
+		args  []any
+	)
+	if s.names {
+		parts = append(parts, `SELECT c2.id FROM conversations c2 WHERE c2.contact_id IN
+			(SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ? ORDER BY rowid DESC LIMIT ?)`)
+		args = append(args, s.match, searchMessageCap)
+	}
+	if s.messages {
+		parts = append(parts, `SELECT m.conversation_id FROM messages m WHERE m.id IN
+			(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?)`)
+		args = append(args, s.text, searchMessageCap)
+	}
+	if s.last4 != "" {
+		parts = append(parts, `SELECT c2.id FROM conversations c2 JOIN contacts ct2 ON ct2.id = c2.contact_id
+			WHERE ct2.wa_id IS NOT NULL AND ct2.phone_last4 = ?`)
+		args = append(args, s.last4)
+	}
+	if s.waPrefix != "" {
+		// ':' follows '9': [prefix, prefix:) is every wa_id that starts with prefix.
+		parts = append(parts, `SELECT c2.id FROM conversations c2 JOIN contacts ct2 ON ct2.id = c2.contact_id
+			WHERE ct2.wa_id >= ? AND ct2.wa_id < ?`)
+		args = append(args, s.waPrefix, s.waPrefix+":")
+	}
+	return strings.Join(parts, " UNION "), args
+}
+
+// IndexSearch adds the messages written since the last call to the search index, in one
+// statement, inside the caller's write transaction q. The Ingester calls it once per batch and
+// the send path once per message; whoever else writes messages through ApplyEvents must call it
+// before committing (see the migration for why it is not a trigger). It is idempotent and
+// catches up on whatever was missed.
+func (s *Service) IndexSearch(ctx context.Context, q db.Querier) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO messages_fts (rowid, text)
+		SELECT id, text FROM messages
+		WHERE id > (SELECT messages_indexed_to FROM inbox_search_state) AND text <> ''`)
+	if err != nil {
+		return fmt.Errorf("index messages for search: %w", err)
+	}
+	_, err = q.ExecContext(ctx, `UPDATE inbox_search_state
+		SET messages_indexed_to = (SELECT coalesce(max(id), 0) FROM messages)
+		WHERE messages_indexed_to < (SELECT coalesce(max(id), 0) FROM messages)`)
+	if err != nil {
+		return fmt.Errorf("index messages for search: %w", err)
+	}
+	return nil
+}

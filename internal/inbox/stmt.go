@@ -1,0 +1,104 @@
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/switchboard/switchboard/internal/db"
+)
+
+// batch is what the Ingester shares with the code that applies the bodies of one transaction:
+// the statements prepared in it, so that the same few statements are parsed once per batch
+// rather than once per use (parsing is a fifth of the writer's time otherwise), and the work to
+// do once before commit. Both die with the transaction.
+type batch struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+	keys  map[string]bool
+	end   []func(context.Context, db.Querier) error
+}
+
+type batchKey struct{}
+
+func withBatch(ctx context.Context, tx *sql.Tx) (context.Context, *batch) {
+	b := &batch{tx: tx, stmts: map[string]*sql.Stmt{}, keys: map[string]bool{}}
+	return context.WithValue(ctx, batchKey{}, b), b
+}
+
+// batchOf returns the batch of ctx if q is its transaction.
+func batchOf(ctx context.Context, q db.Querier) *batch {
+	b, _ := ctx.Value(batchKey{}).(*batch)
+	if b == nil {
+		return nil
+	}
+	if tx, ok := q.(*sql.Tx); !ok || tx != b.tx {
+		return nil
+	}
+	return b
+}
+
+// atBatchEnd runs fn once before the batch commits, however many bodies ask for it; outside a
+// batch it runs fn at once.
+func atBatchEnd(ctx context.Context, q db.Querier, key string, fn func(context.Context, db.Querier) error) error {
+	b := batchOf(ctx, q)
+	if b == nil {
+		return fn(ctx, q)
+	}
+	if !b.keys[key] {
+		b.keys[key] = true
+		b.end = append(b.end, fn)
+	}
+	return nil
+}
+
+// finish runs the batch-end work behind a savepoint: should it fail, the bodies stay applied
+// and the work (which is idempotent) catches up with the next batch.
+func (b *batch) finish(ctx context.Context) error {
+	if len(b.end) == 0 {
+		return nil
+	}
+	if _, err := b.tx.ExecContext(ctx, `SAVEPOINT batch_end`); err != nil {
+		return err
+	}
+	for _, fn := range b.end {
+		if err := fn(ctx, b.tx); err != nil {
+			_, rerr := b.tx.ExecContext(ctx, `ROLLBACK TO batch_end`)
+			_, xerr := b.tx.ExecContext(ctx, `RELEASE batch_end`)
+			return errors.Join(err, rerr, xerr)
+		}
+	}
+	_, err := b.tx.ExecContext(ctx, `RELEASE batch_end`)
+	return err
+}
+
+// stmt returns the batch's prepared statement for query, or nil outside a batch.
+func stmt(ctx context.Context, q db.Querier, query string) *sql.Stmt {
+	b := batchOf(ctx, q)
+	if b == nil {
+		return nil
+	}
+	if s, ok := b.stmts[query]; ok {
+		return s
+	}
+	s, err := b.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // the plain path reports the error
+	}
+	b.stmts[query] = s
+	return s
+}
+
+func execQ(ctx context.Context, q db.Querier, query string, args ...any) (sql.Result, error) {
+	if s := stmt(ctx, q, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return q.ExecContext(ctx, query, args...)
+}
+
+func queryRowQ(ctx context.Context, q db.Querier, query string, args ...any) *sql.Row {
+	if s := stmt(ctx, q, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return q.QueryRowContext(ctx, query, args...)
+}
