@@ -7,7 +7,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/templates"
 	"github.com/switchboard/switchboard/web/views"
 )
 
@@ -48,7 +50,9 @@ func classify(err error) (int, string) {
 		return he.Code, msg
 	case errors.Is(err, members.ErrNotFound), errors.Is(err, members.ErrInvitationInvalid):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
-	case errors.Is(err, members.ErrForbidden):
+	case errors.Is(err, inbox.ErrNotFound), errors.Is(err, templates.ErrNotFound):
+		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
+	case errors.Is(err, members.ErrForbidden), errors.Is(err, inbox.ErrForbidden):
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, members.ErrConflict):
 		return http.StatusConflict, err.Error()

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -11,6 +12,13 @@ import (
 )
 
 const dashboardRecentEvents = 6
+
+// What happened to the member's templates: the last 30 days, at most 6 entries; each template's
+// page has its whole history.
+const (
+	dashboardTemplateWindow  = 30 * 24 * time.Hour
+	dashboardTemplateChanges = 6
+)
 
 func (s *Server) dashboard(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -34,6 +42,23 @@ func (s *Server) dashboard(c echo.Context) error {
 			return err
 		}
 		v.ShowRecent, v.Recent = true, rows
+	}
+	if p.CanAny(authz.TemplatesView, authz.TemplatesCreate) {
+		changes, err := s.Templates.StatusChanges(ctx, p, s.Clock.Now().Add(-dashboardTemplateWindow))
+		if err != nil {
+			return err
+		}
+		// Members who write templates always see the card; others only when something happened
+		// to a template they once wrote.
+		v.ShowTemplateChanges = p.Can(authz.TemplatesCreate) || len(changes) > 0
+		for i, ch := range changes {
+			if i == dashboardTemplateChanges {
+				break
+			}
+			e := templateEvent(ch.Decision)
+			v.TemplateChanges = append(v.TemplateChanges, views.TemplateChangeRow{Href: templateURL(ch.TemplateID),
+				Name: ch.TemplateName, Language: ch.Language, Event: e})
+		}
 	}
 	return render(c, http.StatusOK, views.Dashboard(v))
 }

@@ -48,11 +48,15 @@ type navEntry struct {
 // never offer a link that answers 403.
 var navigation = []navEntry{
 	{"dashboard", "Dashboard", "/", authz.SignedIn()},
+	{"inbox", "Inbox", "/inbox", authz.RequireAny(authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign)},
 	{"templates", "Templates", "/templates", authz.Require(authz.TemplatesView)},
+	{"canned", "Canned replies", "/canned", authz.Require(authz.CannedResponsesManage)},
 	{"members", "Members", "/members", authz.Require(authz.MembersView)},
 	{"roles", "Roles", "/roles", authz.Require(authz.MembersView)},
 	{"activity", "Activity", "/activity", authz.Require(authz.AuditView)},
+	{"numbers", "Phone numbers", "/numbers", authz.Require(authz.NumbersView)},
 	{"alerts", "Alerts", "/alerts", authz.Require(authz.AlertsView)},
+	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage)},
 	{"security", "Security", "/settings/security", authz.Require(authz.SecurityManage)},
 }
 
@@ -125,4 +129,14 @@ func (s *Server) healthz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// plural says "1 phone number" or "3 phone numbers".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

@@ -31,6 +31,8 @@ func (s *Server) routes() []route {
 		s.auditRoutes(),
 		s.templateRoutes(),
 		s.alertRoutes(),
+		s.whatsappRoutes(),
+		s.inboxRoutes(),
 	} {
 		all = append(all, area...)
 	}

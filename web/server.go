@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
@@ -39,6 +40,8 @@ type Deps struct {
 	Templates *templates.Service
 	Alerts    *alerts.Service
 	Throttle  *auth.Throttle
+	Ingester  WebhookIngester
+	Inbox     *inbox.Service
 	Audit     *audit.Log
 	Assets    *static.Assets
 	Sessions  *scs.SessionManager
@@ -50,8 +53,9 @@ type Deps struct {
 // Server holds the dependencies the handlers use.
 type Server struct {
 	Deps
-	echo    *echo.Echo
-	metrics *httpMetrics
+	echo              *echo.Echo
+	metrics           *httpMetrics
+	signatureFailures signatureMonitor
 }
 
 // New builds the HTTP server with every route of the routes table registered.
@@ -76,7 +80,8 @@ func New(d Deps) (*Server, error) {
 		s.observe,
 		s.recoverPanics,
 		s.securityHeaders(),
-		middleware.BodyLimit("1M"),
+		// Webhooks take up to 3 MB (Meta's limit) and are limited in their handler.
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M", Skipper: isWebhook}),
 		parseForms,
 		s.sessionMiddleware,
 		s.loadPrincipal,

@@ -125,11 +125,13 @@ const (
 // isMachineRoute reports the routes that serve no person's page: static files, health, metrics.
 func isMachineRoute(c echo.Context) bool {
 	switch c.Path() {
-	case "/healthz", "/metrics", "/static/*":
+	case "/healthz", "/metrics", "/static/*", "/webhooks/whatsapp":
 		return true
 	}
 	return false
 }
+
+func isWebhook(c echo.Context) bool { return c.Path() == "/webhooks/whatsapp" }
 
 func sessionLoaded(c echo.Context) bool {
 	loaded, _ := c.Get(sessionLoadedKey).(bool)

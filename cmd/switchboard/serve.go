@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/clock"
+	"github.com/switchboard/switchboard/internal/demo"
 	"github.com/switchboard/switchboard/internal/config"
 )
 
@@ -31,6 +33,16 @@ func serve(ctx context.Context, args []string, e env) error {
 	}
 	slog.SetDefault(logger)
 
+	// Sandbox mode: the local Cloud API simulator stands in for Meta, and plays the customers.
+	var sandbox *demo.Sandbox
+	if cfg.Demo {
+		if sandbox, err = demo.Start(clock.System{}, cfg.BaseURL.String()+"/webhooks/whatsapp", logger); err != nil {
+			return err
+		}
+		defer sandbox.Close()
+		cfg.GraphURL = sandbox.GraphURL
+	}
+
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Getenv: e.getenv})
 	if err != nil {
 		return err
@@ -38,9 +50,9 @@ func serve(ctx context.Context, args []string, e env) error {
 	defer a.Close()
 
 	if cfg.Demo {
-		creds, err := a.Members.SeedDemo(ctx)
+		creds, err := demo.Prepare(ctx, a.Members, a.Workspace, a.Templates, a.Inbox)
 		if err != nil {
-			return fmt.Errorf("seed demo: %w", err)
+			return fmt.Errorf("prepare the demo: %w", err)
 		}
 		var b strings.Builder
 		b.WriteString("\nDemo workspace: sign in at " + cfg.BaseURL.String() + "/login as\n")
@@ -64,6 +76,16 @@ func serve(ctx context.Context, args []string, e env) error {
 		link := cfg.BaseURL.String() + "/setup?token=" + token
 		logger.Info("no owner yet: open the set-up link to create one", "setup_url", link)
 		fmt.Fprintf(e.stdout, "\nSet up this workspace by opening:\n  %s\n\n", link)
+	}
+	if sandbox != nil {
+		go func() {
+			if err := sandbox.CustomersWriteIn(ctx, a.Members, a.Inbox); err != nil {
+				logger.Warn("demo customers could not write in", "error", err)
+			}
+			if err := sandbox.Run(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("demo simulator stopped", "error", err)
+			}
+		}()
 	}
 	return a.Run(ctx, l)
 }

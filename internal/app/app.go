@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/secrets"
 	"github.com/switchboard/switchboard/internal/settings"
@@ -56,6 +57,8 @@ type Core struct {
 	WhatsApp  *whatsapp.Client
 	Workspace *workspace.Service
 	Templates *templates.Service
+	Inbox     *inbox.Service
+	Ingester  *inbox.Ingester
 	Audit     *audit.Log
 	Members   *members.Service
 	TwoFactor *members.TwoFactor
@@ -132,8 +135,11 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	wa := whatsapp.NewClient(graphURL, nil)
 	ws := workspace.NewService(d, workspace.NewStore(d), log, box, wa, clk)
 	tpl := templates.NewService(d, templates.NewStore(d), log, templateMeta{client: wa, workspace: ws, db: d}, templates.AllNumbersOnly, clk)
+	ib := inbox.NewService(d, log, clk, cloudSender{client: wa, workspace: ws})
+	ingester := inbox.NewIngester(d, ib.ApplyEvents, inbox.IngesterOptions{Clock: clk, Logger: logger})
 	return &Core{
 		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, WhatsApp: wa, Workspace: ws, Templates: tpl,
+		Inbox: ib, Ingester: ingester,
 		Alerts: al, Throttle: throttle,
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
@@ -167,7 +173,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	srv, err := web.New(web.Deps{
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
-		Alerts: core.Alerts, Throttle: core.Throttle,
+		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Ingester: core.Ingester,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
 	})
 	if err != nil {
@@ -199,8 +205,10 @@ func (a *App) Close() error {
 	if st, ok := a.Server.Sessions.Store.(*sqlite3store.SQLite3Store); ok {
 		st.StopCleanup()
 	}
-	return a.DB.Close()
+	return a.Core.Close()
 }
 
-// Close releases the database.
-func (c *Core) Close() error { return c.DB.Close() }
+// Close drains the webhook ingester and releases the database.
+func (c *Core) Close() error {
+	return errors.Join(c.Ingester.Close(), c.DB.Close())
+}

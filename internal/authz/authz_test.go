@@ -121,6 +121,10 @@ func TestRequirementDeniesByDefault(t *testing.T) {
 		{"missing permission denies", Require(MembersManage), p, false},
 		{"permission denies anonymous", Require(MessagesSendText), nil, false},
 		{"invalid permission is undeclared", Require(Permission(250)), p, false},
+		{"any of, one held", RequireAny(ConversationsViewAll, ConversationsViewAssigned), p, true},
+		{"any of, none held", RequireAny(ConversationsViewAll, BillingManage), p, false},
+		{"any of, anonymous", RequireAny(ConversationsViewAssigned), nil, false},
+		{"any of nothing is undeclared", RequireAny(), p, false},
 	}
 	for _, c := range cases {
 		if got := c.req.Allows(c.p); got != c.want {

@@ -6,6 +6,7 @@ package authz
 type Requirement struct {
 	kind  requirementKind
 	perm  Permission
+	any   Set
 	fresh bool
 }
 
@@ -17,6 +18,7 @@ const (
 	signedIn
 	enrolling
 	permission
+	anyPermission
 )
 
 // Public is for the few routes anyone may call: sign-in, set-up, health, static files, webhooks
@@ -53,6 +55,18 @@ func (r Requirement) NeedsFreshAuth() bool { return r.fresh }
 // AllowsDuringEnrolment reports whether a member who must still enrol in 2FA may use the route.
 func (r Requirement) AllowsDuringEnrolment() bool { return r.kind == enrolling || r.kind == public }
 
+// RequireAny is for the few pages that several permissions of one family open with different
+// reach, such as the inbox (conversations.view_assigned shows one's own conversations,
+// conversations.view_all all of them): the route admits any of them and the domain's
+// visibility predicate decides what each sees.
+func RequireAny(perms ...Permission) Requirement {
+	set := NewSet(perms...)
+	if set.Len() == 0 {
+		return Requirement{}
+	}
+	return Requirement{kind: anyPermission, any: set}
+}
+
 // Declared reports whether the requirement was set on purpose.
 func (r Requirement) Declared() bool { return r.kind != undeclared }
 
@@ -71,9 +85,22 @@ func (r Requirement) Allows(p *Principal) bool {
 		return p != nil
 	case permission:
 		return p.Can(r.perm)
+	case anyPermission:
+		return p != nil && p.Permissions[0]&r.any[0] != 0 || p != nil && p.Permissions[1]&r.any[1] != 0
 	default:
 		return false
 	}
+}
+
+// Permissions lists what the requirement admits: one permission, or several for RequireAny.
+func (r Requirement) Permissions() []Permission {
+	switch r.kind {
+	case permission:
+		return []Permission{r.perm}
+	case anyPermission:
+		return r.any.Permissions()
+	}
+	return nil
 }
 
 // String describes the requirement for route listings and logs.
@@ -85,11 +112,17 @@ func (r Requirement) String() string {
 		return "signed-in"
 	case enrolling:
 		return "signed-in (during 2FA enrolment)"
-	case permission:
-		if r.fresh {
-			return r.perm.ID() + " (re-authenticated)"
+	case permission, anyPermission:
+		var ids string
+		if r.kind == permission {
+			ids = r.perm.ID()
+		} else {
+			ids = "any of " + r.any.String()
 		}
-		return r.perm.ID()
+		if r.fresh {
+			return ids + " (re-authenticated)"
+		}
+		return ids
 	default:
 		return "undeclared"
 	}

@@ -48,7 +48,7 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 20*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -131,4 +131,24 @@ func signOut(t *testing.T, ctx context.Context) {
 		chromedp.Click(chromedp.CSS(".sidebar .user-menu button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#field-email")),
 	)
+}
+
+// fitsPhoneWidth loads url at 390 px wide (an iPhone's width) and fails when the page scrolls
+// sideways: every page must work on a phone.
+func fitsPhoneWidth(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	run(t, ctx, "phone width "+url,
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS("main")),
+	)
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if width > 390 {
+		t.Errorf("%s is %v px wide at a 390 px viewport: it scrolls sideways on a phone", url, width)
+	}
+	screenshot(t, ctx, "phone-"+strings.Trim(strings.ReplaceAll(strings.TrimPrefix(url, "http://"), "/", "_"), "_"))
+	run(t, ctx, "back to desktop width", chromedp.EmulateViewport(1280, 860))
 }

@@ -108,6 +108,31 @@ func SandboxWABA() simulator.WABA {
 	}}
 }
 
+// ApprovedSandboxTemplate creates a template at Meta (the simulator) outside Switchboard, has
+// Meta approve it, and imports it with "Sync from Meta", as for a template made in WhatsApp
+// Manager. The sandbox must be connected.
+func (in *Instance) ApprovedSandboxTemplate(name, body string, examples ...string) {
+	in.t.Helper()
+	ctx := context.Background()
+	creds, err := in.App.Workspace.CredentialsForWABA(ctx, SandboxWABAID)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	created, err := in.App.WhatsApp.CreateTemplate(ctx, creds, SandboxWABAID, whatsapp.TemplateDefinition{
+		Name: name, Language: "en_US", Category: "UTILITY",
+		Components: []whatsapp.TemplateComponent{{Type: "BODY", Text: body, Example: &whatsapp.TemplateExample{BodyText: [][]string{examples}}}},
+	})
+	if err != nil {
+		in.t.Fatalf("create template at the simulator: %v", err)
+	}
+	if err := in.Sim.SetTemplateStatus(ctx, created.ID, "APPROVED", ""); err != nil {
+		in.t.Fatal(err)
+	}
+	if _, err := in.App.Templates.SyncFromMeta(ctx, SandboxWABAID); err != nil {
+		in.t.Fatalf("sync sandbox templates: %v", err)
+	}
+}
+
 // ConnectSandbox connects the simulator's WABA, as an administrator would on the WhatsApp
 // settings page, and fetches its phone numbers. It returns the WABA's id.
 func (in *Instance) ConnectSandbox() int64 {

@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+
+	"github.com/switchboard/switchboard/internal/whatsapp"
+	"github.com/switchboard/switchboard/internal/workspace"
+)
+
+// cloudSender sends the inbox's messages through the Cloud API with the credentials of the
+// WABA that owns the phone number.
+type cloudSender struct {
+	client    *whatsapp.Client
+	workspace *workspace.Service
+}
+
+func (s cloudSender) SendText(ctx context.Context, phoneNumberID, to, body string) (string, error) {
+	creds, err := s.workspace.CredentialsForNumber(ctx, phoneNumberID)
+	if err != nil {
+		return "", err
+	}
+	res, err := s.client.SendText(ctx, creds, phoneNumberID, to, body, "")
+	return res.MessageID, err
+}
+
+func (s cloudSender) SendTemplate(ctx context.Context, phoneNumberID, to string, t whatsapp.TemplateMessage) (string, error) {
+	creds, err := s.workspace.CredentialsForNumber(ctx, phoneNumberID)
+	if err != nil {
+		return "", err
+	}
+	res, err := s.client.SendTemplate(ctx, creds, phoneNumberID, to, t)
+	return res.MessageID, err
+}
+
+func (s cloudSender) SendMedia(ctx context.Context, phoneNumberID, to string, m whatsapp.MediaMessage) (string, error) {
+	creds, err := s.workspace.CredentialsForNumber(ctx, phoneNumberID)
+	if err != nil {
+		return "", err
+	}
+	res, err := s.client.SendMedia(ctx, creds, phoneNumberID, to, m)
+	return res.MessageID, err
+}
+
+func (s cloudSender) MarkRead(ctx context.Context, phoneNumberID, wamid string) error {
+	creds, err := s.workspace.CredentialsForNumber(ctx, phoneNumberID)
+	if err != nil {
+		return err
+	}
+	return s.client.MarkRead(ctx, creds, phoneNumberID, wamid)
+}

@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/internal/app/apptest"
+	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/inbox"
+)
+
+// A customer writes through the simulator; the conversation is assigned to an agent, who sees the
+// customer's next message appear without a reload, replies, and sees it delivered and read.
+// A day later the reply box offers approved templates only.
+func TestAgentAnswersACustomer(t *testing.T) {
+	in := apptest.Start(t)
+	in.ConnectSandbox()
+	in.ApprovedSandboxTemplate("shipping_notice", "Hi {{1}}, your order {{2}} is on its way.", "Pablo", "860198")
+	ctx := context.Background()
+	admin := in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
+	agent := in.CreateMember("aga@example.com", "Aga Agent", authz.RoleAgent, adminPassword)
+
+	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505551234", "Sheena Nelson", "Hi! Is my olive tree shipped?"); err != nil {
+		t.Fatal(err)
+	}
+	adminP, _, err := in.App.Members.Store().Principal(ctx, admin.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := in.App.Inbox.List(ctx, adminP, inbox.ListQuery{Box: inbox.BoxAll})
+	if err != nil || len(page.Conversations) != 1 {
+		t.Fatalf("the customer's message did not make a conversation: %v %v", page.Conversations, err)
+	}
+	conv := page.Conversations[0]
+	if err := in.App.Inbox.Assign(ctx, adminP, conv.ID, agent.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	b := browser(t)
+	signIn(t, b, in, "aga@example.com", adminPassword)
+	run(t, b, "open the inbox",
+		chromedp.Click(chromedp.CSS(`.sidebar a[href="/inbox"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".conversation-item__link")),
+	)
+	if got := text(t, b, ".conversation-item__contact"); got != "Sheena Nelson" {
+		t.Errorf("inbox shows %q", got)
+	}
+	screenshot(t, b, "inbox")
+	run(t, b, "open the conversation",
+		chromedp.Click(chromedp.CSS(".conversation-item__link")),
+		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
+	)
+	if phone := text(t, b, "#contact-phone"); !strings.Contains(phone, "•••") || strings.Contains(phone, "5551234") {
+		t.Errorf("an agent without contacts.view_pii sees the number %q", phone)
+	}
+
+	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505551234", "Sheena Nelson", "It is for my mother's birthday."); err != nil {
+		t.Fatal(err)
+	}
+	run(t, b, "the new message appears without a reload",
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "mother's birthday")]`)),
+	)
+	run(t, b, "reply",
+		chromedp.SendKeys(chromedp.CSS("#reply-text"), "It ships today, Sheena. Happy birthday to her!"),
+		chromedp.Click(chromedp.CSS(`form[action$="/text"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(".message--out .message__status")),
+	)
+	sent := in.Sim.Sent()
+	if len(sent) == 0 || sent[len(sent)-1].Text != "It ships today, Sheena. Happy birthday to her!" {
+		t.Fatalf("the simulator did not receive the reply: %+v", sent)
+	}
+	wamid := sent[len(sent)-1].ID
+	for _, st := range []string{"delivered", "read"} {
+		if err := in.Sim.Deliver(ctx, wamid, st); err != nil {
+			t.Fatal(err)
+		}
+		run(t, b, "status "+st,
+			chromedp.WaitVisible(chromedp.CSS(`.message--out [data-status="`+st+`"]`)),
+		)
+	}
+	screenshot(t, b, "conversation")
+
+	convURL, err := chromedp.Run(b, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A day later the session has timed out too (12 hours at most): sign in again.
+	in.Clock.Advance(24*time.Hour + time.Minute)
+	signIn(t, b, in, "aga@example.com", adminPassword)
+	run(t, b, "open the conversation a day later",
+		chromedp.Navigate(convURL),
+		chromedp.WaitVisible(chromedp.CSS("#window-state")),
+	)
+	if w := text(t, b, "#window-state"); !strings.Contains(w, "templates only") {
+		t.Errorf("after 24 hours the window reads %q", w)
+	}
+	var textBoxes int
+	nodes, err := chromedp.Run(b, chromedp.Nodes(chromedp.CSSAll("#reply-text"), chromedp.AtLeast(0)))
+	if err == nil {
+		textBoxes = len(nodes)
+	}
+	if textBoxes != 0 {
+		t.Error("the free-text box is offered outside the 24-hour window")
+	}
+	run(t, b, "send the approved template",
+		chromedp.WaitVisible(chromedp.CSS("#field-body_1")),
+		chromedp.SendKeys(chromedp.CSS("#field-body_1"), "Sheena"),
+		chromedp.SendKeys(chromedp.CSS("#field-body_2"), "860198"),
+		chromedp.Click(chromedp.CSS(`#template-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.Search(`//div[contains(@class,"message__template")]`)),
+	)
+	screenshot(t, b, "window-closed")
+	fitsPhoneWidth(t, b, convURL)
+	fitsPhoneWidth(t, b, in.URL+"/inbox")
+	sent = in.Sim.Sent()
+	last := sent[len(sent)-1]
+	if last.Type != "template" || last.Err != nil {
+		t.Errorf("the simulator got %s (error %v), want an accepted template", last.Type, last.Err)
+	}
+}

@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/internal/app/apptest"
+	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/templates"
+)
+
+const templatePassword = "paper lanterns over the harbour"
+
+// An author composes a template in the browser, watching the live preview fill in the sample
+// values; another member approves it and submits it to Meta; Meta (the simulator) approves it;
+// the author's dashboard says so.
+func TestTemplateComposeReviewAndMetaApproval(t *testing.T) {
+	in := apptest.Start(t)
+	in.ConnectSandbox()
+	admin := in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
+	authors := templateRole(t, in, admin, "Template authors", authz.TemplatesView, authz.TemplatesCreate)
+	approvers := templateRole(t, in, admin, "Template approvers", authz.TemplatesView, authz.TemplatesApprove)
+	in.CreateMember("ana@example.com", "Ana Author", authors.Key, templatePassword)
+	in.CreateMember("bea@example.com", "Bea Approver", approvers.Key, templatePassword)
+	t.Cleanup(func() {
+		if t.Failed() {
+			l := in.Logs.String()
+			t.Log(l[max(0, len(l)-4000):])
+		}
+	})
+
+	ctx := browser(t)
+	signIn(t, ctx, in, "ana@example.com", templatePassword)
+	run(t, ctx, "open the templates page",
+		chromedp.Click(chromedp.CSS(`.sidebar a[href="/templates"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.empty-state__title`)),
+	)
+	screenshot(t, ctx, "list-empty")
+	run(t, ctx, "open the compose form",
+		chromedp.Click(chromedp.CSS(`.page-header__actions a[href="/templates/new"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#tf-name")),
+	)
+
+	htmxReady(t, ctx)
+	// Rules are checked as the author types, beside the field.
+	run(t, ctx, "type a name Meta refuses",
+		chromedp.SendKeys(chromedp.CSS("#tf-name"), "Order update"),
+	)
+	tplWaitFor(t, ctx, "the name's message", func() bool {
+		return strings.Contains(liveText(ctx, "#tf-name-error"), "lower-case letters")
+	})
+	screenshot(t, ctx, "live-validation")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector("#tf-name").value = "") === ""`)); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "correct the name",
+		chromedp.SendKeys(chromedp.CSS("#tf-name"), "order_update"),
+		chromedp.SetValue(chromedp.CSS("#tf-language"), "en_US"),
+		chromedp.Click(chromedp.CSS(`input[name="category"][value="UTILITY"]`)),
+	)
+	choose(t, ctx, "#tf-header-format", "TEXT")
+	run(t, ctx, "write the header and the message",
+		chromedp.WaitVisible(chromedp.CSS("#tf-header-text")),
+		chromedp.SendKeys(chromedp.CSS("#tf-header-text"), "Your order {{1}}"),
+		chromedp.SendKeys(chromedp.CSS("#tf-body-text"), "Hi {{1}}, your order {{2}} has shipped and arrives tomorrow."),
+		// The sample-value fields appear for the variables just typed.
+		chromedp.WaitVisible(chromedp.CSS("#tf-body-examples-2")),
+		chromedp.SendKeys(chromedp.CSS("#tf-header-example"), "#860198"),
+		chromedp.SendKeys(chromedp.CSS("#tf-body-examples-1"), "Pablo"),
+		chromedp.SendKeys(chromedp.CSS("#tf-body-examples-2"), "860198"),
+		chromedp.SendKeys(chromedp.CSS("#tf-footer"), "Lucky Shrub · Reply STOP to opt out"),
+	)
+	choose(t, ctx, "#tf-buttons-0-type", "URL")
+	run(t, ctx, "add a URL button",
+		chromedp.WaitVisible(chromedp.CSS("#tf-buttons-0-url")),
+		chromedp.SendKeys(chromedp.CSS("#tf-buttons-0-text"), "Track order"),
+		chromedp.SendKeys(chromedp.CSS("#tf-buttons-0-url"), "https://luckyshrub.example/track/{{1}}"),
+		chromedp.SendKeys(chromedp.CSS("#tf-buttons-0-example"), "860198"),
+	)
+	choose(t, ctx, "#tf-buttons-1-type", "QUICK_REPLY")
+	run(t, ctx, "add a quick reply",
+		chromedp.WaitVisible(chromedp.CSS("#tf-buttons-1-text")),
+		chromedp.SendKeys(chromedp.CSS("#tf-buttons-1-text"), "Stop updates"),
+	)
+	tplWaitFor(t, ctx, "the corrected name's message to go", func() bool { return liveText(ctx, "#tf-name-error") == "" })
+	tplWaitFor(t, ctx, "the preview with the sample values", func() bool {
+		p := liveText(ctx, "#tpl-preview")
+		return strings.Contains(p, "Hi Pablo, your order 860198 has shipped") && strings.Contains(p, "Your order #860198") &&
+			strings.Contains(p, "Stop updates") && strings.Contains(liveText(ctx, "#tpl-check"), "Meets Meta's rules")
+	})
+	screenshot(t, ctx, "compose")
+
+	run(t, ctx, "save and submit for review",
+		chromedp.Click(chromedp.CSS(`button[name="then"][value="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".tpl-stage__text")),
+	)
+	if f := text(t, ctx, ".flash"); !strings.Contains(f, "submitted for review") {
+		t.Errorf("after submitting the flash says %q", f)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(loc)
+	id, err := strconv.ParseInt(strings.TrimPrefix(u.Path, "/templates/"), 10, 64)
+	if err != nil {
+		t.Fatalf("the template's page is at %s", loc)
+	}
+	screenshot(t, ctx, "submitted")
+	signOut(t, ctx)
+
+	signIn(t, ctx, in, "bea@example.com", templatePassword)
+	run(t, ctx, "find the template in review",
+		chromedp.Navigate(in.URL+"/templates?status=in_review"),
+		chromedp.WaitVisible(chromedp.CSS(".tpl-table")),
+	)
+	screenshot(t, ctx, "list-in-review")
+	run(t, ctx, "review it",
+		chromedp.Click(chromedp.CSS(`.tpl-table a[href="/templates/`+strconv.FormatInt(id, 10)+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#tpl-comment")),
+		chromedp.SendKeys(chromedp.CSS("#tpl-comment"), "Clear and friendly. Approved."),
+	)
+	screenshot(t, ctx, "review")
+	run(t, ctx, "approve",
+		chromedp.Click(chromedp.CSS(`.tpl-review button.btn--primary`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/submit-to-meta"] button`)),
+	)
+	screenshot(t, ctx, "approved")
+	run(t, ctx, "submit to Meta", chromedp.Click(chromedp.CSS(`form[action$="/submit-to-meta"] button`)))
+	waitText(t, ctx, ".tpl-stage__text", "Submitted to Meta")
+	if f := text(t, ctx, ".flash"); !strings.Contains(f, "Submitted to Meta") {
+		t.Errorf("after submitting to Meta the flash says %q", f)
+	}
+
+	metaApprovesTemplate(t, in, id)
+	run(t, ctx, "see Meta's verdict",
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(".tpl-stage__text")),
+	)
+	if s := text(t, ctx, ".tpl-detail__badges"); !strings.Contains(s, "Meta: Approved") {
+		t.Errorf("the badges say %q", s)
+	}
+	screenshot(t, ctx, "meta-approved")
+	signOut(t, ctx)
+
+	signIn(t, ctx, in, "ana@example.com", templatePassword)
+	card := text(t, ctx, ".tpl-changes")
+	for _, want := range []string{"order_update", "Meta approved it: it can be sent", "Bea Approver approved it in review", "Clear and friendly."} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the author's dashboard card lacks %q:\n%s", want, card)
+		}
+	}
+	screenshot(t, ctx, "author-dashboard")
+}
+
+// The templates pages fit a 390 px phone: no page-wide sideways scrolling, the preview under the
+// form.
+func TestTemplatePagesOnAPhone(t *testing.T) {
+	in := apptest.Start(t)
+	in.ConnectSandbox()
+	admin := in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
+	authors := templateRole(t, in, admin, "Template authors", authz.TemplatesView, authz.TemplatesCreate)
+	author := in.CreateMember("ana@example.com", "Ana Author", authors.Key, templatePassword)
+	p, _, err := in.App.Members.Store().Principal(context.Background(), author.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := in.App.Templates.CreateDraft(context.Background(), p, templates.Draft{WABAID: apptest.SandboxWABAID, Name: "spring_sale",
+		Language: "en", Content: templates.Content{Category: templates.CategoryMarketing, ParameterFormat: templates.ParameterFormatNamed,
+			Header: templates.Header{Format: templates.HeaderImage, MediaHandle: "4::aW1hZ2UvanBlZw==:ARb"},
+			Body: templates.Body{Text: "Hello {{first_name}}, our spring sale starts today: 20% off every plant until Sunday.",
+				Examples: map[string]string{"first_name": "Maria"}},
+			Footer:  "Lucky Shrub",
+			Buttons: []templates.Button{{Type: templates.ButtonCopyCode, Example: "SPRING20"}, {Type: templates.ButtonURL, Text: "Shop now", URL: "https://luckyshrub.example/sale"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := browser(t)
+	signIn(t, ctx, in, "ana@example.com", templatePassword)
+	for _, page := range []struct{ name, path, wait string }{
+		{"phone-list", "/templates", ".tpl-table"},
+		{"phone-detail", "/templates/" + strconv.FormatInt(tpl.ID, 10), ".tpl-phone"},
+		{"phone-compose", "/templates/" + strconv.FormatInt(tpl.ID, 10) + "/edit", "#tf-body-text"},
+	} {
+		run(t, ctx, page.name, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+			chromedp.Navigate(in.URL+page.path),
+			chromedp.WaitVisible(chromedp.CSS(page.wait)),
+		)
+		screenshot(t, ctx, page.name)
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+		if err != nil || wide {
+			t.Errorf("%s is wider than a 390 px phone (%v)", page.path, err)
+		}
+	}
+	if p := text(t, ctx, "#tpl-preview"); !strings.Contains(p, "Hello Maria, our spring sale") || !strings.Contains(p, "Copy offer code") {
+		t.Errorf("the named variable's preview: %q", p)
+	}
+}
+
+// choose picks an option of a select as a person would, so that htmx and the form react.
+func choose(t *testing.T, ctx context.Context, sel, value string) {
+	t.Helper()
+	run(t, ctx, "choose "+value+" in "+sel, chromedp.SetValue(chromedp.CSS(sel), value))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+strconv.Quote(sel)+`).dispatchEvent(new Event("input", {bubbles: true}))`)); err != nil {
+		t.Fatalf("choose %s in %s: %v", value, sel, err)
+	}
+}
+
+// templateRole builds a custom role from exactly perms, as an administrator would in the matrix.
+func templateRole(t *testing.T, in *apptest.Instance, admin members.Member, name string, perms ...authz.Permission) members.Role {
+	t.Helper()
+	ctx := context.Background()
+	p, _, err := in.App.Members.Store().Principal(ctx, admin.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := in.App.Members.CreateRole(ctx, p, members.RoleInput{Name: name}, authz.NewSet(perms...))
+	if err != nil {
+		t.Fatalf("create role %s: %v", name, err)
+	}
+	if r, err = in.App.Members.Store().RoleByID(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// metaApprovesTemplate plays Meta's review in the simulator: APPROVED there, and the signed
+// message_template_status_update webhook sent to /webhooks/whatsapp.
+func metaApprovesTemplate(t *testing.T, in *apptest.Instance, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	viewer := &authz.Principal{MemberID: -1, Permissions: authz.NewSet(authz.TemplatesView), Numbers: authz.NumberScope{All: true}}
+	tpl, err := in.App.Templates.Get(ctx, viewer, id)
+	if err != nil || tpl.MetaTemplateID == "" {
+		t.Fatalf("template %d at Meta as %q: %v", id, tpl.MetaTemplateID, err)
+	}
+	if err := in.Sim.SetTemplateStatus(ctx, tpl.MetaTemplateID, "APPROVED", ""); err != nil {
+		t.Fatalf("the status webhook was not accepted: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if tpl, err := in.App.Templates.Get(ctx, viewer, id); err == nil && tpl.MetaStatus == templates.MetaApproved {
+			return
+		}
+	}
+	t.Fatalf("Meta's approval did not reach template %d", id)
+}
+
+// waitText waits until the element sel shows want, across a navigation.
+func waitText(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(8 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		// Reading during the navigation fails; the next attempt reads the new page.
+		if strings.Contains(liveText(ctx, sel), want) {
+			return
+		}
+	}
+	screenshot(t, ctx, "failed-wait-text")
+	t.Fatalf("waiting for %s to say %q: gave up", sel, want)
+}
+
+// htmxReady waits until htmx has processed the page, so that typing triggers its requests.
+func htmxReady(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.readyState === "complete" && typeof htmx !== "undefined"`,
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatalf("htmx did not start: %v", err)
+	}
+}
+
+// liveText reads an element's text in one step: htmx may replace the element between a query
+// and a read. A missing element reads as "".
+func liveText(ctx context.Context, sel string) string {
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(`+strconv.Quote(sel)+`) || {textContent: ""}).textContent`))
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// tplWaitFor polls cond: htmx swaps the preview without a navigation to wait on.
+func tplWaitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(8 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	screenshot(t, ctx, "failed-wait")
+	t.Fatalf("waiting for %s: gave up", what)
+}

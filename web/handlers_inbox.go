@@ -1,0 +1,480 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/audit"
+	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/inbox"
+	"github.com/switchboard/switchboard/internal/templates"
+	"github.com/switchboard/switchboard/internal/whatsapp"
+	"github.com/switchboard/switchboard/web/views"
+)
+
+var boxLabels = map[inbox.Box]string{
+	inbox.BoxMine: "Mine", inbox.BoxUnassigned: "Unassigned", inbox.BoxEscalated: "Escalated", inbox.BoxAll: "All", inbox.BoxClosed: "Closed",
+}
+
+func (s *Server) inboxPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	counts, err := s.Inbox.Counts(ctx, p)
+	if err != nil {
+		return err
+	}
+	if len(counts.Boxes) == 0 {
+		return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an administrator if you need it.")
+	}
+	box, err := inbox.ParseBox(c.QueryParam("box"))
+	if err != nil || !slices.Contains(counts.Boxes, box) {
+		box = counts.Boxes[0]
+	}
+	before, _ := inbox.ParseCursor(c.QueryParam("before"))
+	search := strings.TrimSpace(c.QueryParam("q"))
+	v := views.InboxView{Page: s.page(c, "Inbox", "inbox"), Box: string(box), Search: search,
+		SearchHint: "Search by name or message text; by phone number only with the last four digits."}
+	if p.Can(authz.ContactsViewPII) {
+		v.SearchHint = "Search by name, message text or phone number."
+	}
+	page, err := s.Inbox.List(ctx, p, inbox.ListQuery{Box: box, Search: search, Before: before})
+	var fe inbox.FieldErrors
+	var refused *inbox.RuleError
+	switch {
+	case errors.As(err, &fe):
+		for _, msg := range fe {
+			v.Error = msg
+		}
+	case errors.As(err, &refused):
+		// A search the member may not make (by full phone number) is explained, not a 403 page.
+		v.Error = refused.Message
+	case err != nil:
+		return err
+	}
+	now := s.Clock.Now()
+	for _, conv := range page.Conversations {
+		v.Conversations = append(v.Conversations, views.ConversationRow{URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
+			Contact: listContact(conv.Contact), Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt),
+			Unread: conv.Unread, Assignee: conv.AssigneeName, Escalated: conv.Escalated, Closed: conv.Status == inbox.StatusClosed})
+	}
+	query := "/inbox?box=" + string(box)
+	if search != "" {
+		query += "&q=" + urlQueryEscape(search)
+	}
+	if !page.Next.IsZero() {
+		v.NextHref = query + "&before=" + page.Next.String()
+	}
+	v.PollURL = query
+	if !before.IsZero() {
+		v.PollURL += "&before=" + before.String()
+	}
+	for _, b := range counts.Boxes {
+		tab := views.BoxTab{Label: boxLabels[b], Href: "/inbox?box=" + string(b), Current: b == box}
+		if n := boxCount(counts, b); n > 0 {
+			tab.Count = strconv.Itoa(n)
+		}
+		v.Tabs = append(v.Tabs, tab)
+	}
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.InboxList(v))
+	}
+	return render(c, http.StatusOK, views.Inbox(v))
+}
+
+func boxCount(c inbox.Counts, b inbox.Box) int {
+	switch b {
+	case inbox.BoxMine:
+		return c.Mine
+	case inbox.BoxUnassigned:
+		return c.Unassigned
+	case inbox.BoxEscalated:
+		return c.Escalated
+	case inbox.BoxAll:
+		return c.All
+	}
+	return 0
+}
+
+// listContact is how lists show a customer: never the full number, even to those who may see
+// it; revealing a number is a deliberate, recorded act on the conversation page.
+func listContact(ct inbox.Contact) string {
+	name := ct.Name
+	if name == "" {
+		name = ct.Username
+	}
+	if name != "" {
+		if ct.Masked {
+			return name
+		}
+		return inbox.MaskName(name, ct.Phone)
+	}
+	if ct.Phone != "" {
+		return maskedPhone(ct)
+	}
+	return ct.Label()
+}
+
+// maskedPhone is the contact's number masked, whether or not the service masked it already.
+func maskedPhone(ct inbox.Contact) string {
+	if ct.Masked || ct.Phone == "" {
+		return ct.Phone
+	}
+	return inbox.MaskPhone(ct.Phone)
+}
+
+func (s *Server) conversationPage(c echo.Context) error {
+	return s.renderConversation(c, false)
+}
+
+func (s *Server) revealContact(c echo.Context) error {
+	ctx := c.Request().Context()
+	conv, err := s.Inbox.Get(ctx, principalOf(c), pathID(c))
+	if err != nil {
+		return err
+	}
+	// Seeing a customer's number is a sensitive read: it is recorded, without the number.
+	if _, err := s.Audit.Record(ctx, audit.Event{Action: "contact.pii_revealed", Target: audit.NewTarget("contact", conv.Contact.ID),
+		Changes: []audit.Change{{Field: "conversation", After: conv.ID}}}); err != nil {
+		return err
+	}
+	return s.renderConversation(c, true)
+}
+
+func (s *Server) renderConversation(c echo.Context, reveal bool) error {
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	v, err := s.conversationView(c, reveal)
+	if err != nil {
+		return err
+	}
+	if err := s.Inbox.MarkRead(ctx, p, pathID(c)); err != nil && !errors.Is(err, inbox.ErrNotFound) {
+		return err
+	}
+	return render(c, http.StatusOK, views.Conversation(v))
+}
+
+func (s *Server) conversationMessages(c echo.Context) error {
+	v, err := s.conversationView(c, false)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ConversationMessages(v))
+}
+
+const conversationPageSize = 100
+
+func (s *Server) conversationView(c echo.Context, reveal bool) (views.ConversationView, error) {
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	conv, err := s.Inbox.Get(ctx, p, pathID(c))
+	if err != nil {
+		return views.ConversationView{}, err
+	}
+	msgs, err := s.Inbox.Messages(ctx, p, conv.ID, 0, conversationPageSize)
+	if err != nil {
+		return views.ConversationView{}, err
+	}
+	now := s.Clock.Now()
+	url := "/conversations/" + strconv.FormatInt(conv.ID, 10)
+	v := views.ConversationView{Page: s.page(c, listContact(conv.Contact), "inbox"), ID: conv.ID, URL: url,
+		Contact: listContact(conv.Contact), Phone: maskedPhone(conv.Contact), Number: conv.NumberName,
+		Closed: conv.Status == inbox.StatusClosed, Assignee: conv.AssigneeName, Escalated: conv.Escalated,
+		EscalationReason: conv.EscalationReason, WindowOpen: conv.Window.Open,
+		CanReveal: p.Can(authz.ContactsViewPII) && conv.Contact.Phone != "",
+		CanText:   p.Can(authz.MessagesSendText), CanCanned: p.Can(authz.MessagesSendCanned),
+		CanTemplate: p.Can(authz.MessagesSendTemplate), CanMedia: p.Can(authz.MessagesSendMedia),
+		CanAssign: p.Can(authz.ConversationsAssign), CanEscalate: p.Can(authz.ConversationsEscalate),
+		CanClose: p.Can(authz.ConversationsAssign) || (conv.AssigneeID != 0 && conv.AssigneeID == p.MemberID)}
+	if conv.Contact.Phone == "" {
+		v.Phone = conv.Contact.UserID
+	}
+	if reveal && v.CanReveal {
+		v.Revealed, v.Phone, v.Contact = true, conv.Contact.Phone, conv.Contact.Label()
+	}
+	v.WindowText = windowText(conv.Window, now)
+	for i := len(msgs) - 1; i >= 0; i-- { // oldest first on the page
+		m := msgs[i]
+		row := views.MessageRow{Outbound: m.Direction == inbox.Outbound, Text: m.Text, When: m.CreatedAt.Format("2 Jan 15:04"),
+			Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName}
+		if m.Error != nil {
+			row.Error = "WhatsApp did not deliver this message: " + m.Error.Title + " (error " + strconv.Itoa(m.Error.Code) + ")"
+			if m.Error.Details != "" {
+				row.Error += ". " + m.Error.Details
+			}
+		}
+		v.Messages = append(v.Messages, row)
+	}
+	if isHTMX(c) && strings.HasSuffix(c.Path(), "/messages") {
+		return v, nil // the poll needs the messages only
+	}
+	if v.CanCanned && v.WindowOpen {
+		canned, err := s.Inbox.CannedResponses(ctx, p)
+		if err != nil {
+			return v, err
+		}
+		for _, cr := range canned {
+			v.Canned = append(v.Canned, views.SelectOption{Value: strconv.FormatInt(cr.ID, 10), Label: cr.Title})
+		}
+	}
+	if v.CanTemplate && p.Can(authz.TemplatesView) {
+		list, err := s.Templates.List(ctx, p, templates.ListFilter{Sendable: true})
+		if err != nil {
+			return v, err
+		}
+		for _, t := range list {
+			v.Templates = append(v.Templates, views.SelectOption{Value: strconv.FormatInt(t.ID, 10), Label: t.Name + " (" + t.Language + ")"})
+		}
+	}
+	if v.CanAssign {
+		all, err := s.Members.Store().List(ctx)
+		if err != nil {
+			return v, err
+		}
+		v.Assignees = append(v.Assignees, views.SelectOption{Value: "0", Label: "Nobody"})
+		for _, m := range all {
+			if m.Active() {
+				label := m.Name + " (" + m.RoleName + ")"
+				if m.ID == conv.AssigneeID {
+					v.Assignees = append([]views.SelectOption{{Value: strconv.FormatInt(m.ID, 10), Label: label}}, v.Assignees...)
+					continue
+				}
+				v.Assignees = append(v.Assignees, views.SelectOption{Value: strconv.FormatInt(m.ID, 10), Label: label})
+			}
+		}
+	}
+	return v, nil
+}
+
+func windowText(w inbox.Window, now time.Time) string {
+	if !w.Open {
+		return "Window closed: templates only"
+	}
+	left := w.ClosesAt.Sub(now).Round(time.Minute)
+	h, m := int(left.Hours()), int(left.Minutes())%60
+	if h > 0 {
+		return "Window open: " + strconv.Itoa(h) + " h " + strconv.Itoa(m) + " min left"
+	}
+	return "Window open: " + strconv.Itoa(m) + " min left"
+}
+
+func relativeTime(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case t.IsZero():
+		return ""
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + " min"
+	case d < 24*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + " h"
+	}
+	return t.Format("2 Jan")
+}
+
+// afterSend answers a reply form: back to the conversation, with what went wrong if anything.
+// A refusal by the window or by Meta is shown on the page; the message stays with its error.
+func (s *Server) afterSend(c echo.Context, err error, ok string) error {
+	var fe inbox.FieldErrors
+	switch {
+	case err == nil:
+		return s.redirectWithFlash(c, memberlessURL(c), ok)
+	case errors.Is(err, inbox.ErrWindowClosed), errors.Is(err, inbox.ErrSendFailed), errors.As(err, &fe),
+		errors.Is(err, templates.ErrNotSendable), errors.Is(err, templates.ErrInvalidState):
+		s.flash(c, "error", sendProblem(err))
+		return c.Redirect(http.StatusSeeOther, memberlessURL(c))
+	}
+	return err
+}
+
+func sendProblem(err error) string {
+	var fe inbox.FieldErrors
+	if errors.As(err, &fe) {
+		for _, msg := range fe {
+			return msg
+		}
+	}
+	var tfe templates.FieldErrors
+	if errors.As(err, &tfe) {
+		for _, msg := range tfe {
+			return msg
+		}
+	}
+	if apiErr, ok := whatsapp.AsAPIError(err); ok {
+		return "WhatsApp refused the message: " + apiErr.Message + " (error " + strconv.Itoa(apiErr.Code) + ")."
+	}
+	msg := err.Error()
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}
+
+func memberlessURL(c echo.Context) string { return "/conversations/" + c.Param("id") }
+
+func (s *Server) sendText(c echo.Context) error {
+	_, err := s.Inbox.SendText(c.Request().Context(), principalOf(c), pathID(c), c.FormValue("body"))
+	return s.afterSend(c, err, "Message sent.")
+}
+
+func (s *Server) sendCanned(c echo.Context) error {
+	id, _ := strconv.ParseInt(c.FormValue("canned"), 10, 64)
+	_, err := s.Inbox.SendCanned(c.Request().Context(), principalOf(c), pathID(c), id)
+	return s.afterSend(c, err, "Canned reply sent.")
+}
+
+func (s *Server) sendMedia(c echo.Context) error {
+	m := whatsapp.MediaMessage{Type: c.FormValue("type"), Link: c.FormValue("link"), Caption: c.FormValue("caption")}
+	_, err := s.Inbox.SendMedia(c.Request().Context(), principalOf(c), pathID(c), m)
+	return s.afterSend(c, err, "Media sent.")
+}
+
+// templateFields answers the template picker with inputs for the chosen template's variables.
+func (s *Server) templateFields(c echo.Context) error {
+	id, _ := strconv.ParseInt(c.QueryParam("template"), 10, 64)
+	t, err := s.Templates.Get(c.Request().Context(), principalOf(c), id)
+	if err != nil || !t.Sendable() {
+		return render(c, http.StatusOK, views.TemplateFields(nil, ""))
+	}
+	content := t.Live.Content
+	var vars []views.TemplateVariable
+	if content.Header.Format == templates.HeaderText {
+		for _, name := range templateVariables(content.Header.Text) {
+			vars = append(vars, views.TemplateVariable{Name: "header_" + name, Label: "Header {{" + name + "}}", Example: content.Header.Example})
+		}
+	}
+	for _, name := range templateVariables(content.Body.Text) {
+		vars = append(vars, views.TemplateVariable{Name: "body_" + name, Label: "{{" + name + "}}", Example: content.Body.Examples[name]})
+	}
+	return render(c, http.StatusOK, views.TemplateFields(vars, content.Body.Text))
+}
+
+func (s *Server) sendTemplate(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	id, _ := strconv.ParseInt(c.FormValue("template"), 10, 64)
+	t, err := s.Templates.Get(ctx, p, id)
+	if errors.Is(err, templates.ErrNotFound) {
+		s.flash(c, "error", "Choose one of the approved templates.")
+		return c.Redirect(http.StatusSeeOther, memberlessURL(c))
+	}
+	if err != nil {
+		return err
+	}
+	form, _ := c.FormParams()
+	values := templates.Values{Header: map[string]string{}, Body: map[string]string{}}
+	for key, vals := range form {
+		switch {
+		case strings.HasPrefix(key, "body_"):
+			values.Body[strings.TrimPrefix(key, "body_")] = strings.TrimSpace(vals[0])
+		case strings.HasPrefix(key, "header_"):
+			values.Header[strings.TrimPrefix(key, "header_")] = strings.TrimSpace(vals[0])
+		}
+	}
+	built, err := templates.BuildMessage(t, values)
+	if err != nil {
+		return s.afterSend(c, err, "")
+	}
+	var msg whatsapp.TemplateMessage
+	if b, merr := json.Marshal(built); merr != nil {
+		return merr
+	} else if merr := json.Unmarshal(b, &msg); merr != nil {
+		return merr
+	}
+	_, err = s.Inbox.SendTemplate(ctx, p, pathID(c), msg)
+	return s.afterSend(c, err, "Template "+t.Name+" sent.")
+}
+
+func (s *Server) assignConversation(c echo.Context) error {
+	member, _ := strconv.ParseInt(c.FormValue("member"), 10, 64)
+	err := s.Inbox.Assign(c.Request().Context(), principalOf(c), pathID(c), member)
+	var fe inbox.FieldErrors
+	if errors.As(err, &fe) {
+		s.flash(c, "error", sendProblem(err))
+		return c.Redirect(http.StatusSeeOther, memberlessURL(c))
+	}
+	if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, memberlessURL(c), "Conversation assigned.")
+}
+
+func (s *Server) escalateConversation(c echo.Context) error {
+	err := s.Inbox.Escalate(c.Request().Context(), principalOf(c), pathID(c), c.FormValue("reason"))
+	var fe inbox.FieldErrors
+	if errors.As(err, &fe) {
+		s.flash(c, "error", sendProblem(err))
+		return c.Redirect(http.StatusSeeOther, memberlessURL(c))
+	}
+	if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, memberlessURL(c), "Escalated. Members who assign conversations see it in Escalated.")
+}
+
+func (s *Server) closeConversation(c echo.Context) error {
+	if err := s.Inbox.Close(c.Request().Context(), principalOf(c), pathID(c)); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, memberlessURL(c), "Conversation closed. A new message from the customer opens it again.")
+}
+
+func (s *Server) reopenConversation(c echo.Context) error {
+	if err := s.Inbox.Reopen(c.Request().Context(), principalOf(c), pathID(c)); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, memberlessURL(c), "Conversation reopened.")
+}
+
+func (s *Server) cannedPage(c echo.Context) error {
+	return s.renderCanned(c, http.StatusOK, "", "", nil)
+}
+
+func (s *Server) renderCanned(c echo.Context, status int, title, body string, errs map[string]string) error {
+	list, err := s.Inbox.CannedResponses(c.Request().Context(), principalOf(c))
+	if err != nil {
+		return err
+	}
+	v := views.CannedView{Page: s.page(c, "Canned replies", "canned"), Title: title, Body: body, Errors: errs}
+	for _, cr := range list {
+		v.Canned = append(v.Canned, views.CannedRow{ID: cr.ID, Title: cr.Title, Body: cr.Body})
+	}
+	return render(c, status, views.Canned(v))
+}
+
+func (s *Server) createCanned(c echo.Context) error {
+	in := inbox.CannedInput{Title: c.FormValue("title"), Body: c.FormValue("body")}
+	_, err := s.Inbox.CreateCanned(c.Request().Context(), principalOf(c), in)
+	var fe inbox.FieldErrors
+	if errors.As(err, &fe) {
+		return s.renderCanned(c, http.StatusUnprocessableEntity, in.Title, in.Body, fe)
+	}
+	if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, "/canned", "Canned reply added.")
+}
+
+func (s *Server) updateCanned(c echo.Context) error {
+	in := inbox.CannedInput{Title: c.FormValue("title"), Body: c.FormValue("body")}
+	_, err := s.Inbox.UpdateCanned(c.Request().Context(), principalOf(c), pathID(c), in)
+	var fe inbox.FieldErrors
+	if errors.As(err, &fe) {
+		return s.renderCanned(c, http.StatusUnprocessableEntity, "", "", fe)
+	}
+	if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, "/canned", "Canned reply saved.")
+}
+
+func (s *Server) deleteCanned(c echo.Context) error {
+	if err := s.Inbox.DeleteCanned(c.Request().Context(), principalOf(c), pathID(c)); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, "/canned", "Canned reply deleted.")
+}
