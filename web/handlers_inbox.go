@@ -220,7 +220,7 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 			return v, err
 		}
 		for _, cr := range canned {
-			v.Canned = append(v.Canned, views.SelectOption{Value: strconv.FormatInt(cr.ID, 10), Label: cr.Title})
+			v.Canned = append(v.Canned, views.Option{Value: strconv.FormatInt(cr.ID, 10), Label: cr.Title})
 		}
 	}
 	if v.CanTemplate && p.Can(authz.TemplatesView) {
@@ -229,7 +229,7 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 			return v, err
 		}
 		for _, t := range list {
-			v.Templates = append(v.Templates, views.SelectOption{Value: strconv.FormatInt(t.ID, 10), Label: t.Name + " (" + t.Language + ")"})
+			v.Templates = append(v.Templates, views.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name + " (" + t.Language + ")"})
 		}
 	}
 	if v.CanAssign {
@@ -237,15 +237,15 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 		if err != nil {
 			return v, err
 		}
-		v.Assignees = append(v.Assignees, views.SelectOption{Value: "0", Label: "Nobody"})
+		v.Assignees = append(v.Assignees, views.Option{Value: "0", Label: "Nobody"})
 		for _, m := range all {
 			if m.Active() {
 				label := m.Name + " (" + m.RoleName + ")"
 				if m.ID == conv.AssigneeID {
-					v.Assignees = append([]views.SelectOption{{Value: strconv.FormatInt(m.ID, 10), Label: label}}, v.Assignees...)
+					v.Assignees = append([]views.Option{{Value: strconv.FormatInt(m.ID, 10), Label: label}}, v.Assignees...)
 					continue
 				}
-				v.Assignees = append(v.Assignees, views.SelectOption{Value: strconv.FormatInt(m.ID, 10), Label: label})
+				v.Assignees = append(v.Assignees, views.Option{Value: strconv.FormatInt(m.ID, 10), Label: label})
 			}
 		}
 	}

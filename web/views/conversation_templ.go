@@ -52,13 +52,13 @@ type ConversationView struct {
 	WindowText       string
 	Messages         []MessageRow
 	CanText          bool
-	Canned           []SelectOption
+	Canned           []Option
 	CanCanned        bool
-	Templates        []SelectOption
+	Templates        []Option
 	CanTemplate      bool
 	CanMedia         bool
 	CanAssign        bool
-	Assignees        []SelectOption
+	Assignees        []Option
 	CanEscalate      bool
 	CanClose         bool
 }
@@ -1022,11 +1022,5 @@ func exampleHint(example string) string {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
-
-// SelectOption is a value and label of a select.
-type SelectOption struct {
-	Value string
-	Label string
-}
 
 var _ = templruntime.GeneratedTemplate
