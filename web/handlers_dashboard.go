@@ -36,6 +36,25 @@ func (s *Server) dashboard(c echo.Context) error {
 		}
 		v.ShowMembers, v.MemberCount = true, n
 	}
+	if p.CanAny(authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign) {
+		counts, err := s.Inbox.Counts(ctx, p)
+		if err != nil {
+			return err
+		}
+		v.ShowInbox, v.InboxUnread = len(counts.Boxes) > 0, counts.Unread
+	}
+	if p.Can(authz.NumbersView) {
+		numbers, err := s.Numbers.PhoneNumbers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range numbers {
+			if p.Numbers.SeesNumber(n.ID) {
+				v.NumberCount++
+			}
+		}
+		v.ShowNumbers = true
+	}
 	if p.Can(authz.AuditView) {
 		rows, _, err := s.eventRows(c, 0, 0, dashboardRecentEvents)
 		if err != nil {
