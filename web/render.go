@@ -38,26 +38,27 @@ func addVary(h http.Header, value string) {
 
 // navEntry is one possible navigation link and what it needs.
 type navEntry struct {
-	key    string
-	label  string
-	href   string
-	access authz.Requirement
+	key     string
+	label   string
+	href    string
+	access  authz.Requirement
+	section string
 }
 
 // navigation lists every section; page() keeps only those the member may open, so the menu can
 // never offer a link that answers 403.
 var navigation = []navEntry{
-	{"dashboard", "Dashboard", "/", authz.SignedIn()},
-	{"inbox", "Inbox", "/inbox", authz.RequireAny(authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign)},
-	{"templates", "Templates", "/templates", authz.Require(authz.TemplatesView)},
-	{"canned", "Canned replies", "/canned", authz.Require(authz.CannedResponsesManage)},
-	{"members", "Members", "/members", authz.Require(authz.MembersView)},
-	{"roles", "Roles", "/roles", authz.Require(authz.MembersView)},
-	{"activity", "Activity", "/activity", authz.Require(authz.AuditView)},
-	{"numbers", "Phone numbers", "/numbers", authz.Require(authz.NumbersView)},
-	{"alerts", "Alerts", "/alerts", authz.Require(authz.AlertsView)},
-	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage)},
-	{"security", "Security", "/settings/security", authz.Require(authz.SecurityManage)},
+	{"dashboard", "Dashboard", "/", authz.SignedIn(), ""},
+	{"inbox", "Inbox", "/inbox", authz.RequireAny(authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign), "Messaging"},
+	{"templates", "Templates", "/templates", authz.Require(authz.TemplatesView), "Messaging"},
+	{"canned", "Canned replies", "/canned", authz.Require(authz.CannedResponsesManage), "Messaging"},
+	{"numbers", "Phone numbers", "/numbers", authz.Require(authz.NumbersView), "Messaging"},
+	{"members", "Members", "/members", authz.Require(authz.MembersView), "Team"},
+	{"roles", "Roles", "/roles", authz.Require(authz.MembersView), "Team"},
+	{"activity", "Activity", "/activity", authz.Require(authz.AuditView), "Security"},
+	{"alerts", "Alerts", "/alerts", authz.Require(authz.AlertsView), "Security"},
+	{"security", "Security settings", "/settings/security", authz.Require(authz.SecurityManage), "Security"},
+	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 }
 
 // page builds the layout part of a view model for the current request.
@@ -76,7 +77,7 @@ func (s *Server) page(c echo.Context, title, current string) layout.Page {
 		for _, n := range navigation {
 			// A member who must enrol in 2FA can open nothing else: offer nothing else.
 			if n.access.Allows(pr) && !pr.MustEnrolTwoFactor {
-				item := layout.NavItem{Label: n.label, Href: n.href, Current: n.key == current}
+				item := layout.NavItem{Label: n.label, Href: n.href, Current: n.key == current, Section: n.section}
 				if n.key == "alerts" {
 					item.Badge = s.openAlertsBadge(c)
 				}

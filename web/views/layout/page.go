@@ -35,6 +35,26 @@ type NavItem struct {
 	Href    string
 	Current bool
 	Badge   string
+	Section string // items of one section are listed together under its heading
+}
+
+// NavGroup is a section of the navigation with its links.
+type NavGroup struct {
+	Title string
+	Items []NavItem
+}
+
+// NavGroups gathers consecutive items of the same section.
+func (p Page) NavGroups() []NavGroup {
+	var out []NavGroup
+	for _, it := range p.Nav {
+		if len(out) == 0 || out[len(out)-1].Title != it.Section {
+			out = append(out, NavGroup{Title: it.Section})
+		}
+		last := &out[len(out)-1]
+		last.Items = append(last.Items, it)
+	}
+	return out
 }
 
 // Initials are the avatar's letters.
