@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/templates"
@@ -133,15 +132,9 @@ func (s *Server) conversationPage(c echo.Context) error {
 	return s.renderConversation(c, false)
 }
 
+// revealContact shows a customer's number: a sensitive read, recorded by the inbox service.
 func (s *Server) revealContact(c echo.Context) error {
-	ctx := c.Request().Context()
-	conv, err := s.Inbox.Get(ctx, principalOf(c), pathID(c))
-	if err != nil {
-		return err
-	}
-	// Seeing a customer's number is a sensitive read: it is recorded, without the number.
-	if _, err := s.Audit.Record(ctx, audit.Event{Action: "contact.pii_revealed", Target: audit.NewTarget("contact", conv.Contact.ID),
-		Changes: []audit.Change{{Field: "conversation", After: conv.ID}}}); err != nil {
+	if _, err := s.Inbox.RevealContact(c.Request().Context(), principalOf(c), pathID(c)); err != nil {
 		return err
 	}
 	return s.renderConversation(c, true)

@@ -137,7 +137,7 @@ func TestInboxAccessPerRoleAndNumber(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, "+16505551234") {
 		t.Errorf("reveal: %d", r.Status)
 	}
-	if n := len(secEvents(t, in, "contact.pii_revealed")); n != 1 {
+	if n := len(secEvents(t, in, "contact.revealed")); n != 1 {
 		t.Errorf("%d reveal events, want 1", n)
 	}
 	if r := agentC.PostForm(pathA+"/reveal", nil); r.Status != http.StatusForbidden {

@@ -137,6 +137,12 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	tpl := templates.NewService(d, templates.NewStore(d), log, templateMeta{client: wa, workspace: ws, db: d}, templates.AllNumbersOnly, clk)
 	ib := inbox.NewService(d, log, clk, cloudSender{client: wa, workspace: ws})
 	ingester := inbox.NewIngester(d, ib.ApplyEvents, inbox.IngesterOptions{Clock: clk, Logger: logger})
+	// Bodies kept unprocessed (a parse or apply failure) get another chance at every start.
+	if n, err := ingester.Reprocess(ctx); err != nil {
+		logger.WarnContext(ctx, "reprocess kept webhooks", "error", err)
+	} else if n > 0 {
+		logger.InfoContext(ctx, "reprocessed kept webhooks", "count", n)
+	}
 	return &Core{
 		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
@@ -170,6 +176,17 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ingest := core.Ingester
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhook_bodies_total",
+			Help: "Webhook bodies stored (accepted and committed)."}, func() float64 { return float64(ingest.Stats().Bodies) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhook_batches_total",
+			Help: "Write transactions that stored webhook bodies (group commits)."}, func() float64 { return float64(ingest.Stats().Batches) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhook_kept_total",
+			Help: "Webhook bodies kept unprocessed because their events failed to apply."}, func() float64 { return float64(ingest.Stats().Kept) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhook_commit_seconds_total",
+			Help: "Time spent in webhook write transactions."}, func() float64 { return ingest.Stats().Busy.Seconds() }),
+	)
 	srv, err := web.New(web.Deps{
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,

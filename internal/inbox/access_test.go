@@ -157,6 +157,8 @@ func TestAnalystSeesAllButCannotSend(t *testing.T) {
 	}
 	_, err = f.svc.SendText(f.ctx, analyst, a, "hi")
 	mustBe(t, err, ErrForbidden, "SendText")
+	_, err = f.svc.SendText(f.ctx, analyst, 999999, "")
+	mustBe(t, err, ErrForbidden, "SendText: the permission is checked before anything else")
 	_, err = f.svc.SendCanned(f.ctx, analyst, a, cr.ID)
 	mustBe(t, err, ErrForbidden, "SendCanned")
 	_, err = f.svc.SendTemplate(f.ctx, analyst, a, template("order_update"))
@@ -172,7 +174,7 @@ func TestAnalystSeesAllButCannotSend(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {
 		t.Errorf("%d outgoing messages stored", n)
 	}
-	if ev := f.events("message.sent"); len(ev) != 4 || ev[0].Outcome != "denied" {
+	if ev := f.events("message.sent"); len(ev) != 5 || ev[0].Outcome != "denied" {
 		t.Errorf("denied send events: %+v", ev)
 	}
 	// Reading along does not clear the team's unread count.

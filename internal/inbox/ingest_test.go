@@ -363,3 +363,17 @@ func TestIngestedMessagesAreSearchable(t *testing.T) {
 		}
 	}
 }
+
+// A signed body that did not parse is submitted without events: it is kept for Reprocess.
+func TestUnparsedBodyIsKept(t *testing.T) {
+	f := newFixture(t)
+	if err := f.ingester.Submit(f.ctx, []byte(`{"object":"whatsapp_business_account","entry":[{"id":1}]}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(`SELECT count(*) FROM webhook_events WHERE processed = 0 AND error LIKE '%could not be parsed%'`); n != 1 {
+		t.Errorf("%d kept", n)
+	}
+	if st := f.ingester.Stats(); st.Kept != 1 || st.Bodies != 1 || st.Batches != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -76,6 +76,7 @@ type submission struct {
 	raw    []byte
 	events []whatsapp.Event
 	result chan error
+	kept   bool // stored unprocessed in the current attempt
 }
 
 // NewIngester starts the ingester's committing goroutine; Close stops it.
@@ -99,7 +100,9 @@ func NewIngester(d *db.DB, apply ApplyFunc, opts IngesterOptions) *Ingester {
 // Submit stores rawBody in webhook_events and applies events (parsed from it by the caller
 // after verifying the signature), and returns once both are committed. It returns nil also
 // when applying failed: the body is then kept with processed = 0 for Reprocess, and answering
-// Meta with an error would only bring the same body back. An error means nothing durable
+// Meta with an error would only bring the same body back. A nil events says the caller could
+// not parse the body: it is kept unprocessed likewise (an empty, non-nil slice is a body with
+// nothing in it). An error means nothing durable
 // happened (the handler should answer 500 so that Meta retries), or ctx ended while waiting
 // (the body may still be committed; the retry is deduplicated).
 func (g *Ingester) Submit(ctx context.Context, rawBody []byte, events []whatsapp.Event) error {
@@ -198,16 +201,41 @@ func (g *Ingester) fill(batch *[]*submission, timer *time.Timer) bool {
 // (disk full, an I/O error), every body is tried in a transaction of its own.
 func (g *Ingester) commit(ctx context.Context, batch []*submission) {
 	start := time.Now()
-	defer func() {
-		g.stats.batches.Add(1)
-		g.stats.bodies.Add(int64(len(batch)))
-		g.stats.busy.Add(int64(time.Since(start)))
-	}()
+	results := g.commitBatch(ctx, batch)
+	// The figures first, so that whoever Submit releases sees them.
+	g.stats.batches.Add(1)
+	g.stats.bodies.Add(int64(len(batch)))
+	g.stats.busy.Add(int64(time.Since(start)))
+	for i, s := range batch {
+		if results[i] == nil && s.kept {
+			g.stats.kept.Add(1)
+		}
+	}
+	for i, s := range batch {
+		s.result <- results[i]
+	}
+}
+
+// commitBatch does commit's work and returns each body's outcome.
+func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error {
+	results := make([]error, len(batch))
 	errApply := errors.New("a body failed to apply")
+	reset := func(batch ...*submission) {
+		for _, s := range batch {
+			s.kept = false
+		}
+	}
 	err := g.d.Tx(ctx, func(tx *sql.Tx) error {
+		reset(batch...)
 		ctx, b := withBatch(ctx, tx)
 		now := millis(g.opts.Clock.Now())
 		for _, s := range batch {
+			if s.events == nil {
+				if err := g.keep(ctx, tx, now, s, errUnparsed); err != nil {
+					return err
+				}
+				continue
+			}
 			if _, err := execQ(ctx, tx, `INSERT INTO webhook_events (received_at, body, processed) VALUES (?, ?, 1)`, now, s.raw); err != nil {
 				return fmt.Errorf("store webhook body: %w", err)
 			}
@@ -220,6 +248,7 @@ func (g *Ingester) commit(ctx context.Context, batch []*submission) {
 	})
 	if errors.Is(err, errApply) {
 		err = g.d.Tx(ctx, func(tx *sql.Tx) error {
+			reset(batch...)
 			ctx, b := withBatch(ctx, tx)
 			for _, s := range batch {
 				if err := g.store(ctx, tx, s); err != nil {
@@ -231,14 +260,12 @@ func (g *Ingester) commit(ctx context.Context, batch []*submission) {
 		})
 	}
 	if err == nil {
-		for _, s := range batch {
-			s.result <- nil
-		}
-		return
+		return results
 	}
 	g.opts.Logger.ErrorContext(ctx, "inbox: webhook batch failed; storing its bodies one by one", "bodies", len(batch), "error", err)
-	for _, s := range batch {
-		s.result <- g.d.Tx(ctx, func(tx *sql.Tx) error {
+	for i, s := range batch {
+		results[i] = g.d.Tx(ctx, func(tx *sql.Tx) error {
+			reset(s)
 			ctx, b := withBatch(ctx, tx)
 			if err := g.store(ctx, tx, s); err != nil {
 				return err
@@ -247,6 +274,7 @@ func (g *Ingester) commit(ctx context.Context, batch []*submission) {
 			return nil
 		})
 	}
+	return results
 }
 
 // finish runs the work the bodies left for the end of the batch (indexing for search). Its
@@ -261,6 +289,9 @@ func (g *Ingester) finish(ctx context.Context, b *batch) {
 // not go on.
 func (g *Ingester) store(ctx context.Context, tx *sql.Tx, s *submission) error {
 	now := millis(g.opts.Clock.Now())
+	if s.events == nil {
+		return g.keep(ctx, tx, now, s, errUnparsed)
+	}
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT webhook_body`); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
@@ -272,16 +303,27 @@ func (g *Ingester) store(ctx context.Context, tx *sql.Tx, s *submission) error {
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO webhook_body`); err != nil {
 			return fmt.Errorf("roll back webhook body: %w", err)
 		}
-		g.stats.kept.Add(1)
-		g.opts.Logger.ErrorContext(ctx, "inbox: webhook body kept unprocessed", "error", applyErr)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (received_at, body, processed, error) VALUES (?, ?, 0, ?)`,
-			now, s.raw, errorText(applyErr)); err != nil {
-			return fmt.Errorf("store webhook body: %w", err)
+		if err := g.keep(ctx, tx, now, s, applyErr); err != nil {
+			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `RELEASE webhook_body`); err != nil {
 		return fmt.Errorf("release savepoint: %w", err)
 	}
+	return nil
+}
+
+// errUnparsed marks a body submitted without events: the caller could not parse it.
+var errUnparsed = errors.New("the body could not be parsed")
+
+// keep stores a body unprocessed, for Reprocess.
+func (g *Ingester) keep(ctx context.Context, tx *sql.Tx, now int64, s *submission, cause error) error {
+	g.opts.Logger.ErrorContext(ctx, "inbox: webhook body kept unprocessed", "error", cause)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (received_at, body, processed, error) VALUES (?, ?, 0, ?)`,
+		now, s.raw, errorText(cause)); err != nil {
+		return fmt.Errorf("store webhook body: %w", err)
+	}
+	s.kept = true
 	return nil
 }
 

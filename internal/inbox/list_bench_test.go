@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -30,7 +31,7 @@ import (
 //
 //	go test ./internal/inbox -run '^$' -bench 'BenchmarkList|BenchmarkConversationMessages|BenchmarkCounts' -benchtime 300x
 
-const benchGeneratorVersion = "1"
+const benchGeneratorVersion = "2"
 
 type benchInbox struct {
 	d     *db.DB
@@ -119,16 +120,15 @@ func buildBenchInbox(b *testing.B, conversations int) (*benchInbox, error) {
 		return p
 	}
 	bi.admin, bi.agent, bi.supervisor = load(1), load(2), load(3)
-	if err := d.R.QueryRowContext(ctx, `SELECT conversation_id FROM messages GROUP BY conversation_id ORDER BY count(*) DESC LIMIT 1`).Scan(&bi.busiest); err != nil {
-		return nil, err
-	}
+	bi.busiest = 1
 	return bi, nil
 }
 
 // generateInbox writes 4 numbers, 50 members (1: Administrator; 2: an Agent on number 1; 3: a
 // supervisor with view_all and assign on numbers 1–2; the rest agents), and n conversations
 // with 10n messages: 40 % open, 70 % of open ones assigned, 3 % escalated, 20 % unread; message
-// counts skewed (a few long conversations), text from a small vocabulary.
+// counts skewed (a few long conversations, conversation 1 with 5,000 messages), text from a
+// small vocabulary (so every word is common: a pessimistic case for search).
 func generateInbox(ctx context.Context, d *db.DB, n int, now time.Time) error {
 	if err := members.NewStore(d).SyncBuiltinRoles(ctx, now); err != nil {
 		return err
@@ -217,6 +217,7 @@ func generateInbox(ctx context.Context, d *db.DB, n int, now time.Time) error {
 	span := int64(365 * 24 * time.Hour / time.Millisecond)
 	end := now.UnixMilli()
 	msgTotal := 0
+	var pending []genMessage
 	for c := 1; c <= n; c++ {
 		name := first[rng.IntN(len(first))] + " " + last[rng.IntN(len(last))]
 		if rng.IntN(20) == 0 {
@@ -265,37 +266,53 @@ func generateInbox(ctx context.Context, d *db.DB, n int, now time.Time) error {
 		default:
 			k = 20 + rng.IntN(60)
 		}
-		if c == n { // whatever is left makes one long conversation
-			k = max(10*n-msgTotal, 1)
-		}
-		if msgTotal+k > 10*n {
-			k = max(10*n-msgTotal, 1)
+		if c == 1 {
+			k = longConversation // a long-standing customer, for the paging benchmark
 		}
 		at := last - int64(k)*60_000
 		for j := range k {
-			dir, st, by := "in", "received", any(nil)
-			if j%2 == 1 {
-				dir, st = "out", "read"
-				if assignee != nil {
-					by = assignee
-				} else {
-					by = int64(1)
-				}
-			}
-			words := make([]string, 4+rng.IntN(8))
-			for w := range words {
-				words[w] = benchWords[rng.IntN(len(benchWords))]
-			}
 			at += 60_000
-			if _, err := insMsg.ExecContext(ctx, c, dir, fmt.Sprintf("wamid.gen.%d.%d", c, j), strings.Join(words, " "), st, by, at); err != nil {
-				return err
-			}
+			pending = append(pending, genMessage{conv: int32(c), seq: int32(j), at: at, by: int32(nullInt(assignee))})
 		}
 		msgTotal += k
 		if assignee != nil && k > 1 {
 			if _, err := insPart.ExecContext(ctx, c, assignee, "replied"); err != nil {
 				return err
 			}
+		}
+	}
+	// Messages go in in time order, as they arrive in life, so that ids grow with time; the
+	// total is brought to ten per conversation by trimming or topping up random ones.
+	for msgTotal > 10*n {
+		i := rng.IntN(len(pending))
+		if pending[i].conv != 1 {
+			pending[i] = pending[len(pending)-1]
+			pending = pending[:len(pending)-1]
+			msgTotal--
+		}
+	}
+	for ; msgTotal < 10*n; msgTotal++ {
+		m := pending[rng.IntN(len(pending))]
+		m.seq += 1000
+		m.at -= 30_000
+		pending = append(pending, m)
+	}
+	slices.SortFunc(pending, func(a, b genMessage) int { return cmp.Compare(a.at, b.at) })
+	for i, m := range pending {
+		dir, st, by := "in", "received", any(nil)
+		if m.seq%2 == 1 {
+			dir, st = "out", "read"
+			by = int64(1)
+			if m.by != 0 {
+				by = int64(m.by)
+			}
+		}
+		words := make([]string, 4+rng.IntN(8))
+		for w := range words {
+			words[w] = benchWords[rng.IntN(len(benchWords))]
+		}
+		if _, err := insMsg.ExecContext(ctx, m.conv, dir, fmt.Sprintf("wamid.gen.%d", i), strings.Join(words, " "), st, by, m.at); err != nil {
+			return err
 		}
 	}
 	if err := (&Service{}).IndexSearch(ctx, tx); err != nil {
@@ -310,6 +327,21 @@ func generateInbox(ctx context.Context, d *db.DB, n int, now time.Time) error {
 	}
 	_, err = d.W.ExecContext(ctx, `INSERT INTO messages_fts(messages_fts) VALUES ('optimize')`)
 	return err
+}
+
+// longConversation is the length of conversation 1's history.
+const longConversation = 5000
+
+type genMessage struct {
+	conv, seq, by int32
+	at            int64
+}
+
+func nullInt(v any) int64 {
+	if id, ok := v.(int64); ok {
+		return id
+	}
+	return 0
 }
 
 // measure runs fn b.N times and reports the server-side latency percentiles.
@@ -414,12 +446,12 @@ func BenchmarkConversationMessages(b *testing.B) {
 			return err
 		})
 	})
-	b.Run("older-50", func(b *testing.B) {
-		msgs, err := bi.svc.Messages(ctx, bi.admin, bi.busiest, 0, 200)
-		if err != nil || len(msgs) == 0 {
+	b.Run("older-50-halfway", func(b *testing.B) {
+		var before int64
+		if err := bi.d.R.QueryRowContext(ctx, `SELECT id FROM messages WHERE conversation_id = ?
+			ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?`, bi.busiest, longConversation/2).Scan(&before); err != nil {
 			b.Fatal(err)
 		}
-		before := msgs[len(msgs)-1].ID
 		measure(b, func() error {
 			_, err := bi.svc.Messages(ctx, bi.admin, bi.busiest, before, 50)
 			return err

@@ -124,10 +124,10 @@ func (s search) hits() (string, []any) {
 }
 
 // IndexSearch adds the messages written since the last call to the search index, in one
-// statement, inside the caller's write transaction q. The Ingester calls it once per batch and
-// the send path once per message; whoever else writes messages through ApplyEvents must call it
-// before committing (see the migration for why it is not a trigger). It is idempotent and
-// catches up on whatever was missed.
+// statement, inside the caller's write transaction q. ApplyEvents arranges it once per
+// Ingester batch (at once outside one) and the send path runs it; call it only after writing
+// messages some other way. It is idempotent and catches up on whatever was missed. (Why not a
+// trigger: see migrations/0009_inbox.sql.)
 func (s *Service) IndexSearch(ctx context.Context, q db.Querier) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO messages_fts (rowid, text)
 		SELECT id, text FROM messages

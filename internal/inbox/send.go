@@ -41,16 +41,16 @@ type outgoing struct {
 	text        string
 	template    string
 	cannedID    int64
-	call        func(ctx context.Context, phoneNumberID, to string) (string, error)
+	// validate checks the input once the permission is known to be held.
+	validate func() error
+	call     func(ctx context.Context, phoneNumberID, to string) (string, error)
 }
 
 // SendText sends free text: messages.send_text, inside the 24-hour window.
 func (s *Service) SendText(ctx context.Context, p *authz.Principal, conversationID int64, body string) (Message, error) {
-	if err := whatsapp.ValidateText(body); err != nil {
-		return Message{}, asFieldError("body", err)
-	}
 	return s.send(ctx, p, conversationID, outgoing{perm: authz.MessagesSendText, needsWindow: true,
 		typ: whatsapp.TypeText, text: body,
+		validate: func() error { return asFieldError("body", whatsapp.ValidateText(body)) },
 		call: func(ctx context.Context, pn, to string) (string, error) {
 			return s.sender.SendText(ctx, pn, to, body)
 		}})
@@ -79,11 +79,9 @@ func (s *Service) SendCanned(ctx context.Context, p *authz.Principal, conversati
 // SendTemplate sends an approved template, prepared by the templates package:
 // messages.send_template, allowed outside the window (that is what templates are for).
 func (s *Service) SendTemplate(ctx context.Context, p *authz.Principal, conversationID int64, t whatsapp.TemplateMessage) (Message, error) {
-	if err := whatsapp.ValidateTemplateMessage(t); err != nil {
-		return Message{}, asFieldError("template", err)
-	}
 	return s.send(ctx, p, conversationID, outgoing{perm: authz.MessagesSendTemplate,
 		typ: whatsapp.TypeTemplate, text: "[template: " + t.Name + "]", template: t.Name,
+		validate: func() error { return asFieldError("template", whatsapp.ValidateTemplateMessage(t)) },
 		call: func(ctx context.Context, pn, to string) (string, error) {
 			return s.sender.SendTemplate(ctx, pn, to, t)
 		}})
@@ -91,9 +89,6 @@ func (s *Service) SendTemplate(ctx context.Context, p *authz.Principal, conversa
 
 // SendMedia sends an image, document, video or audio: messages.send_media, inside the window.
 func (s *Service) SendMedia(ctx context.Context, p *authz.Principal, conversationID int64, m whatsapp.MediaMessage) (Message, error) {
-	if err := whatsapp.ValidateMedia(m); err != nil {
-		return Message{}, asFieldError("media", err)
-	}
 	text := m.Caption
 	if text == "" {
 		text = "[" + m.Type + "]"
@@ -103,6 +98,7 @@ func (s *Service) SendMedia(ctx context.Context, p *authz.Principal, conversatio
 	}
 	return s.send(ctx, p, conversationID, outgoing{perm: authz.MessagesSendMedia, needsWindow: true,
 		typ: m.Type, text: text,
+		validate: func() error { return asFieldError("media", whatsapp.ValidateMedia(m)) },
 		call: func(ctx context.Context, pn, to string) (string, error) {
 			return s.sender.SendMedia(ctx, pn, to, m)
 		}})
@@ -122,6 +118,11 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 	const action = "message.sent"
 	if !p.Can(o.perm) {
 		return Message{}, s.refuse(ctx, p, action, convID, forbidden("Sending this needs the %s permission.", o.perm.ID()))
+	}
+	if o.validate != nil {
+		if err := o.validate(); err != nil {
+			return Message{}, err
+		}
 	}
 	if s.sender == nil {
 		return Message{}, errors.New("inbox: no sender configured")
@@ -240,7 +241,11 @@ func messageByID(ctx context.Context, q db.Querier, id int64, v View) (Message, 
 		FROM messages m LEFT JOIN members sb ON sb.id = m.sent_by WHERE m.id = ?`, id), v)
 }
 
+// asFieldError names a validation error by the form's field; nil stays nil.
 func asFieldError(field string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var ve *whatsapp.ValidationError
 	if errors.As(err, &ve) {
 		msg := strings.TrimSpace(ve.Problem)
