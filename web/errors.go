@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/templates"
@@ -50,7 +51,7 @@ func classify(err error) (int, string) {
 		return he.Code, msg
 	case errors.Is(err, members.ErrNotFound), errors.Is(err, members.ErrInvitationInvalid):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
-	case errors.Is(err, inbox.ErrNotFound), errors.Is(err, templates.ErrNotFound):
+	case errors.Is(err, inbox.ErrNotFound), errors.Is(err, templates.ErrNotFound), errors.Is(err, audit.ErrNotFound):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
 	case errors.Is(err, members.ErrForbidden), errors.Is(err, inbox.ErrForbidden):
 		return http.StatusForbidden, err.Error()

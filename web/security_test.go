@@ -669,3 +669,16 @@ func TestPublicResponsesNeverCarryTheSessionCookie(t *testing.T) {
 		}
 	}
 }
+
+func TestClientRequestIDsAreBoundedBeforeTheyReachTheLog(t *testing.T) {
+	in := apptest.Start(t)
+	c := in.Client()
+	for id, kept := range map[string]bool{"abc-123_x.y": true, strings.Repeat("a", 200): false, "has space": false, "<script>": false} {
+		req, _ := http.NewRequest(http.MethodGet, c.URL("/healthz"), nil)
+		req.Header.Set("X-Request-Id", id)
+		r := c.Do(req)
+		if got := r.Header.Get("X-Request-Id"); (got == id) != kept {
+			t.Errorf("X-Request-Id %q answered as %q", id, got)
+		}
+	}
+}

@@ -75,6 +75,7 @@ func New(d Deps) (*Server, error) {
 	s.metrics = m
 	e.HTTPErrorHandler = s.handleError
 
+	e.Pre(dropUnsafeRequestID)
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}),
 		s.observe,
@@ -112,6 +113,30 @@ func (s *Server) Serve(l net.Listener) error {
 
 // HTTPServer is the underlying server, for graceful shutdown.
 func (s *Server) HTTPServer() *http.Server { return s.echo.Server }
+
+// dropUnsafeRequestID keeps a client's X-Request-Id (a proxy's, for tracing) only when it is a
+// short token: it goes into every log line and activity event of the request.
+func dropUnsafeRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" && !safeRequestID(id) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+func safeRequestID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
 
 func ipExtractor(c config.Config) echo.IPExtractor {
 	if len(c.TrustedProxies) == 0 {

@@ -23,8 +23,10 @@ Usage:
   switchboard [serve] [--addr 127.0.0.1:8080] [--data ./data] [--demo]
   switchboard user create --email E --name N --role administrator --password-stdin
   switchboard audit verify
+  switchboard audit verify-export FILE
   switchboard backup FILE
   switchboard migrate
+  switchboard dev seed --events N [--members 50] [--append]
   switchboard version
 
 Every command takes --data DIR. Every flag can also be set as SWITCHBOARD_<NAME>,
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backup(ctx, rest, e)
 	case "migrate":
 		err = migrate(ctx, rest, e)
+	case "dev":
+		err = devCommand(ctx, rest, e)
 	case "version":
 		fmt.Fprintln(stdout, "switchboard", version())
 	case "help", "-h", "--help":

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/clock"
-	"github.com/switchboard/switchboard/internal/demo"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/demo"
 )
 
 func serve(ctx context.Context, args []string, e env) error {
@@ -77,6 +79,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		logger.Info("no owner yet: open the set-up link to create one", "setup_url", link)
 		fmt.Fprintf(e.stdout, "\nSet up this workspace by opening:\n  %s\n\n", link)
 	}
+	// Retention: events older than the workspace's setting are pruned once a day (a checkpoint
+	// keeps the chain verifiable).
+	go audit.NewPruner(a.Audit, logger).Every(ctx, 24*time.Hour)
 	if sandbox != nil {
 		go func() {
 			if err := sandbox.CustomersWriteIn(ctx, a.Members, a.Inbox); err != nil {

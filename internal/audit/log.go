@@ -13,14 +13,19 @@ import (
 
 // Log appends to and verifies the activity log.
 type Log struct {
-	db    *db.DB
-	clk   clock.Clock
-	split verifySplit
+	db     *db.DB
+	clk    clock.Clock
+	split  verifySplit
+	scan   scanBudget
+	verify verifyFlight
+	facets facetsCache
+	// pruneBatch is the most events one pruning transaction deletes.
+	pruneBatch int64
 }
 
 // New returns a Log over d whose event times come from clk.
 func New(d *db.DB, clk clock.Clock) *Log {
-	return &Log{db: d, clk: clk, split: defaultSplit(d.R)}
+	return &Log{db: d, clk: clk, split: defaultSplit(d.R), scan: defaultScan, pruneBatch: pruneBatch}
 }
 
 // The next id is taken from sqlite_sequence as well as max(id) because AUTOINCREMENT never

@@ -181,8 +181,10 @@ func TestVerifyWhileRecording(t *testing.T) {
 }
 
 // Deleting the newest events and appending nothing after them leaves a shorter chain that is
-// still valid: Verify can not see it, and this test pins that documented limit so that the
-// checkpoint feature that closes it changes the test on purpose.
+// still valid: Verify can not see it, and this test pins that documented limit. A pruning
+// checkpoint pins the head as of that pruning (TestVerifyFindsCheckpointTampering, "tail cut
+// back past the pruning"); events after it stay unpinned unless their last hash is kept
+// outside the database.
 func TestVerifyCannotSeeATruncatedTail(t *testing.T) {
 	f := newFixture(t)
 	f.record(t, 5)

@@ -90,6 +90,9 @@ func dsn(path string, writer bool) string {
 	if writer {
 		// FULL: a write that was acknowledged must survive a power cut, not only a crash.
 		q.Add("_pragma", "synchronous(full)")
+		// Long-lived readers can keep the WAL from being reset; after each checkpoint it is
+		// truncated back to this size instead of keeping its peak.
+		q.Add("_pragma", "journal_size_limit(67108864)")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "query_only(1)")

@@ -180,4 +180,3 @@ func demoPrincipal(ctx context.Context, m *members.Service, roleKey string) (*au
 // Run drives the simulator's demo behaviour (delivery progress, customers answering back,
 // template approval) until ctx ends.
 func (s *Sandbox) Run(ctx context.Context) error { return s.Sim.Run(ctx) }
-
