@@ -26,6 +26,7 @@ Usage:
   switchboard audit verify-export FILE
   switchboard backup FILE
   switchboard migrate
+  switchboard simulator [--addr 127.0.0.1:9090] [--webhook-url URL]
   switchboard dev seed --events N [--members 50] [--append]
   switchboard version
 
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backup(ctx, rest, e)
 	case "migrate":
 		err = migrate(ctx, rest, e)
+	case "simulator":
+		err = simulatorCommand(ctx, rest, e)
 	case "dev":
 		err = devCommand(ctx, rest, e)
 	case "version":

@@ -43,6 +43,12 @@ type Sandbox struct {
 // Start serves the simulator on a loopback port; webhookURL is where it delivers customer
 // messages and statuses (Switchboard's /webhooks/whatsapp).
 func Start(clk clock.Clock, webhookURL string, logger *slog.Logger) (*Sandbox, error) {
+	return Listen("127.0.0.1:0", clk, webhookURL, logger)
+}
+
+// Listen serves the simulator of the sandbox WABA on addr (for `switchboard simulator`, which
+// runs it on its own for a Switchboard started with --graph-url pointing at it).
+func Listen(addr string, clk clock.Clock, webhookURL string, logger *slog.Logger) (*Sandbox, error) {
 	progress, talkBack := simulator.DefaultProgress(), simulator.DefaultTalkBack()
 	sim := simulator.New(simulator.Options{
 		Clock: clk, AccessToken: Token, AppSecret: AppSecret, WebhookURL: webhookURL,
@@ -50,7 +56,7 @@ func Start(clk clock.Clock, webhookURL string, logger *slog.Logger) (*Sandbox, e
 		Progress: &progress, TalkBack: &talkBack, AutoApproveTemplates: 20 * time.Second,
 		Logger: logger,
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("demo: listen for the simulator: %w", err)
 	}
