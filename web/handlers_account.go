@@ -15,6 +15,10 @@ import (
 )
 
 func (s *Server) accountPage(c echo.Context) error {
+	return s.renderAccount(c, http.StatusOK, nil)
+}
+
+func (s *Server) renderAccount(c echo.Context, status int, passwordErrors map[string]string) error {
 	ctx := c.Request().Context()
 	p := principalOf(c)
 	st, err := s.TwoFactor.State(ctx, p.MemberID)
@@ -25,8 +29,26 @@ func (s *Server) accountPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Account(views.AccountView{Page: s.page(c, "Your account", "account"),
-		Name: p.Name, Email: p.Email, RoleName: p.RoleName, TwoFactor: twoFactorView(st), Sessions: sessions}))
+	return render(c, status, views.Account(views.AccountView{Page: s.page(c, "Your account", "account"),
+		Name: p.Name, Email: p.Email, RoleName: p.RoleName, TwoFactor: twoFactorView(st), Sessions: sessions,
+		PasswordErrors: passwordErrors}))
+}
+
+// changePassword replaces the member's password; their other sessions end, this one continues
+// under a new token.
+func (s *Server) changePassword(c echo.Context) error {
+	p := principalOf(c)
+	err := s.Members.ChangePassword(c.Request().Context(), p.MemberID, c.FormValue("current_password"), c.FormValue("new_password"))
+	if fe, ok := fieldErrors(err); ok {
+		return s.renderAccount(c, http.StatusUnprocessableEntity, fe)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.restartSession(c, p.MemberID); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, "/account", "Password changed. You were signed out everywhere else.")
 }
 
 func (s *Server) sessionRows(c echo.Context, memberID int64) ([]views.SessionRow, error) {

@@ -50,8 +50,14 @@ func (s *Server) invite(c echo.Context) error {
 		return err
 	}
 	// The link is shown once, here: only its hash is stored.
+	link := s.Config.BaseURL.String() + "/invitations/" + token
 	v := views.InvitationCreatedView{Page: s.page(c, "Invitation created", "members"), Email: inv.Email, RoleName: inv.RoleName,
-		Link: s.Config.BaseURL.String() + "/invitations/" + token, Expires: formatTime(inv.ExpiresAt)}
+		Link: link, Expires: formatTime(inv.ExpiresAt)}
+	if s.Invitations != nil {
+		if err := s.Invitations.SendInvitation(c.Request().Context(), inv.Email, link); err != nil {
+			s.Logger.WarnContext(c.Request().Context(), "send invitation", "invitation", inv.ID, "error", err)
+		}
+	}
 	return render(c, http.StatusCreated, views.InvitationCreated(v))
 }
 

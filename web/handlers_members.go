@@ -73,6 +73,12 @@ func (s *Server) renderMember(c echo.Context, status int, errs members.FieldErro
 		v.Roles = append(v.Roles, views.RoleOption{ID: r.ID, Name: r.Name, Selected: r.ID == m.RoleID,
 			Disabled: !r.Permissions.SubsetOf(p.Permissions)})
 	}
+	v.TwoFactorEnabled = m.TwoFactorEnabled
+	if v.CanManage {
+		if v.Sessions, err = s.sessionRows(c, m.ID); err != nil {
+			return err
+		}
+	}
 	return render(c, status, views.Member(v))
 }
 

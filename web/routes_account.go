@@ -20,6 +20,7 @@ func (s *Server) accountRoutes() []route {
 		{http.MethodPost, "/account/2fa/recovery-codes", authz.SignedIn().Fresh(), s.regenerateRecoveryCodes},
 		{http.MethodPost, "/account/2fa/remove", authz.SignedIn().Fresh(), s.removeTwoFactor},
 		{http.MethodPost, "/account/sessions/:sid/end", authz.SignedIn(), s.endOwnOrManagedSession},
+		{http.MethodPost, "/account/password", authz.SignedIn(), s.changePassword},
 
 		{http.MethodGet, "/settings/security", authz.Require(authz.SecurityManage), s.securitySettingsPage},
 		{http.MethodPost, "/settings/security", authz.Require(authz.SecurityManage).Fresh(), s.saveSecuritySettings},

@@ -41,13 +41,15 @@ type Deps struct {
 	Alerts    *alerts.Service
 	Throttle  *auth.Throttle
 	Ingester  WebhookIngester
-	Inbox     *inbox.Service
-	Audit     *audit.Log
-	Assets    *static.Assets
-	Sessions  *scs.SessionManager
-	Clock     clock.Clock
-	Logger    *slog.Logger
-	Metrics   *prometheus.Registry
+	// Invitations, when set, also delivers invitation links (e-mail); nil shows them only.
+	Invitations members.InvitationSender
+	Inbox       *inbox.Service
+	Audit       *audit.Log
+	Assets      *static.Assets
+	Sessions    *scs.SessionManager
+	Clock       clock.Clock
+	Logger      *slog.Logger
+	Metrics     *prometheus.Registry
 }
 
 // Server holds the dependencies the handlers use.

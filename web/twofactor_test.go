@@ -233,3 +233,58 @@ func TestSecurityPolicyForEveryoneAndTimeouts(t *testing.T) {
 		t.Errorf("16 idle minutes under a 15-minute policy: %d %s", r.Status, r.Location())
 	}
 }
+
+func TestChangingThePasswordEndsTheOtherSessions(t *testing.T) {
+	in := apptest.Start(t)
+	in.CreateMember("aud@example.com", "Audra", authz.RoleAuditor, ownerPassword)
+	laptop, phone := in.Client(), in.Client()
+	laptop.SignIn("aud@example.com", ownerPassword)
+	phone.SignIn("aud@example.com", ownerPassword)
+	if r := laptop.PostForm("/account/password", url.Values{"current_password": {"wrong password here"}, "new_password": {"a completely new passphrase"}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "not your current password") {
+		t.Fatalf("wrong current password: %d", r.Status)
+	}
+	if r := laptop.PostForm("/account/password", url.Values{"current_password": {ownerPassword}, "new_password": {"password1234"}}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("common new password: %d", r.Status)
+	}
+	if r := phone.Get("/"); r.Status != http.StatusOK {
+		t.Fatal("a refused change ended the other session")
+	}
+	before := laptop.Cookie("switchboard_session")
+	if r := laptop.PostForm("/account/password", url.Values{"current_password": {ownerPassword}, "new_password": {"a completely new passphrase"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("change: %d", r.Status)
+	}
+	if laptop.Cookie("switchboard_session") == before {
+		t.Error("the session token was not renewed")
+	}
+	if r := laptop.Get("/"); r.Status != http.StatusOK {
+		t.Errorf("the browser that changed the password was signed out: %d", r.Status)
+	}
+	if r := phone.Get("/"); r.Status != http.StatusSeeOther {
+		t.Errorf("another session survived the password change: %d", r.Status)
+	}
+	if r := in.Client().PostForm("/login", url.Values{"email": {"aud@example.com"}, "password": {ownerPassword}}); r.Status != http.StatusUnauthorized {
+		t.Errorf("the old password still signs in: %d", r.Status)
+	}
+	in.Client().SignIn("aud@example.com", "a completely new passphrase")
+	if n := len(secEvents(t, in, "member.password_changed")); n != 1 {
+		t.Errorf("%d password_changed events", n)
+	}
+}
+
+func TestManagersEndAMembersSessionFromTheMemberPage(t *testing.T) {
+	in := apptest.Start(t)
+	_, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
+	aud, audC := signedIn(t, in, "aud@example.com", authz.RoleAuditor)
+	page := admin.Get("/members/" + strconv.FormatInt(aud.ID, 10))
+	sid := between(page.Body, `action="/account/sessions/`, `/end"`)
+	if sid == "" {
+		t.Fatal("the member page lists no session of the member")
+	}
+	r := admin.PostForm("/account/sessions/"+sid+"/end", url.Values{"back": {"/members/" + strconv.FormatInt(aud.ID, 10)}})
+	if r.Status != http.StatusSeeOther || r.Location() != "/members/"+strconv.FormatInt(aud.ID, 10) {
+		t.Fatalf("end the member's session: %d %s", r.Status, r.Location())
+	}
+	if r := audC.Get("/"); r.Status != http.StatusSeeOther {
+		t.Errorf("the ended session still works: %d", r.Status)
+	}
+}

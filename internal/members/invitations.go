@@ -20,6 +20,12 @@ const InvitationLifetime = 72 * time.Hour
 // only that, not which (used, revoked, expired, unknown).
 var ErrInvitationInvalid = errors.New("this invitation link is not valid any more: ask for a new one")
 
+// InvitationSender delivers an invitation link, for example by e-mail. Switchboard needs none:
+// the administrator copies the link shown once. A deployment with a mail server plugs one in.
+type InvitationSender interface {
+	SendInvitation(ctx context.Context, email, link string) error
+}
+
 // Invitation is an offer to join the workspace with a role and number scope.
 type Invitation struct {
 	ID         int64
