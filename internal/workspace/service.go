@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/audit"
@@ -28,6 +29,12 @@ type Service struct {
 	box    *secrets.Box
 	client *whatsapp.Client
 	clock  clock.Clock
+
+	// appSecrets caches the decrypted app secrets: every webhook checks its signature against
+	// them, and a query plus decryption per webhook was 6 % of the ingest CPU. Connect and
+	// Update drop it; only this process changes WABAs.
+	mu         sync.Mutex
+	appSecrets [][]byte
 }
 
 // NewService wires the workspace service.
@@ -104,6 +111,8 @@ func (s *Service) Connect(ctx context.Context, in WABAInput) (WABA, error) {
 	if fe := in.validate(true); len(fe) > 0 {
 		return WABA{}, fe
 	}
+	// After the commit, so that no reader caches the secrets as they were before it.
+	defer s.forgetSecrets()
 	var w WABA
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -149,6 +158,7 @@ func (s *Service) Update(ctx context.Context, ref int64, in WABAInput) error {
 	if fe := in.validate(false); len(fe) > 0 {
 		return fe
 	}
+	defer s.forgetSecrets()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var changes []audit.Change
 		if in.Name != cur.Name {
@@ -254,7 +264,26 @@ func (s *Service) CredentialsForWABA(ctx context.Context, wabaID string) (whatsa
 // AppSecrets returns every connected app secret, to check a webhook's signature against: Meta
 // signs with the secret of the app the webhook is for, and a workspace may connect several.
 func (s *Service) AppSecrets(ctx context.Context) ([][]byte, error) {
-	return s.openAll(ctx, "app_secret")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.appSecrets != nil {
+		return s.appSecrets, nil
+	}
+	all, err := s.openAll(ctx, "app_secret")
+	if err != nil {
+		return nil, err
+	}
+	if all == nil {
+		all = [][]byte{}
+	}
+	s.appSecrets = all
+	return all, nil
+}
+
+func (s *Service) forgetSecrets() {
+	s.mu.Lock()
+	s.appSecrets = nil
+	s.mu.Unlock()
 }
 
 // VerifyTokens returns every configured webhook verify token.
