@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,11 +231,23 @@ func (s *Server) requireReauth(c echo.Context) error {
 }
 
 func (s *Server) recordDenied(c echo.Context, action, reason string) {
+	// Refusals are cheap to cause: record the first per client, action and route each minute.
+	key := action + "|" + c.RealIP() + "|" + c.Request().Method + " " + c.Path()
+	if p := principalOf(c); p != nil {
+		key += "|" + strconv.FormatInt(p.MemberID, 10)
+	}
+	record, left := s.deniedSampler.Allow(key, s.Clock.Now())
+	if !record {
+		return
+	}
 	ev := audit.Event{
 		Action:  action,
 		Target:  audit.Target{Type: "route", ID: c.Request().Method + " " + c.Request().URL.Path},
 		Changes: []audit.Change{{Field: "reason", After: reason}},
 		Outcome: audit.OutcomeDenied,
+	}
+	if left > 0 {
+		ev.Changes = append(ev.Changes, audit.Change{Field: "refusals_not_recorded_before", After: left})
 	}
 	if _, err := s.Audit.Record(c.Request().Context(), ev); err != nil {
 		s.Logger.ErrorContext(c.Request().Context(), "record denied access", "error", err)

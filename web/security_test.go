@@ -96,6 +96,8 @@ func TestCSRFMissingTokenIsRefusedAndChangesNothing(t *testing.T) {
 		{"cookie, wrong token", true, url.Values{"email": creds["email"], "password": creds["password"], "_csrf": {"forged"}}},
 	} {
 		t.Run("login "+tc.name, func(t *testing.T) {
+			// Refusals from one client are recorded once a minute (TestRefusalFloodsAreRecordedThinly).
+			in.Clock.Advance(time.Minute)
 			c := in.Client()
 			if tc.visit {
 				c.CSRFToken()
@@ -680,5 +682,33 @@ func TestClientRequestIDsAreBoundedBeforeTheyReachTheLog(t *testing.T) {
 		if got := r.Header.Get("X-Request-Id"); (got == id) != kept {
 			t.Errorf("X-Request-Id %q answered as %q", id, got)
 		}
+	}
+}
+
+func TestRefusalFloodsAreRecordedThinly(t *testing.T) {
+	in := apptest.Start(t)
+	c := in.Client()
+	for i := 0; i < 50; i++ {
+		if r := c.PostFormRaw("/login", url.Values{"email": {"x@example.com"}}); r.Status != http.StatusForbidden {
+			t.Fatalf("attempt %d: %d", i, r.Status)
+		}
+	}
+	if n := len(secEvents(t, in, "request.csrf_refused")); n != 1 {
+		t.Fatalf("%d events for 50 refusals in a minute, want 1", n)
+	}
+	in.Clock.Advance(time.Minute)
+	c.PostFormRaw("/login", url.Values{"email": {"x@example.com"}})
+	ev := secEvents(t, in, "request.csrf_refused")
+	if len(ev) != 2 {
+		t.Fatalf("%d events after the minute, want 2", len(ev))
+	}
+	found := false
+	for _, ch := range ev[1].Changes {
+		if ch.Field == "refusals_not_recorded_before" && ch.After == float64(49) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the second event does not count the 49 left out: %+v", ev[1].Changes)
 	}
 }

@@ -58,6 +58,7 @@ type Server struct {
 	echo              *echo.Echo
 	metrics           *httpMetrics
 	signatureFailures signatureMonitor
+	deniedSampler     *audit.Sampler
 }
 
 // New builds the HTTP server with every route of the routes table registered.
@@ -69,7 +70,7 @@ func New(d Deps) (*Server, error) {
 	e.Server.IdleTimeout = 2 * time.Minute
 	e.IPExtractor = ipExtractor(d.Config)
 
-	s := &Server{Deps: d, echo: e}
+	s := &Server{Deps: d, echo: e, deniedSampler: audit.NewSampler(time.Minute)}
 	m, err := newHTTPMetrics(d.Metrics)
 	if err != nil {
 		return nil, err

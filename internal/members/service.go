@@ -30,11 +30,15 @@ type Service struct {
 	// when set, limits failed sign-ins per account and per address.
 	Alerts   *alerts.Service
 	Throttle *auth.Throttle
+
+	// throttled thins out the record of refused attempts: an attacker gets thousands of them a
+	// second, and each would otherwise be an fsynced write.
+	throttled *audit.Sampler
 }
 
 // NewService wires the members service.
 func NewService(d *db.DB, store *Store, log *audit.Log, passwords *auth.Verifier, clk clock.Clock) *Service {
-	return &Service{db: d, store: store, audit: log, passwords: passwords, clock: clk}
+	return &Service{db: d, store: store, audit: log, passwords: passwords, clock: clk, throttled: audit.NewSampler(time.Minute)}
 }
 
 // Store gives read access to the members store.
@@ -167,8 +171,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Member, e
 			return Member{}, err
 		}
 		if !dec.Allowed {
-			if _, err := s.audit.Record(ctx, audit.Event{Action: "member.sign_in_throttled", Outcome: audit.OutcomeDenied,
-				Changes: []audit.Change{{Field: "reason", After: dec.Reason}}}); err != nil {
+			if err := s.recordThrottled(ctx, email, addr, dec.Reason); err != nil {
 				return Member{}, err
 			}
 			return Member{}, &ThrottledError{RetryAfter: dec.RetryAfter}
@@ -219,6 +222,25 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Member, e
 	}
 	m.LastSignInAt = now
 	return m, nil
+}
+
+// recordThrottled writes the first refused attempt per account or address each minute, with the
+// number left out since the last one written.
+func (s *Service) recordThrottled(ctx context.Context, email, addr, reason string) error {
+	key := reason + "|" + addr
+	if reason == auth.ReasonAccountLocked {
+		key += "|" + strings.ToLower(email)
+	}
+	record, left := s.throttled.Allow(key, s.clock.Now())
+	if !record {
+		return nil
+	}
+	changes := []audit.Change{{Field: "reason", After: reason}}
+	if left > 0 {
+		changes = append(changes, audit.Change{Field: "refusals_not_recorded_before", After: left})
+	}
+	_, err := s.audit.Record(ctx, audit.Event{Action: "member.sign_in_throttled", Outcome: audit.OutcomeDenied, Changes: changes})
+	return err
 }
 
 // signInFailed records a failed sign-in, counts it against the account and the address, and
