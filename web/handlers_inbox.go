@@ -343,6 +343,15 @@ func (s *Server) templateFields(c echo.Context) error {
 	for _, name := range templateVariables(content.Body.Text) {
 		vars = append(vars, views.TemplateVariable{Name: "body_" + name, Label: "{{" + name + "}}", Example: content.Body.Examples[name]})
 	}
+	for i, b := range content.Buttons {
+		key := "button_" + strconv.Itoa(i)
+		switch {
+		case b.Type == templates.ButtonURL && len(templateVariables(b.URL)) > 0:
+			vars = append(vars, views.TemplateVariable{Name: key, Label: "Button “" + b.Text + "”: end of its web address", Example: b.Example})
+		case b.Type == templates.ButtonCopyCode:
+			vars = append(vars, views.TemplateVariable{Name: key, Label: "Button “" + b.Text + "”: the code to copy", Example: b.Example})
+		}
+	}
 	return render(c, http.StatusOK, views.TemplateFields(vars, content.Body.Text))
 }
 
@@ -359,13 +368,17 @@ func (s *Server) sendTemplate(c echo.Context) error {
 		return err
 	}
 	form, _ := c.FormParams()
-	values := templates.Values{Header: map[string]string{}, Body: map[string]string{}}
+	values := templates.Values{Header: map[string]string{}, Body: map[string]string{}, Buttons: map[int]string{}}
 	for key, vals := range form {
 		switch {
 		case strings.HasPrefix(key, "body_"):
 			values.Body[strings.TrimPrefix(key, "body_")] = strings.TrimSpace(vals[0])
 		case strings.HasPrefix(key, "header_"):
 			values.Header[strings.TrimPrefix(key, "header_")] = strings.TrimSpace(vals[0])
+		case strings.HasPrefix(key, "button_"):
+			if i, err := strconv.Atoi(strings.TrimPrefix(key, "button_")); err == nil {
+				values.Buttons[i] = strings.TrimSpace(vals[0])
+			}
 		}
 	}
 	built, err := templates.BuildMessage(t, values)

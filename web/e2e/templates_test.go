@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,23 +15,27 @@ import (
 
 	"github.com/switchboard/switchboard/internal/app/apptest"
 	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/templates"
+	"github.com/switchboard/switchboard/internal/whatsapp"
+	"github.com/switchboard/switchboard/internal/whatsapp/simulator"
 )
 
 const templatePassword = "paper lanterns over the harbour"
 
 // An author composes a template in the browser, watching the live preview fill in the sample
 // values; another member approves it and submits it to Meta; Meta (the simulator) approves it;
-// the author's dashboard says so.
-func TestTemplateComposeReviewAndMetaApproval(t *testing.T) {
+// the author's dashboard says so; an agent then sends it to a customer from the inbox, where
+// templates Meta has not approved are not offered.
+func TestTemplateComposeApproveAndSend(t *testing.T) {
 	in := apptest.Start(t)
 	in.ConnectSandbox()
 	admin := in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
 	authors := templateRole(t, in, admin, "Template authors", authz.TemplatesView, authz.TemplatesCreate)
 	approvers := templateRole(t, in, admin, "Template approvers", authz.TemplatesView, authz.TemplatesApprove)
-	in.CreateMember("ana@example.com", "Ana Author", authors.Key, templatePassword)
-	in.CreateMember("bea@example.com", "Bea Approver", approvers.Key, templatePassword)
+	author := in.CreateMember("ana@example.com", "Ana Author", authors.Key, templatePassword)
+	approver := in.CreateMember("bea@example.com", "Bea Approver", approvers.Key, templatePassword)
 	t.Cleanup(func() {
 		if t.Failed() {
 			l := in.Logs.String()
@@ -77,6 +84,7 @@ func TestTemplateComposeReviewAndMetaApproval(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#tf-body-examples-2"), "860198"),
 		chromedp.SendKeys(chromedp.CSS("#tf-footer"), "Lucky Shrub · Reply STOP to opt out"),
 	)
+	// A link per customer: the agent fills in the end of the address when sending.
 	choose(t, ctx, "#tf-buttons-0-type", "URL")
 	run(t, ctx, "add a URL button",
 		chromedp.WaitVisible(chromedp.CSS("#tf-buttons-0-url")),
@@ -158,6 +166,140 @@ func TestTemplateComposeReviewAndMetaApproval(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "author-dashboard")
+	signOut(t, ctx)
+
+	agentSendsTemplate(t, ctx, in, admin, author, approver, id)
+}
+
+// agentSendsTemplate continues TestTemplateComposeApproveAndSend: an agent answers a customer
+// with the template id that Meta just approved. Beside it the reply box holds another approved
+// template (so picking is a real choice) and must not hold a draft or a template Meta is still
+// reviewing.
+func agentSendsTemplate(t *testing.T, ctx context.Context, in *apptest.Instance, admin, author, approver members.Member, id int64) {
+	t.Helper()
+	bg := context.Background()
+	in.ApprovedSandboxTemplate("appointment_reminder", "Hi {{1}}, your repotting appointment is tomorrow.", "Maria")
+	principal := func(m members.Member) *authz.Principal {
+		p, _, err := in.App.Members.Store().Principal(bg, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	authorP, approverP, adminP := principal(author), principal(approver), principal(admin)
+	draft := func(name string) templates.Template {
+		tpl, err := in.App.Templates.CreateDraft(bg, authorP, templates.Draft{WABAID: apptest.SandboxWABAID, Name: name, Language: "en_US",
+			Content: templates.Content{Category: templates.CategoryUtility, ParameterFormat: templates.ParameterFormatPositional,
+				Body: templates.Body{Text: "Hi {{1}}, the plant you asked about is back in stock.", Examples: map[string]string{"1": "Pablo"}}}})
+		if err != nil {
+			t.Fatalf("draft %s: %v", name, err)
+		}
+		return tpl
+	}
+	draft("restock_alert")
+	pending := draft("restock_reminder")
+	if _, err := in.App.Templates.SubmitForReview(bg, authorP, pending.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.App.Templates.Approve(bg, approverP, pending.ID, "Fine."); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := in.App.Templates.SubmitToMeta(bg, approverP, pending.ID); err != nil || pending.MetaStatus != templates.MetaPending {
+		t.Fatalf("restock_reminder at Meta: %q, %v", pending.MetaStatus, err)
+	}
+
+	agent := in.CreateMember("aga@example.com", "Aga Agent", authz.RoleAgent, templatePassword)
+	const waID = "16505551234"
+	if _, err := in.Sim.CustomerSays(bg, apptest.SandboxNumberA, waID, "Sheena Nelson", "Hi! Where is my order?"); err != nil {
+		t.Fatal(err)
+	}
+	convs, err := in.App.Inbox.List(bg, adminP, inbox.ListQuery{Box: inbox.BoxAll})
+	if err != nil || len(convs.Conversations) != 1 {
+		t.Fatalf("the customer's message did not make a conversation: %v %v", convs.Conversations, err)
+	}
+	if err := in.App.Inbox.Assign(bg, adminP, convs.Conversations[0].ID, agent.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	signIn(t, ctx, in, "aga@example.com", templatePassword)
+	run(t, ctx, "open the inbox",
+		chromedp.Click(chromedp.CSS(`.sidebar a[href="/inbox"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".conversation-item__link")),
+	)
+	run(t, ctx, "open the conversation",
+		chromedp.Click(chromedp.CSS(".conversation-item__link")),
+		chromedp.WaitVisible(chromedp.CSS("#reply-template")),
+	)
+	htmxReady(t, ctx)
+	offered, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#reply-template option"), o => o.textContent.trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"appointment_reminder (en_US)", "order_update (en_US)"}; !slices.Equal(offered, want) {
+		t.Errorf("the reply box offers %q, want only the templates Meta approved: %q", offered, want)
+	}
+	// The first template's fields load with the page; picking order_update swaps in its own.
+	run(t, ctx, "wait for the first template's fields", chromedp.WaitVisible(chromedp.CSS("#field-body_1")))
+	pick(t, ctx, "#reply-template", strconv.FormatInt(id, 10))
+	run(t, ctx, "fill in order_update's variables",
+		chromedp.WaitVisible(chromedp.CSS("#field-header_1")),
+		chromedp.WaitVisible(chromedp.CSS("#field-body_2")),
+		chromedp.SendKeys(chromedp.CSS("#field-header_1"), "#860198"),
+		chromedp.SendKeys(chromedp.CSS("#field-body_1"), "Sheena"),
+		chromedp.SendKeys(chromedp.CSS("#field-body_2"), "860198"),
+		chromedp.SendKeys(chromedp.CSS("#field-button_0"), "860198"),
+	)
+	if p := liveText(ctx, "#template-fields .template-preview"); !strings.Contains(p, "your order {{2}} has shipped") {
+		t.Errorf("the reply box previews %q, not order_update", p)
+	}
+	screenshot(t, ctx, "agent-template")
+	sentBefore := len(in.Sim.Sent())
+	if liveText(ctx, ".flash") != "" {
+		t.Fatalf("the conversation shows a flash before sending: %q", liveText(ctx, ".flash"))
+	}
+	// The page comes back with a flash either way: a refusal fails the test at once, in its words.
+	run(t, ctx, "send the template",
+		chromedp.Click(chromedp.CSS(`#template-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	if f := text(t, ctx, ".flash"); !strings.Contains(f, "Template order_update sent.") {
+		screenshot(t, ctx, "failed-send")
+		t.Fatalf("after sending the flash says %q", f)
+	}
+	if got := text(t, ctx, ".message--out .message__template"); got != "Template order_update" {
+		t.Errorf("the sent message is marked %q", got)
+	}
+	if got := text(t, ctx, ".message--out .message__text"); got != "[template: order_update]" {
+		t.Errorf("the sent message reads %q", got)
+	}
+	screenshot(t, ctx, "agent-sent")
+
+	// Exactly one message went out for the click (opening a conversation may also mark it read).
+	var sent []simulator.SentMessage
+	for _, m := range in.Sim.Sent()[sentBefore:] {
+		if m.Type != "read" {
+			sent = append(sent, m)
+		}
+	}
+	if len(sent) != 1 {
+		t.Fatalf("the simulator received %d messages for one send: %+v", len(sent), sent)
+	}
+	last := sent[0]
+	if last.Type != "template" || last.Err != nil || last.To != waID || last.PhoneNumberID != apptest.SandboxNumberA {
+		t.Errorf("the simulator got a %s to %s from %s (error %v), want an accepted template to %s from %s",
+			last.Type, last.To, last.PhoneNumberID, last.Err, waID, apptest.SandboxNumberA)
+	}
+	param := func(s string) whatsapp.Parameter { return whatsapp.Parameter{Type: "text", Text: s} }
+	want := &whatsapp.TemplateMessage{Name: "order_update", Language: "en_US", Components: []whatsapp.MessageComponent{
+		{Type: "header", Parameters: []whatsapp.Parameter{param("#860198")}},
+		{Type: "body", Parameters: []whatsapp.Parameter{param("Sheena"), param("860198")}},
+		{Type: "button", SubType: "url", Index: 0, Parameters: []whatsapp.Parameter{param("860198")}},
+	}}
+	if !reflect.DeepEqual(last.Message.Template, want) {
+		got, _ := json.Marshal(last.Message.Template)
+		exp, _ := json.Marshal(want)
+		t.Errorf("the simulator received the template\n%s\nwant\n%s", got, exp)
+	}
 }
 
 // The templates pages fit a 390 px phone: no page-wide sideways scrolling, the preview under the
@@ -211,6 +353,16 @@ func choose(t *testing.T, ctx context.Context, sel, value string) {
 	run(t, ctx, "choose "+value+" in "+sel, chromedp.SetValue(chromedp.CSS(sel), value))
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+strconv.Quote(sel)+`).dispatchEvent(new Event("input", {bubbles: true}))`)); err != nil {
 		t.Fatalf("choose %s in %s: %v", value, sel, err)
+	}
+}
+
+// pick chooses an option of a select and fires "change", as a person's choice does, for the
+// htmx requests that listen to it.
+func pick(t *testing.T, ctx context.Context, sel, value string) {
+	t.Helper()
+	run(t, ctx, "pick "+value+" in "+sel, chromedp.SetValue(chromedp.CSS(sel), value))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+strconv.Quote(sel)+`).dispatchEvent(new Event("change", {bubbles: true}))`)); err != nil {
+		t.Fatalf("pick %s in %s: %v", value, sel, err)
 	}
 }
 
