@@ -53,7 +53,7 @@ func classify(err error) (int, string) {
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
 	case errors.Is(err, inbox.ErrNotFound), errors.Is(err, templates.ErrNotFound), errors.Is(err, audit.ErrNotFound):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
-	case errors.Is(err, members.ErrForbidden), errors.Is(err, inbox.ErrForbidden):
+	case errors.Is(err, members.ErrForbidden), errors.Is(err, inbox.ErrForbidden), errors.Is(err, templates.ErrForbidden):
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, members.ErrConflict):
 		return http.StatusConflict, err.Error()

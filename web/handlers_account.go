@@ -37,12 +37,32 @@ func (s *Server) renderAccount(c echo.Context, status int, passwordErrors map[st
 // changePassword replaces the member's password; their other sessions end, this one continues
 // under a new token.
 func (s *Server) changePassword(c echo.Context) error {
+	ctx := c.Request().Context()
 	p := principalOf(c)
-	err := s.Members.ChangePassword(c.Request().Context(), p.MemberID, c.FormValue("current_password"), c.FormValue("new_password"))
+	// The current-password check is a password guess like any other: throttled the same way.
+	dec, err := s.Throttle.Check(ctx, p.Email, c.RealIP())
+	if err != nil {
+		return err
+	}
+	if !dec.Allowed {
+		return s.renderAccount(c, http.StatusTooManyRequests,
+			map[string]string{"current_password": (&members.ThrottledError{RetryAfter: dec.RetryAfter}).Error()})
+	}
+	err = s.Members.ChangePassword(ctx, p.MemberID, c.FormValue("current_password"), c.FormValue("new_password"))
 	if fe, ok := fieldErrors(err); ok {
+		if _, wrong := fe["current_password"]; wrong {
+			if _, ferr := s.Throttle.Failure(ctx, p.Email, c.RealIP()); ferr != nil {
+				return ferr
+			}
+		} else {
+			s.Throttle.Release(p.Email, c.RealIP())
+		}
 		return s.renderAccount(c, http.StatusUnprocessableEntity, fe)
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.Throttle.Success(ctx, p.Email, c.RealIP()); err != nil {
 		return err
 	}
 	if err := s.restartSession(c, p.MemberID); err != nil {
@@ -91,6 +111,9 @@ func (s *Server) twoFactorPage(c echo.Context) error {
 func (s *Server) renderEnrolment(c echo.Context, status int, errMsg string) error {
 	ctx := c.Request().Context()
 	p := principalOf(c)
+	if p.TwoFactorEnabled {
+		return c.Redirect(http.StatusSeeOther, "/account")
+	}
 	key, err := s.TwoFactor.PendingKey(ctx, p.MemberID)
 	if errors.Is(err, members.ErrNoPendingEnrolment) {
 		m, merr := s.Members.Store().ByID(ctx, p.MemberID)
@@ -119,6 +142,10 @@ func (s *Server) renderEnrolment(c echo.Context, status int, errMsg string) erro
 
 func (s *Server) confirmTwoFactor(c echo.Context) error {
 	p := principalOf(c)
+	if p.TwoFactorEnabled {
+		// Replacing an authenticator means removing it first, which asks for re-authentication.
+		return c.Redirect(http.StatusSeeOther, "/account")
+	}
 	codes, err := s.TwoFactor.ConfirmEnrolment(c.Request().Context(), p.MemberID, c.FormValue("code"))
 	if isSecondFactorRefusal(err) || errors.Is(err, members.ErrNoPendingEnrolment) {
 		return s.renderEnrolment(c, http.StatusUnprocessableEntity, err.Error())

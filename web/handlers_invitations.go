@@ -33,7 +33,7 @@ func (s *Server) renderInvite(c echo.Context, status int, v views.InviteView, er
 			v.Roles = append(v.Roles, views.RoleOption{ID: r.ID, Name: r.Name, Selected: r.ID == v.RoleID, Hint: r.Description})
 		}
 	}
-	v.Numbers = numberOptions(numbers, v.All, v.NumberIDs)
+	v.Numbers = numberOptions(inScope(p, numbers), v.All, v.NumberIDs)
 	return render(c, status, views.Invite(v))
 }
 

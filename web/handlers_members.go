@@ -65,7 +65,7 @@ func (s *Server) renderMember(c echo.Context, status int, errs members.FieldErro
 		Member:    memberRow(m, numbers),
 		CanManage: p.Can(authz.MembersManage) && p.MemberID != m.ID,
 		IsSelf:    p.MemberID == m.ID,
-		Numbers:   numberOptions(numbers, m.AllNumbers, m.NumberIDs),
+		Numbers:   numberOptions(inScope(p, numbers), m.AllNumbers, m.NumberIDs),
 		All:       m.AllNumbers,
 		Errors:    errs,
 	}
@@ -157,6 +157,18 @@ func memberRow(m members.Member, numbers []workspace.PhoneNumber) views.MemberRo
 		row.LastSignIn = formatTime(m.LastSignInAt)
 	}
 	return row
+}
+
+// inScope keeps the phone numbers the principal works in: everything of other numbers is
+// invisible to them, on settings and member pages too.
+func inScope(p *authz.Principal, numbers []workspace.PhoneNumber) []workspace.PhoneNumber {
+	out := make([]workspace.PhoneNumber, 0, len(numbers))
+	for _, n := range numbers {
+		if p.Numbers.SeesNumber(n.ID) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func scopeText(all bool, ids []int64, numbers []workspace.PhoneNumber) string {

@@ -101,11 +101,11 @@ func (s *Server) secondFactor(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Throttle.Success(ctx, m.Email, addr); err != nil {
-		return err
-	}
 	if !m.Active() {
 		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	if m, err = s.Members.CompleteSignIn(ctx, m); err != nil {
+		return err
 	}
 	if err := s.startSession(c, m); err != nil {
 		return err
@@ -140,13 +140,26 @@ func (s *Server) reauth(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := principalOf(c)
 	next := safeNext(c.FormValue("next"))
-	var err error
+	// A stolen session must not get unlimited guesses at the password or a code: re-auth
+	// counts against the same throttle as signing in.
+	addr := c.RealIP()
+	dec, err := s.Throttle.Check(ctx, p.Email, addr)
+	if err != nil {
+		return err
+	}
+	if !dec.Allowed {
+		return render(c, http.StatusTooManyRequests, views.Reauth(views.ReauthView{Page: s.page(c, "Confirm it is you", ""),
+			Next: next, HasTwoFactor: p.TwoFactorEnabled, Error: (&members.ThrottledError{RetryAfter: dec.RetryAfter}).Error()}))
+	}
 	if code := strings.TrimSpace(c.FormValue("code")); code != "" && p.TwoFactorEnabled {
 		err = s.TwoFactor.Verify(ctx, p.MemberID, code)
 	} else {
 		err = s.Members.Reauthenticate(ctx, p.MemberID, c.FormValue("password"))
 	}
 	if errors.Is(err, members.ErrInvalidCredentials) || isSecondFactorRefusal(err) {
+		if _, ferr := s.Throttle.Failure(ctx, p.Email, addr); ferr != nil {
+			return ferr
+		}
 		msg := "That password is not right."
 		if isSecondFactorRefusal(err) {
 			msg = err.Error()
@@ -155,6 +168,9 @@ func (s *Server) reauth(c echo.Context) error {
 			Next: next, HasTwoFactor: p.TwoFactorEnabled, Error: msg}))
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.Throttle.Success(ctx, p.Email, addr); err != nil {
 		return err
 	}
 	// A new token at re-authentication too (ASVS 3.2.1): the proof belongs to this token only.

@@ -18,11 +18,8 @@ func (s *Server) numbersPage(c echo.Context) error {
 		return err
 	}
 	v := views.NumbersView{Page: s.page(c, "Phone numbers", "numbers")}
-	for _, n := range numbers {
-		// Number scope: numbers outside it do not exist for this member.
-		if p.Numbers.SeesNumber(n.ID) {
-			v.Numbers = append(v.Numbers, numberRow(n))
-		}
+	for _, n := range inScope(p, numbers) {
+		v.Numbers = append(v.Numbers, numberRow(n))
 	}
 	return render(c, http.StatusOK, views.Numbers(v))
 }
@@ -46,6 +43,7 @@ func (s *Server) renderWhatsAppSettings(c echo.Context, status int, errs map[str
 	if err != nil {
 		return err
 	}
+	numbers = inScope(principalOf(c), numbers)
 	v := views.WhatsAppSettingsView{Page: s.page(c, "WhatsApp", "whatsapp"), WebhookURL: s.Config.BaseURL.String() + "/webhooks/whatsapp",
 		Errors: errs, FormWABAID: form.WABAID, FormName: form.Name}
 	for _, w := range wabas {
@@ -101,6 +99,10 @@ func (s *Server) updateWABA(c echo.Context) error {
 }
 
 func (s *Server) syncNumbers(c echo.Context) error {
+	if !principalOf(c).Numbers.All {
+		// Fetching changes every number of the account, including ones outside the scope.
+		return echo.NewHTTPError(http.StatusForbidden, "Fetching phone numbers needs access to all numbers.")
+	}
 	n, err := s.Workspace.SyncNumbers(c.Request().Context(), pathID(c))
 	if errors.Is(err, workspace.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound)
@@ -125,6 +127,9 @@ func (s *Server) testConnection(c echo.Context) error {
 }
 
 func (s *Server) updateNumber(c echo.Context) error {
+	if !principalOf(c).Numbers.SeesNumber(pathID(c)) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
 	err := s.Workspace.SetNumber(c.Request().Context(), pathID(c), c.FormValue("label"), c.FormValue("enabled") == "on")
 	var fe workspace.FieldErrors
 	if errors.As(err, &fe) {

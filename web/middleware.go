@@ -82,7 +82,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			level = slog.LevelError
 		}
 		attrs := []slog.Attr{
-			slog.String("method", req.Method), slog.String("path", req.URL.Path), slog.String("route", routePath),
+			slog.String("method", req.Method), slog.String("path", loggablePath(c)), slog.String("route", routePath),
 			slog.Int("status", status), slog.Duration("took", elapsed), slog.String("request_id", requestID),
 			slog.String("client", c.RealIP()),
 		}
@@ -242,7 +242,7 @@ func (s *Server) recordDenied(c echo.Context, action, reason string) {
 	}
 	ev := audit.Event{
 		Action:  action,
-		Target:  audit.Target{Type: "route", ID: c.Request().Method + " " + c.Request().URL.Path},
+		Target:  audit.Target{Type: "route", ID: c.Request().Method + " " + loggablePath(c)},
 		Changes: []audit.Change{{Field: "reason", After: reason}},
 		Outcome: audit.OutcomeDenied,
 	}
@@ -252,6 +252,15 @@ func (s *Server) recordDenied(c echo.Context, action, reason string) {
 	if _, err := s.Audit.Record(c.Request().Context(), ev); err != nil {
 		s.Logger.ErrorContext(c.Request().Context(), "record denied access", "error", err)
 	}
+}
+
+// loggablePath is the request's path for logs and activity events, except where the path itself
+// is a credential (an invitation link's token): then the route's pattern.
+func loggablePath(c echo.Context) string {
+	if strings.Contains(c.Path(), ":token") {
+		return c.Path()
+	}
+	return c.Request().URL.Path
 }
 
 func isHTMX(c echo.Context) bool {

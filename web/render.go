@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -117,9 +118,19 @@ func (s *Server) redirectWithFlash(c echo.Context, to, message string) error {
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never a scheme or another host.
+// Browsers drop tabs and newlines from URLs and read a backslash as a slash, so "/\t/evil" and
+// "/\\evil" would leave the site: any control character or backslash is refused outright.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next

@@ -28,11 +28,11 @@ func (s *Server) memberRoutes() []route {
 
 		{http.MethodGet, "/roles", authz.Require(authz.MembersView), s.rolesPage},
 		{http.MethodGet, "/roles/new", authz.Require(authz.RolesManage), s.newRolePage},
-		{http.MethodPost, "/roles", authz.Require(authz.RolesManage), s.createRole},
+		{http.MethodPost, "/roles", authz.Require(authz.RolesManage).Fresh(), s.createRole},
 		{http.MethodGet, "/roles/:id/edit", authz.Require(authz.RolesManage), s.editRolePage},
-		{http.MethodPost, "/roles/:id", authz.Require(authz.RolesManage), s.updateRole},
-		{http.MethodPost, "/roles/:id/duplicate", authz.Require(authz.RolesManage), s.duplicateRole},
-		{http.MethodPost, "/roles/:id/permissions/:permission", authz.Require(authz.RolesManage), s.toggleRolePermission},
-		{http.MethodPost, "/roles/:id/delete", authz.Require(authz.RolesManage), s.deleteRole},
+		{http.MethodPost, "/roles/:id", authz.Require(authz.RolesManage).Fresh(), s.updateRole},
+		{http.MethodPost, "/roles/:id/duplicate", authz.Require(authz.RolesManage).Fresh(), s.duplicateRole},
+		{http.MethodPost, "/roles/:id/permissions/:permission", authz.Require(authz.RolesManage).Fresh(), s.toggleRolePermission},
+		{http.MethodPost, "/roles/:id/delete", authz.Require(authz.RolesManage).Fresh(), s.deleteRole},
 	}
 }

@@ -238,13 +238,23 @@ func (s *Server) startSession(c echo.Context, m members.Member) error {
 }
 
 // restartSession renews the session after a change to the member's own security (2FA turned on
-// or off), which revoked all their sessions: this one carries on under a new token and epoch.
+// or off, password changed), which revoked all their sessions: this one carries on under a new
+// token and epoch. It keeps its sign-in time and its last re-authentication: the change proves
+// nothing new about who is there, so it must not stretch the absolute time-out or open the
+// actions that need a fresh sign-in.
 func (s *Server) restartSession(c echo.Context, memberID int64) error {
-	m, err := s.Members.Store().ByID(c.Request().Context(), memberID)
+	ctx := c.Request().Context()
+	m, err := s.Members.Store().ByID(ctx, memberID)
 	if err != nil {
 		return err
 	}
-	return s.startSession(c, m)
+	signedIn, reauth := s.Sessions.GetInt64(ctx, sessionSignedInAt), s.Sessions.GetInt64(ctx, sessionReauthAt)
+	if err := s.startSession(c, m); err != nil {
+		return err
+	}
+	s.Sessions.Put(ctx, sessionSignedInAt, signedIn)
+	s.Sessions.Put(ctx, sessionReauthAt, reauth)
+	return nil
 }
 
 // beginSecondFactor remembers, under a fresh token, that the password was right and a 2FA code

@@ -345,6 +345,13 @@ func (t *Throttle) Success(ctx context.Context, email, addr string) error {
 	})
 }
 
+// Release ends an allowed attempt that was neither a failure nor a full success: a right
+// password of a member with 2FA, whose sign-in succeeds only with the code. Nothing is reset, so
+// entering the password again cannot clear a lock the code step earned.
+func (t *Throttle) Release(email, addr string) {
+	t.land(throttleKeys(email, addr))
+}
+
 // land takes one attempt of each key out of flight.
 func (t *Throttle) land(keys []throttleKey) {
 	t.mu.Lock()

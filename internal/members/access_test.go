@@ -374,3 +374,23 @@ func TestAccessChangesAreAuditedWithBeforeAndAfter(t *testing.T) {
 		t.Errorf("deactivation event: %+v", d)
 	}
 }
+
+func TestOnlySecurityManagersDecideWhichRolesNeed2FA(t *testing.T) {
+	f := newAccessFixture(t)
+	admin := f.member("admin@example.com", authz.RoleAdministrator)
+	r, err := f.svc.CreateRole(f.ctx, f.principal(admin), members.RoleInput{Name: "Role editors", RequiresTwoFactor: true},
+		authz.NewSet(authz.RolesManage, authz.MembersView))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := f.member("editor@example.com", authz.RoleAgent)
+	if err := f.svc.ChangeRole(f.ctx, f.principal(admin), m.ID, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.UpdateRole(f.ctx, f.principal(m), r.ID, members.RoleInput{Name: "Role editors", RequiresTwoFactor: false}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.Store().RoleByID(f.ctx, r.ID); !got.RequiresTwoFactor {
+		t.Error("a member without security.manage switched off their own role's 2FA requirement")
+	}
+}

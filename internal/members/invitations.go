@@ -122,6 +122,30 @@ func (s *Service) Invite(ctx context.Context, actor *authz.Principal, in InviteI
 	return inv, token, nil
 }
 
+func (s *Service) inviterStillGrants(ctx context.Context, tx *sql.Tx, inv Invitation, role Role) error {
+	var inviter sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT invited_by FROM invitations WHERE id = ?`, inv.ID).Scan(&inviter); err != nil {
+		return fmt.Errorf("find inviter: %w", err)
+	}
+	if !inviter.Valid {
+		return ErrInvitationInvalid
+	}
+	m, err := scanMember(tx.QueryRowContext(ctx,
+		`SELECT `+memberColumns+` FROM members m JOIN roles r ON r.id = m.role_id WHERE m.id = ?`, inviter.Int64))
+	if err != nil || !m.Active() {
+		return ErrInvitationInvalid
+	}
+	perms, err := s.store.rolePermissions(ctx, tx, m.RoleID)
+	if err != nil {
+		return err
+	}
+	p := &authz.Principal{MemberID: m.ID, Permissions: perms, Numbers: authz.NumberScope{All: m.AllNumbers, IDs: m.NumberIDs}}
+	if !p.Can(authz.MembersInvite) || checkGrant(p, role.Name, role.Permissions) != nil || checkScopeGrant(p, inv.AllNumbers, inv.NumberIDs) != nil {
+		return ErrInvitationInvalid
+	}
+	return nil
+}
+
 const invitationColumns = `i.id, i.email, i.role_id, r.name, i.all_numbers, i.number_ids, coalesce(m.name, ''), i.created_at, i.expires_at`
 
 func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
@@ -201,6 +225,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, name, password st
 		}
 		role, err := s.store.roleByID(ctx, tx, inv.RoleID)
 		if err != nil {
+			return err
+		}
+		// The invitation is only as good as its inviter is now: deactivated, deleted, or no
+		// longer holding what they offered, and it lapses.
+		if err := s.inviterStillGrants(ctx, tx, inv, role); err != nil {
 			return err
 		}
 		if m, err = s.create(ctx, tx, NewMember{Email: inv.Email, Name: name, Password: password, RoleKey: role.Key}); err != nil {

@@ -92,6 +92,9 @@ func (s *Service) CreateRole(ctx context.Context, actor *authz.Principal, in Rol
 	if fe := in.validate(); len(fe) > 0 {
 		return Role{}, fe
 	}
+	if !actor.Can(authz.SecurityManage) {
+		in.RequiresTwoFactor = false
+	}
 	if err := checkGrant(actor, "these permissions", perms); err != nil {
 		return Role{}, err
 	}
@@ -157,6 +160,10 @@ func (s *Service) UpdateRole(ctx context.Context, actor *authz.Principal, roleID
 		}
 		if r.Description != in.Description {
 			changes = append(changes, audit.Change{Field: "description", Before: r.Description, After: in.Description})
+		}
+		// Whether a role requires 2FA is security policy: only security.manage changes it.
+		if !actor.Can(authz.SecurityManage) {
+			in.RequiresTwoFactor = r.RequiresTwoFactor
 		}
 		if r.RequiresTwoFactor != in.RequiresTwoFactor {
 			changes = append(changes, audit.Change{Field: "requires_2fa", Before: r.RequiresTwoFactor, After: in.RequiresTwoFactor})

@@ -186,14 +186,33 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Member, e
 	if !ok || !m.Active() {
 		return Member{}, s.signInFailed(ctx, m, found, ok, email, addr)
 	}
+	if m.TwoFactorEnabled {
+		// Half a sign-in: no success is counted until the code step (the throttle keeps its
+		// count, the log says only that the password was right).
+		if s.Throttle != nil {
+			s.Throttle.Release(email, addr)
+		}
+		if _, err := s.audit.Record(ctx, audit.Event{Actor: audit.MemberActor(m.ID, m.Name), Action: "member.password_accepted",
+			Target: memberTarget(m.ID)}); err != nil {
+			return Member{}, err
+		}
+		return m, nil
+	}
+	return s.CompleteSignIn(ctx, m)
+}
+
+// CompleteSignIn records a finished sign-in (after the code step, for members with 2FA): the
+// throttle's success, the last sign-in time, the event, and an alert for a new address.
+func (s *Service) CompleteSignIn(ctx context.Context, m Member) (Member, error) {
+	addr := audit.RequestFrom(ctx).ClientAddr
 	if s.Throttle != nil {
-		if err := s.Throttle.Success(ctx, email, addr); err != nil {
+		if err := s.Throttle.Success(ctx, m.Email, addr); err != nil {
 			return Member{}, err
 		}
 	}
 	now := s.clock.Now()
 	var newAddress *alerts.Alert
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.store.setLastSignIn(ctx, tx, m.ID, now); err != nil {
 			return err
 		}

@@ -38,6 +38,11 @@ func NewTwoFactor(d *db.DB, store *Store, log *audit.Log, box *secrets.Box, clk 
 	return &TwoFactor{db: d, store: store, audit: log, box: box, clock: clk, settings: st, alerts: al, issuer: "Switchboard"}
 }
 
+// ErrAlreadyEnrolled refuses a second enrolment: replacing an authenticator goes through
+// removing the current one, which needs re-authentication; otherwise a stolen session could swap
+// in its own authenticator and pass every re-authentication after.
+var ErrAlreadyEnrolled = errors.New("two-factor authentication is already on: turn it off first to use another authenticator")
+
 // ErrNoPendingEnrolment means enrolment was not started (or already finished).
 var ErrNoPendingEnrolment = errors.New("start enrolment again: no authenticator is waiting for confirmation")
 
@@ -96,6 +101,11 @@ func (t *TwoFactor) State(ctx context.Context, memberID int64) (TwoFactorState, 
 // BeginEnrolment makes a new seed for the member and keeps it, encrypted, until a correct code
 // confirms that the authenticator app has it.
 func (t *TwoFactor) BeginEnrolment(ctx context.Context, m Member) (*otp.Key, error) {
+	if r, err := t.row(ctx, t.db.R, m.ID); err != nil {
+		return nil, err
+	} else if r.enabledAt.Valid {
+		return nil, ErrAlreadyEnrolled
+	}
 	key, err := auth.NewTOTPKey(t.issuer, m.Email)
 	if err != nil {
 		return nil, err
@@ -134,6 +144,9 @@ func (t *TwoFactor) ConfirmEnrolment(ctx context.Context, memberID int64, code s
 		r, err := t.row(ctx, tx, memberID)
 		if err != nil {
 			return err
+		}
+		if r.enabledAt.Valid {
+			return ErrAlreadyEnrolled
 		}
 		if r.pendingEnc == nil {
 			return ErrNoPendingEnrolment
