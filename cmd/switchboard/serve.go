@@ -82,6 +82,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	// Retention: events older than the workspace's setting are pruned once a day (a checkpoint
 	// keeps the chain verifiable).
 	go audit.NewPruner(a.Audit, logger).Every(ctx, 24*time.Hour)
+	go a.PruneWebhooksEvery(ctx, 24*time.Hour)
 	if sandbox != nil {
 		go func() {
 			if err := sandbox.CustomersWriteIn(ctx, a.Members, a.Inbox); err != nil {
