@@ -391,7 +391,14 @@ func (s *Server) sendTemplate(c echo.Context) error {
 	} else if merr := json.Unmarshal(b, &msg); merr != nil {
 		return merr
 	}
-	_, err = s.Inbox.SendTemplate(ctx, p, pathID(c), msg)
+	preview := templates.Render(t.Live.Content, values)
+	var shown []string
+	for _, part := range []string{preview.Header, preview.Body, preview.Footer} {
+		if part != "" {
+			shown = append(shown, part)
+		}
+	}
+	_, err = s.Inbox.SendTemplateAs(ctx, p, pathID(c), msg, strings.Join(shown, "\n"))
 	return s.afterSend(c, err, "Template "+t.Name+" sent.")
 }
 

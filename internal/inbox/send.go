@@ -79,8 +79,19 @@ func (s *Service) SendCanned(ctx context.Context, p *authz.Principal, conversati
 // SendTemplate sends an approved template, prepared by the templates package:
 // messages.send_template, allowed outside the window (that is what templates are for).
 func (s *Service) SendTemplate(ctx context.Context, p *authz.Principal, conversationID int64, t whatsapp.TemplateMessage) (Message, error) {
+	return s.SendTemplateAs(ctx, p, conversationID, t, "")
+}
+
+// SendTemplateAs is SendTemplate that keeps shown, the message as the customer reads it (the
+// template's text with its values), as the message's text in the conversation; an empty shown
+// keeps a summary naming the template.
+func (s *Service) SendTemplateAs(ctx context.Context, p *authz.Principal, conversationID int64, t whatsapp.TemplateMessage, shown string) (Message, error) {
+	text := strings.TrimSpace(shown)
+	if text == "" {
+		text = "[template: " + t.Name + "]"
+	}
 	return s.send(ctx, p, conversationID, outgoing{perm: authz.MessagesSendTemplate,
-		typ: whatsapp.TypeTemplate, text: "[template: " + t.Name + "]", template: t.Name,
+		typ: whatsapp.TypeTemplate, text: text, template: t.Name,
 		validate: func() error { return asFieldError("template", whatsapp.ValidateTemplateMessage(t)) },
 		call: func(ctx context.Context, pn, to string) (string, error) {
 			return s.sender.SendTemplate(ctx, pn, to, t)
