@@ -42,7 +42,10 @@ const seenAtResolution = time.Minute
 // the injected clock, which is what makes the absolute cap hold across token renewals.
 func NewSessionManager(d *db.DB, cfg config.Config) *scs.SessionManager {
 	sm := scs.New()
-	sm.Store = sqlite3store.NewWithCleanupInterval(d.W, 5*time.Minute)
+	sm.Store = sessionStore{
+		reader: sqlite3store.NewWithCleanupInterval(d.R, 0), // 0: no cleanup goroutine on the read-only pool
+		writer: sqlite3store.NewWithCleanupInterval(d.W, 5*time.Minute),
+	}
 	sm.Lifetime = cfg.AbsoluteTimeout
 	sm.IdleTimeout = cfg.IdleTimeout
 	sm.HashTokenInStore = true

@@ -12,7 +12,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -221,7 +220,7 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 
 // Close releases the database and stops the session cleanup.
 func (a *App) Close() error {
-	if st, ok := a.Server.Sessions.Store.(*sqlite3store.SQLite3Store); ok {
+	if st, ok := a.Server.Sessions.Store.(interface{ StopCleanup() }); ok {
 		st.StopCleanup()
 	}
 	return a.Core.Close()
