@@ -38,6 +38,8 @@ type App struct {
 	Config config.Config
 	Server *web.Server
 	Logger *slog.Logger
+
+	stopCheckpointer func()
 }
 
 // Options adjust how New builds the app; tests use them to control time.
@@ -198,7 +200,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		core.DB.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, Core: core, Server: srv, Logger: logger}, nil
+	// The server checkpoints the WAL off the commit path; commands keep SQLite's default.
+	stop, err := core.DB.StartCheckpointer(context.Background(), 250*time.Millisecond, logger)
+	if err != nil {
+		core.Close()
+		return nil, err
+	}
+	return &App{Config: cfg, Core: core, Server: srv, Logger: logger, stopCheckpointer: stop}, nil
 }
 
 // Run serves on l until ctx is cancelled, then shuts down gracefully.
@@ -223,6 +231,7 @@ func (a *App) Close() error {
 	if st, ok := a.Server.Sessions.Store.(interface{ StopCleanup() }); ok {
 		st.StopCleanup()
 	}
+	a.stopCheckpointer()
 	return a.Core.Close()
 }
 
