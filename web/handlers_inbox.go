@@ -279,7 +279,7 @@ func (s *Server) afterSend(c echo.Context, err error, ok string) error {
 	switch {
 	case err == nil:
 		return s.redirectWithFlash(c, memberlessURL(c), ok)
-	case errors.Is(err, inbox.ErrWindowClosed), errors.Is(err, inbox.ErrSendFailed), errors.As(err, &fe),
+	case errors.Is(err, inbox.ErrWindowClosed), errors.Is(err, inbox.ErrSendFailed), errors.Is(err, inbox.ErrNumberDisabled), errors.As(err, &fe),
 		errors.Is(err, templates.ErrNotSendable), errors.Is(err, templates.ErrInvalidState):
 		s.flash(c, "error", sendProblem(err))
 		return c.Redirect(http.StatusSeeOther, memberlessURL(c))

@@ -145,3 +145,33 @@ func TestInboxAccessPerRoleAndNumber(t *testing.T) {
 	}
 	_ = inbox.BoxAll
 }
+
+func TestNothingIsSentFromADisabledNumber(t *testing.T) {
+	in := apptest.Start(t)
+	in.ConnectSandbox()
+	ctx := context.Background()
+	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505551234", "Sheena Nelson", "Hi"); err != nil {
+		t.Fatal(err)
+	}
+	conv := conversationOf(t, in, "16505551234", apptest.SandboxNumberA)
+	_, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
+	num := strconv.FormatInt(numberRef(t, in, apptest.SandboxNumberA), 10)
+	if r := admin.PostForm("/settings/whatsapp/numbers/"+num, url.Values{"label": {"Sales"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("disable the number: %d", r.Status)
+	}
+	before := len(in.Sim.Sent())
+	path := "/conversations/" + strconv.FormatInt(conv, 10)
+	r := admin.PostForm(path+"/text", url.Values{"body": {"hello"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("send: %d", r.Status)
+	}
+	if len(in.Sim.Sent()) != before {
+		t.Error("a message went out from a disabled number")
+	}
+	if !strings.Contains(admin.Get(path).Body, "switched off") {
+		t.Error("the conversation does not say why nothing was sent")
+	}
+	if n := secCount(t, in, `SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {
+		t.Errorf("%d outgoing messages stored", n)
+	}
+}

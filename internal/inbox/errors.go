@@ -19,7 +19,9 @@ var (
 	// ErrWindowClosed: free-form messages (text, canned replies, media) are allowed only within
 	// 24 hours of the customer's last message; outside it only an approved template may be sent.
 	// Meta's error 131047 maps to it too.
-	ErrWindowClosed = errors.New("the 24-hour customer service window is closed: only an approved template can be sent")
+	// ErrNumberDisabled: the conversation's business number is switched off in the settings.
+	ErrNumberDisabled = errors.New("this phone number is switched off in Settings → WhatsApp, so nothing can be sent from it")
+	ErrWindowClosed   = errors.New("the 24-hour customer service window is closed: only an approved template can be sent")
 	// ErrClosed: Submit after the Ingester was closed.
 	ErrClosed = errors.New("inbox: ingester closed")
 )

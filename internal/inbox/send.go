@@ -152,6 +152,14 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		if o.needsWindow && !windowAt(c.LastInboundAt, now).Open {
 			return ErrWindowClosed
 		}
+		// An administrator switched the number off in Settings → WhatsApp: nothing goes out from it.
+		var enabled bool
+		if err := tx.QueryRowContext(ctx, `SELECT enabled FROM phone_numbers WHERE id = ?`, c.PhoneNumberID).Scan(&enabled); err != nil {
+			return fmt.Errorf("check phone number: %w", err)
+		}
+		if !enabled {
+			return ErrNumberDisabled
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, type, text, status, status_at,
 			sent_by, template_name, canned_id, created_at) VALUES (?, 'out', ?, ?, 'pending', ?, ?, ?, ?, ?)`,
 			convID, o.typ, o.text, millis(now), p.MemberID, o.template, nullID(o.cannedID), millis(now))
