@@ -221,11 +221,12 @@ func seedActivity(t *testing.T, in *apptest.Instance, graceID int64) {
 // rows reads the text of the events table's body, or "" when there is none.
 func rows(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	n, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(".activity-table tbody"), chromedp.AtLeast(0)))
-	if err != nil || len(n) == 0 {
+	// One read in the page itself: htmx may swap the table between a lookup and a read.
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".activity-table tbody") || {}).innerText || ""`))
+	if err != nil {
 		return ""
 	}
-	return text(t, ctx, ".activity-table tbody")
+	return s
 }
 
 // waitFor polls cond for a few seconds: htmx swaps the results without a navigation to wait on.
