@@ -21,6 +21,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status, message := classify(err)
+	if status == http.StatusNotFound && principalOf(c) != nil && isRecordNotFound(err) {
+		// Outside the member's visibility looks exactly like missing to them; the log keeps both
+		// as a denied attempt, so probing for records shows up (sampled like other refusals).
+		s.recordDenied(c, "access.not_found", "record missing or outside the member's visibility")
+	}
 	if status >= 500 {
 		s.Logger.ErrorContext(c.Request().Context(), "request failed", "error", err,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
@@ -60,6 +65,11 @@ func classify(err error) (int, string) {
 	default:
 		return http.StatusInternalServerError, defaultMessage(http.StatusInternalServerError)
 	}
+}
+
+func isRecordNotFound(err error) bool {
+	return errors.Is(err, members.ErrNotFound) || errors.Is(err, inbox.ErrNotFound) ||
+		errors.Is(err, templates.ErrNotFound) || errors.Is(err, audit.ErrNotFound)
 }
 
 func defaultMessage(status int) string {

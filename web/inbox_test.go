@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/app/apptest"
 	"github.com/switchboard/switchboard/internal/authz"
@@ -92,8 +93,18 @@ func TestInboxAccessPerRoleAndNumber(t *testing.T) {
 	if r := agentC.Get(pathA); r.Status != http.StatusOK || !strings.Contains(r.Body, "Hello from Sheena Nelson") {
 		t.Errorf("agent opens their conversation: %d", r.Status)
 	}
+	in.Clock.Advance(time.Minute) // refusals on one route are recorded once a minute per member
 	if r := agentC.Get(pathB); r.Status != http.StatusNotFound {
 		t.Errorf("agent opens a conversation of another number: %d, want 404", r.Status)
+	}
+	probes := 0
+	for _, e := range secEvents(t, in, "access.not_found") {
+		if e.Actor.ID == strconv.FormatInt(agent.ID, 10) && e.Target.ID == "GET "+pathB {
+			probes++
+		}
+	}
+	if probes != 1 {
+		t.Errorf("the agent's attempt on another number's conversation is recorded %d times, want 1", probes)
 	}
 	if r := agentC.PostForm(pathB+"/text", url.Values{"body": {"hi"}}); r.Status != http.StatusNotFound {
 		t.Errorf("agent replies in another number's conversation: %d, want 404", r.Status)
