@@ -114,8 +114,15 @@ func (t *TwoFactor) BeginEnrolment(ctx context.Context, m Member) (*otp.Key, err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.db.W.ExecContext(ctx, `UPDATE members SET totp_pending_enc = ? WHERE id = ?`, sealed, m.ID); err != nil {
-		return nil, fmt.Errorf("store pending seed: %w", err)
+	err = t.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET totp_pending_enc = ? WHERE id = ?`, sealed, m.ID); err != nil {
+			return fmt.Errorf("store pending seed: %w", err)
+		}
+		_, err := t.audit.Append(ctx, tx, audit.Event{Action: "member.2fa_enrolment_started", Target: memberTarget(m.ID)})
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return key, nil
 }
