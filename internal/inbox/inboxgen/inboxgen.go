@@ -4,8 +4,8 @@
 // built once under os.TempDir(), keyed by size, generator version and the migration set, and
 // reused by later runs.
 //
-// It is a copy of the generator in internal/inbox's list benchmarks (which cannot import this
-// package: it would be an import cycle), adapted for export and given members that can sign in.
+// The inbox's own list benchmarks (internal/inbox, an external test package) and the web
+// page benchmarks both use it.
 package inboxgen
 
 import (
