@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,7 +66,7 @@ func (s *Server) inboxPage(c echo.Context) error {
 	}
 	query := "/inbox?box=" + string(box)
 	if search != "" {
-		query += "&q=" + urlQueryEscape(search)
+		query += "&q=" + url.QueryEscape(search)
 	}
 	if !page.Next.IsZero() {
 		v.NextHref = query + "&before=" + page.Next.String()

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -46,7 +47,7 @@ func (s *Server) signIn(c echo.Context) error {
 		if err := s.beginSecondFactor(ctx, m); err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, "/login/2fa?next="+urlQueryEscape(next))
+		return c.Redirect(http.StatusSeeOther, "/login/2fa?next="+url.QueryEscape(next))
 	}
 	if err := s.startSession(c, m); err != nil {
 		return err

@@ -204,7 +204,7 @@ func (s *Server) guard(req authz.Requirement) echo.MiddlewareFunc {
 func (s *Server) requireSignIn(c echo.Context) error {
 	req := c.Request()
 	if req.Method == http.MethodGet && !isHTMX(c) {
-		return c.Redirect(http.StatusSeeOther, "/login?next="+urlQueryEscape(req.URL.RequestURI()))
+		return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(req.URL.RequestURI()))
 	}
 	if isHTMX(c) {
 		c.Response().Header().Set("HX-Redirect", "/login")

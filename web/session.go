@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/alexedwards/scs/sqlite3store"
@@ -299,8 +298,6 @@ func (s *Server) endSession(ctx context.Context) error {
 	}
 	return s.Sessions.Destroy(ctx)
 }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // sessionTime reads a time stored as unix milliseconds (scs's gob codec cannot hold time.Time
 // without a global registration).

@@ -135,7 +135,8 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	}
 	wa := whatsapp.NewClient(graphURL, nil)
 	ws := workspace.NewService(d, workspace.NewStore(d), log, box, wa, clk)
-	tpl := templates.NewService(d, templates.NewStore(d), log, templateMeta{client: wa, workspace: ws, db: d}, templates.AllNumbersOnly, clk)
+	tplStore := templates.NewStore(d)
+	tpl := templates.NewService(d, tplStore, log, templateMeta{client: wa, workspace: ws, templates: tplStore}, templates.AllNumbersOnly, clk)
 	ib := inbox.NewService(d, log, clk, cloudSender{client: wa, workspace: ws})
 	// Meta's deliveries arrive at their own pace: a 2 ms wait lets concurrent ones share a commit
 	// (measured: about a quarter less server CPU and a third less disk written at 3,300/s).

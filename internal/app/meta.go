@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/templates"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 	"github.com/switchboard/switchboard/internal/workspace"
@@ -17,7 +16,7 @@ import (
 type templateMeta struct {
 	client    *whatsapp.Client
 	workspace *workspace.Service
-	db        *db.DB
+	templates *templates.Store
 }
 
 func (m templateMeta) CreateTemplate(ctx context.Context, wabaID string, req templates.CreateRequest) (templates.CreateResult, error) {
@@ -37,9 +36,9 @@ func (m templateMeta) CreateTemplate(ctx context.Context, wabaID string, req tem
 }
 
 func (m templateMeta) EditTemplate(ctx context.Context, metaTemplateID string, req templates.EditRequest) error {
-	var wabaID string
-	if err := m.db.R.QueryRowContext(ctx, `SELECT waba_id FROM templates WHERE meta_template_id = ?`, metaTemplateID).Scan(&wabaID); err != nil {
-		return fmt.Errorf("find the template's WABA: %w", err)
+	wabaID, err := m.templates.WABAOfMetaTemplate(ctx, metaTemplateID)
+	if err != nil {
+		return err
 	}
 	creds, err := m.workspace.CredentialsForWABA(ctx, wabaID)
 	if err != nil {

@@ -368,3 +368,17 @@ func nullID(id int64) any {
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// WABAOfMetaTemplate names the WABA that holds the template Meta knows by metaID, for calls to
+// Meta that address the template alone (an edit) but need that WABA's credentials.
+func (s *Store) WABAOfMetaTemplate(ctx context.Context, metaID string) (string, error) {
+	var wabaID string
+	err := s.db.R.QueryRowContext(ctx, `SELECT waba_id FROM templates WHERE meta_template_id = ? LIMIT 1`, metaID).Scan(&wabaID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the template's WABA: %w", err)
+	}
+	return wabaID, nil
+}
