@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -61,13 +62,24 @@ func (s *Server) renderMember(c echo.Context, status int, errs members.FieldErro
 		return err
 	}
 	v := views.MemberView{
-		Page:      s.page(c, m.Name, "members"),
-		Member:    memberRow(m, numbers),
-		CanManage: p.Can(authz.MembersManage) && p.MemberID != m.ID,
-		IsSelf:    p.MemberID == m.ID,
-		Numbers:   numberOptions(inScope(p, numbers), m.AllNumbers, m.NumberIDs),
-		All:       m.AllNumbers,
-		Errors:    errs,
+		Page:    s.page(c, m.Name, "members"),
+		Member:  memberRow(m, numbers),
+		IsSelf:  p.MemberID == m.ID,
+		Numbers: numberOptions(inScope(p, numbers), m.AllNumbers, m.NumberIDs),
+		All:     m.AllNumbers,
+		Errors:  errs,
+	}
+	if p.Can(authz.MembersManage) && !v.IsSelf {
+		refusal := s.Members.CheckManageable(ctx, p, m.ID)
+		var re *members.RuleError
+		switch {
+		case refusal == nil:
+			v.CanManage = true
+		case errors.As(refusal, &re):
+			v.ManageRefusal = re.Message
+		default:
+			return refusal
+		}
 	}
 	for _, r := range roles {
 		v.Roles = append(v.Roles, views.RoleOption{ID: r.ID, Name: r.Name, Selected: r.ID == m.RoleID,

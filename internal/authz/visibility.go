@@ -48,6 +48,22 @@ func (n NumberScope) SeesNumber(id int64) bool {
 	return n.All || slices.Contains(n.IDs, id)
 }
 
+// Covers reports whether every phone number of other lies within n.
+func (n NumberScope) Covers(other NumberScope) bool {
+	if n.All {
+		return true
+	}
+	if other.All {
+		return false
+	}
+	for _, id := range other.IDs {
+		if !slices.Contains(n.IDs, id) {
+			return false
+		}
+	}
+	return true
+}
+
 // Allows applies the predicate to one conversation in memory; stores apply the same rule in SQL.
 func (v Visibility) Allows(c ConversationFacts) bool {
 	if v.None {

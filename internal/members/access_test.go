@@ -336,6 +336,9 @@ func TestNumberScopeCannotGrowThroughAScopedManager(t *testing.T) {
 		t.Fatalf("scope not stored: %+v", pb.Numbers)
 	}
 	m := f.member("m@example.com", authz.RoleAgent)
+	if err := f.svc.SetNumberScope(f.ctx, pa, m.ID, false, []int64{1}); err != nil {
+		t.Fatal(err)
+	}
 	wantKind(t, f.svc.SetNumberScope(f.ctx, pb, m.ID, true, nil), members.ErrForbidden, "scoped manager grants all numbers")
 	wantKind(t, f.svc.SetNumberScope(f.ctx, pb, m.ID, false, []int64{2}), members.ErrForbidden, "scoped manager grants another number")
 	if err := f.svc.SetNumberScope(f.ctx, pb, m.ID, false, []int64{1}); err != nil {

@@ -89,6 +89,9 @@ func (s *Service) Invite(ctx context.Context, actor *authz.Principal, in InviteI
 		if err := s.store.checkNumbersExist(ctx, tx, in.NumberIDs); err != nil {
 			return err
 		}
+		if err := s.checkOpenInvitationsReplaceable(ctx, tx, actor, in.Email); err != nil {
+			return err
+		}
 		now := s.clock.Now()
 		// A new invitation for the same address replaces any open one.
 		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = ? WHERE email = ? COLLATE NOCASE
@@ -146,6 +149,80 @@ func (s *Service) inviterStillGrants(ctx context.Context, tx *sql.Tx, inv Invita
 	return nil
 }
 
+// openInvitation loads an invitation that can still be accepted, with the id of who sent it.
+func (s *Service) openInvitation(ctx context.Context, tx *sql.Tx, id int64) (Invitation, int64, error) {
+	var inviterID sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT invited_by FROM invitations WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, id).Scan(&inviterID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Invitation{}, 0, ErrNotFound
+		}
+		return Invitation{}, 0, fmt.Errorf("find invitation: %w", err)
+	}
+	inv, err := scanInvitation(tx.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations i JOIN roles r ON r.id = i.role_id
+		LEFT JOIN members m ON m.id = i.invited_by WHERE i.id = ?`, id))
+	if err != nil {
+		return Invitation{}, 0, err
+	}
+	return inv, inviterID.Int64, nil
+}
+
+// checkInvitationManageable applies the manage rule to an invitation: its future member (the
+// invitation's role and scope) must lie within the actor's reach, and so must the member who
+// sent it, unless that is the actor.
+func (s *Service) checkInvitationManageable(ctx context.Context, tx *sql.Tx, actor *authz.Principal, inv Invitation, inviterID int64) error {
+	if actor == nil {
+		return forbidden("Sign in first.")
+	}
+	role, err := s.store.roleByID(ctx, tx, inv.RoleID)
+	if err != nil {
+		return err
+	}
+	if err := checkWithin(actor, "The invitation for "+inv.Email, role.Permissions, authz.NumberScope{All: inv.AllNumbers, IDs: inv.NumberIDs}); err != nil {
+		return err
+	}
+	if inviterID == 0 || inviterID == actor.MemberID {
+		return nil
+	}
+	_, err = s.memberForChange(ctx, tx, actor, inviterID)
+	if errors.Is(err, ErrNotFound) {
+		return nil // the inviter was deleted; the invitation itself was checked above
+	}
+	return err
+}
+
+// checkOpenInvitationsReplaceable: a new invitation revokes the open ones for the same address,
+// so the actor must be allowed to revoke each of them.
+func (s *Service) checkOpenInvitationsReplaceable(ctx context.Context, tx *sql.Tx, actor *authz.Principal, email string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM invitations WHERE email = ? COLLATE NOCASE
+		AND accepted_at IS NULL AND revoked_at IS NULL`, email)
+	if err != nil {
+		return fmt.Errorf("find open invitations: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("scan invitation id: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find open invitations: %w", err)
+	}
+	for _, id := range ids {
+		inv, inviterID, err := s.openInvitation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.checkInvitationManageable(ctx, tx, actor, inv, inviterID); err != nil {
+			return forbidden("%s already has an open invitation that you cannot replace: %s", email, err.Error())
+		}
+	}
+	return nil
+}
+
 const invitationColumns = `i.id, i.email, i.role_id, r.name, i.all_numbers, i.number_ids, coalesce(m.name, ''), i.created_at, i.expires_at`
 
 func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
@@ -195,14 +272,14 @@ func (s *Service) InvitationByToken(ctx context.Context, token string) (Invitati
 // RevokeInvitation makes an open invitation unusable.
 func (s *Service) RevokeInvitation(ctx context.Context, actor *authz.Principal, id int64) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var email string
-		err := tx.QueryRowContext(ctx, `SELECT email FROM invitations WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, id).Scan(&email)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		inv, inviterID, err := s.openInvitation(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("find invitation: %w", err)
+			return err
 		}
+		if err := s.checkInvitationManageable(ctx, tx, actor, inv, inviterID); err != nil {
+			return err
+		}
+		email := inv.Email
 		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = ? WHERE id = ?`, millis(s.clock.Now()), id); err != nil {
 			return fmt.Errorf("revoke invitation: %w", err)
 		}

@@ -28,6 +28,23 @@ func (s *Service) memberForChange(ctx context.Context, tx *sql.Tx, actor *authz.
 	return m, checkManageable(actor, m, perms)
 }
 
+// CheckManageable tells whether actor may act on the member with this id, and if not, why: pages
+// use it to offer only the controls that would be accepted.
+func (s *Service) CheckManageable(ctx context.Context, actor *authz.Principal, memberID int64) error {
+	if !actor.Can(authz.MembersManage) {
+		return forbidden("Managing members needs the Manage members permission.")
+	}
+	m, err := s.store.ByID(ctx, memberID)
+	if err != nil {
+		return err
+	}
+	perms, err := s.store.rolePermissions(ctx, s.db.R, m.RoleID)
+	if err != nil {
+		return err
+	}
+	return checkManageable(actor, m, perms)
+}
+
 // ChangeRole gives a member another role. The new role's permissions must be a subset of the
 // actor's, the actor cannot change their own role, and the last Administrator stays one.
 func (s *Service) ChangeRole(ctx context.Context, actor *authz.Principal, memberID, roleID int64) error {

@@ -3,7 +3,6 @@ package members
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/switchboard/switchboard/internal/authz"
@@ -22,14 +21,29 @@ func checkGrant(actor *authz.Principal, what string, perms authz.Set) error {
 	return nil
 }
 
-// checkManageable refuses to act on a member who holds permissions the actor lacks: a
-// supervisor with members.manage must not be able to demote or lock out an administrator.
+// checkManageable is the one rule for acting on another member (role, number scope, status,
+// sessions, 2FA reset, delete, their invitations), for pages and API alike: the target's
+// permissions and number scope must both lie within the actor's. Without the scope half, a
+// supervisor of one number could hand a role with conversations.view_all to a member of every
+// number and so widen what that member sees beyond anything the supervisor may see.
 func checkManageable(actor *authz.Principal, target Member, targetPerms authz.Set) error {
+	if actor == nil {
+		return forbidden("Sign in first.")
+	}
 	if actor.MemberID == target.ID {
 		return conflict("You cannot change your own access. Ask another administrator.")
 	}
-	if missing := targetPerms.Minus(actor.Permissions); missing.Len() > 0 {
-		return forbidden("%s holds permissions you do not hold (%s), so you cannot change their access.", target.Name, strings.Join(missing.IDs(), ", "))
+	return checkWithin(actor, target.Name, targetPerms, authz.NumberScope{All: target.AllNumbers, IDs: target.NumberIDs})
+}
+
+// checkWithin is the subset half of checkManageable, also used for invitations, whose future
+// member is described by the invitation's role and scope.
+func checkWithin(actor *authz.Principal, who string, perms authz.Set, scope authz.NumberScope) error {
+	if missing := perms.Minus(actor.Permissions); missing.Len() > 0 {
+		return forbidden("%s holds permissions you do not hold (%s), so you cannot change their access.", who, strings.Join(missing.IDs(), ", "))
+	}
+	if !actor.Numbers.Covers(scope) {
+		return forbidden("%s works in phone numbers you do not work in, so you cannot change their access.", who)
 	}
 	return nil
 }
@@ -37,18 +51,13 @@ func checkManageable(actor *authz.Principal, target Member, targetPerms authz.Se
 // checkScopeGrant enforces no escalation for number scope: a member scoped to some numbers can
 // only give access to those numbers.
 func checkScopeGrant(actor *authz.Principal, all bool, ids []int64) error {
-	if actor.Numbers.All {
+	if actor.Numbers.Covers(authz.NumberScope{All: all, IDs: ids}) {
 		return nil
 	}
 	if all {
 		return forbidden("You work in some phone numbers only, so you cannot give access to all numbers.")
 	}
-	for _, id := range ids {
-		if !slices.Contains(actor.Numbers.IDs, id) {
-			return forbidden("You cannot give access to a phone number you do not work in yourself.")
-		}
-	}
-	return nil
+	return forbidden("You cannot give access to a phone number you do not work in yourself.")
 }
 
 // otherActiveAdministrators counts active Administrators other than memberID, so the last one
