@@ -101,7 +101,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 // nor the token (forms send it as _csrf, htmx as the X-CSRF-Token header).
 func (s *Server) csrf() echo.MiddlewareFunc {
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+		TokenLookup:    "header:X-CSRF-Token,form:" + csrfFormField,
 		CookieName:     s.csrfCookieName(),
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
@@ -127,7 +127,11 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 	})
 }
 
-const csrfContextKey = "csrf"
+const (
+	csrfContextKey = "csrf"
+	// csrfFormField is the form body field of the token; parseForms keeps it out of the query.
+	csrfFormField = "_csrf"
+)
 
 func (s *Server) csrfCookieName() string {
 	if s.Config.Secure() {
@@ -148,17 +152,16 @@ func parseForms(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		switch req.Method {
-		case http.MethodPost, http.MethodPut, http.MethodPatch:
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
 		default:
 			return next(c)
 		}
 		var err error
-		ct := req.Header.Get(echo.HeaderContentType)
-		switch {
-		case strings.HasPrefix(ct, echo.MIMEApplicationForm):
-			err = req.ParseForm()
-		case strings.HasPrefix(ct, echo.MIMEMultipartForm):
+		if strings.HasPrefix(req.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
 			err = req.ParseMultipartForm(1 << 20)
+		} else {
+			// Reads the body only for url-encoded forms; any other body stays for its handler.
+			err = req.ParseForm()
 		}
 		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
@@ -166,7 +169,19 @@ func parseForms(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
 		}
+		keepCSRFTokenOutOfQuery(req)
 		return next(c)
+	}
+}
+
+// keepCSRFTokenOutOfQuery makes the form's _csrf the body's alone. Go's Request.Form merges the
+// URL query in, and the CSRF check reads Form: a token accepted from the query string would end
+// up in access logs, proxies and browser history, where it can be read and replayed.
+func keepCSRFTokenOutOfQuery(req *http.Request) {
+	if body, ok := req.PostForm[csrfFormField]; ok {
+		req.Form[csrfFormField] = body
+	} else {
+		delete(req.Form, csrfFormField)
 	}
 }
 

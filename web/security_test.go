@@ -712,3 +712,37 @@ func TestRefusalFloodsAreRecordedThinly(t *testing.T) {
 		t.Errorf("the second event does not count the 49 left out: %+v", ev[1].Changes)
 	}
 }
+
+// A CSRF token is taken from the form body or the header only: one in the URL would land in
+// logs and history. The same valid token in the query string is refused and changes nothing.
+func TestCSRFTokenInTheQueryStringIsRefused(t *testing.T) {
+	in := apptest.Start(t)
+	in.CreateMember("ada@example.com", "Ada Lovelace", authz.RoleAdministrator, secPassword)
+	c := in.Client()
+	c.SignIn("ada@example.com", secPassword)
+	token := c.CSRFToken()
+	for _, method := range []string{http.MethodPost, http.MethodDelete} {
+		req, err := http.NewRequest(method, in.URL+"/logout?_csrf="+url.QueryEscape(token), strings.NewReader(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if r := c.Do(req); r.Status != http.StatusForbidden && r.Status != http.StatusMethodNotAllowed {
+			t.Errorf("%s with the token in the query: %d, want 403", method, r.Status)
+		}
+	}
+	// Even beside a wrong token in the body, the query's token does not count.
+	r := secPost(t, in, c, "/logout?_csrf="+url.QueryEscape(token), url.Values{"_csrf": {"forged"}}, nil)
+	if r.Status != http.StatusForbidden {
+		t.Errorf("query token beside a forged body token: %d, want 403", r.Status)
+	}
+	if s := secDashboardStatus(t, c); s != http.StatusOK {
+		t.Fatalf("the member was signed out by a refused request: dashboard %d", s)
+	}
+	if n := len(secEvents(t, in, "member.signed_out")); n != 0 {
+		t.Errorf("%d sign-outs recorded", n)
+	}
+	if r := secPost(t, in, c, "/logout", url.Values{"_csrf": {token}}, nil); r.Status != http.StatusSeeOther {
+		t.Errorf("the same token in the body: %d, want 303", r.Status)
+	}
+}
