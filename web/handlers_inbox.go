@@ -227,20 +227,18 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 		}
 	}
 	if v.CanAssign {
-		all, err := s.Members.Store().List(ctx)
+		assignees, err := s.Inbox.Assignees(ctx, p, conv.ID)
 		if err != nil {
 			return v, err
 		}
 		v.Assignees = append(v.Assignees, views.Option{Value: "0", Label: "Nobody"})
-		for _, m := range all {
-			if m.Active() {
-				label := m.Name + " (" + m.RoleName + ")"
-				if m.ID == conv.AssigneeID {
-					v.Assignees = append([]views.Option{{Value: strconv.FormatInt(m.ID, 10), Label: label}}, v.Assignees...)
-					continue
-				}
-				v.Assignees = append(v.Assignees, views.Option{Value: strconv.FormatInt(m.ID, 10), Label: label})
+		for _, a := range assignees {
+			o := views.Option{Value: strconv.FormatInt(a.ID, 10), Label: a.Name + " (" + a.RoleName + ")"}
+			if a.Current {
+				v.Assignees = append([]views.Option{o}, v.Assignees...)
+				continue
 			}
+			v.Assignees = append(v.Assignees, o)
 		}
 	}
 	return v, nil

@@ -131,10 +131,39 @@ func TestAssignTargetMustSeeTheConversation(t *testing.T) {
 		t.Errorf("%d assignment events for refused assignments", n)
 	}
 
+	// The list the assigner picks from offers exactly those who would be accepted.
+	onA2 := f.member("Ann", authz.RoleAgent, numberA)
+	analyst := f.member("Ana", authz.RoleAnalyst)
+	offered, err := f.svc.Assignees(f.ctx, f.admin, onA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range offered {
+		names = append(names, a.Name)
+		if err := f.svc.Assign(f.ctx, f.admin, onA, a.ID); err != nil {
+			t.Errorf("offered %s, but assigning refused: %v", a.Name, err)
+		}
+	}
+	for _, who := range []*authz.Principal{onlyB, auditor, gone} {
+		if slices.Contains(names, who.Name) {
+			t.Errorf("offered %s, who cannot see the conversation: %v", who.Name, names)
+		}
+	}
+	for _, who := range []*authz.Principal{f.admin, onA2, analyst} {
+		if !slices.Contains(names, who.Name) {
+			t.Errorf("%s can see the conversation but is not offered: %v", who.Name, names)
+		}
+	}
+	if _, err := f.svc.Assignees(f.ctx, onA2, onA); !errors.Is(err, ErrForbidden) {
+		t.Errorf("assignee list for a member without conversations.assign: %v", err)
+	}
+	before := len(f.events("conversation.assigned"))
+
 	// Without conversations.assign: refused and recorded.
 	agent := f.member("Agent", authz.RoleAgent)
 	mustBe(t, f.svc.Assign(f.ctx, agent, onA, agent.MemberID), ErrForbidden, "agent assigns")
-	if ev := f.events("conversation.assigned"); len(ev) != 1 || ev[0].Outcome != "denied" {
+	if ev := f.events("conversation.assigned"); len(ev) != before+1 || ev[len(ev)-1].Outcome != "denied" {
 		t.Errorf("refusal events: %+v", ev)
 	}
 }

@@ -186,25 +186,53 @@ func addParticipant(ctx context.Context, q db.Querier, convID, memberID int64, w
 	return nil
 }
 
-// loadAssignable loads what the access rules say about a member who may be given a
-// conversation: an active member's permissions and number scope, as the members area stores
-// them. Anyone else (unknown, deactivated) is ErrNotFound.
+// assignableColumns describe a member as the access rules see them: permissions and number
+// scope, as the members area stores them.
+const assignableColumns = `m.id, m.name, r.name, m.all_numbers,
+	(SELECT group_concat(phone_number_id, ' ') FROM member_numbers WHERE member_id = m.id),
+	(SELECT group_concat(permission, ' ') FROM role_permissions WHERE role_id = m.role_id)
+	FROM members m JOIN roles r ON r.id = m.role_id`
+
+// loadAssignable loads an active member who may be given a conversation. Anyone else (unknown,
+// deactivated) is ErrNotFound.
 func loadAssignable(ctx context.Context, q db.Querier, memberID int64) (*authz.Principal, error) {
+	p, err := scanAssignable(q.QueryRowContext(ctx, `SELECT `+assignableColumns+` WHERE m.id = ? AND m.status = 'active'`, memberID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load member: %w", err)
+	}
+	return p, nil
+}
+
+// loadActiveAssignables loads every active member, by name.
+func loadActiveAssignables(ctx context.Context, q db.Querier) ([]*authz.Principal, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+assignableColumns+` WHERE m.status = 'active' ORDER BY m.name COLLATE NOCASE, m.id`)
+	if err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	defer rows.Close()
+	var out []*authz.Principal
+	for rows.Next() {
+		p, err := scanAssignable(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan member: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func scanAssignable(row interface{ Scan(...any) error }) (*authz.Principal, error) {
 	var (
 		p       authz.Principal
 		all     int
 		numbers sql.NullString
 		perms   sql.NullString
 	)
-	err := q.QueryRowContext(ctx, `SELECT m.id, m.name, m.all_numbers,
-			(SELECT group_concat(phone_number_id, ' ') FROM member_numbers WHERE member_id = m.id),
-			(SELECT group_concat(permission, ' ') FROM role_permissions WHERE role_id = m.role_id)
-		FROM members m WHERE m.id = ? AND m.status = 'active'`, memberID).Scan(&p.MemberID, &p.Name, &all, &numbers, &perms)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load member: %w", err)
+	if err := row.Scan(&p.MemberID, &p.Name, &p.RoleName, &all, &numbers, &perms); err != nil {
+		return nil, err
 	}
 	p.Numbers.All = all == 1
 	for _, f := range strings.Fields(numbers.String) {
