@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -43,7 +44,8 @@ type exportRow struct {
 	Text     [textColumns]string // actor_type … outcome, canonical order
 	PrevHash string
 	Hash     string
-	timeText string // time_utc as read back by VerifyExport
+	timeText string         // time_utc as read back by VerifyExport
+	trailer  *exportTrailer // set instead of the rest for the trailer line, as read back
 }
 
 // ExportResult is what an export did.
@@ -73,13 +75,23 @@ func (l *Log) Export(ctx context.Context, f Filter, format ExportFormat, open fu
 		return ExportResult{}, err
 	}
 	res := ExportResult{Event: ev}
+	// The export reaches up to the anchored event, so that a complete export ends with the very
+	// event its checkpoint signs, and cutting rows off its end shows.
+	trailer, err := l.exportTrailer(ctx, f, ev)
+	if err != nil {
+		return res, err
+	}
+	upTo := ev.ID
+	if trailer != nil {
+		upTo = max(upTo, trailer.Checkpoint.EventID)
+	}
 	w := open()
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := newExportEncoder(format, bw)
 	if err := enc.header(); err != nil {
 		return res, err
 	}
-	err = l.exportRows(ctx, f, ev.ID, func(r *exportRow) error {
+	err = l.exportRows(ctx, f, upTo, func(r *exportRow) error {
 		if err := enc.row(r); err != nil {
 			return err
 		}
@@ -92,7 +104,46 @@ func (l *Log) Export(ctx context.Context, f Filter, format ExportFormat, open fu
 	if err != nil {
 		return res, err
 	}
+	if trailer != nil {
+		if err := enc.trailer(trailer); err != nil {
+			return res, err
+		}
+	}
 	return res, flush(bw, w)
+}
+
+// exportTrailer is the export's last line: the signed checkpoint it ends at, and what it
+// holds. Only the checkpoint is signed; the rest says how to judge the file.
+type exportTrailer struct {
+	Checkpoint SignedCheckpoint `json:"checkpoint"`
+	// Filter is the export's filter ("" for the whole log), as its audit.exported event records it.
+	Filter        string `json:"filter"`
+	ExportEventID int64  `json:"export_event_id"`
+	PublicKey     string `json:"public_key,omitempty"`
+}
+
+// csvTrailerMark starts the CSV row that holds the trailer, as JSON in the next field.
+const csvTrailerMark = "#checkpoint"
+
+// exportTrailer signs the head now when a Checkpointer is set, or takes the newest stored
+// checkpoint; nil when there is none. A checkpointer that refuses (the log was cut) does not
+// stop the export: an auditor needs the file most then; the newest stored checkpoint goes in.
+func (l *Log) exportTrailer(ctx context.Context, f Filter, ev Event) (*exportTrailer, error) {
+	t := &exportTrailer{Filter: f.Encode(), ExportEventID: ev.ID}
+	if c := l.checkpointer; c != nil {
+		t.PublicKey = FormatPublicKey(c.PublicKey())
+		cp, ok, err := c.Checkpoint(ctx)
+		if err == nil && ok {
+			t.Checkpoint = cp
+			return t, nil
+		}
+	}
+	cp, ok, err := latestSigned(ctx, l.db.R)
+	if err != nil || !ok {
+		return nil, err
+	}
+	t.Checkpoint = cp
+	return t, nil
 }
 
 func flush(bw *bufio.Writer, w io.Writer) error {
@@ -186,6 +237,7 @@ func (p *plan) streamQuery(lo, hi int64) (string, []any) {
 type exportEncoder interface {
 	header() error
 	row(*exportRow) error
+	trailer(*exportTrailer) error
 }
 
 func newExportEncoder(format ExportFormat, w *bufio.Writer) exportEncoder {
@@ -227,6 +279,23 @@ func (e *csvEncoder) row(r *exportRow) error {
 	return e.w.Error()
 }
 
+func (e *csvEncoder) trailer(t *exportTrailer) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	f := e.fields[:0]
+	f = append(f, csvTrailerMark, string(b))
+	for len(f) < len(exportColumns) {
+		f = append(f, "")
+	}
+	if err := e.w.Write(f); err != nil {
+		return err
+	}
+	e.w.Flush()
+	return e.w.Error()
+}
+
 func csvNeutralise(s string) string {
 	if s == "" {
 		return s
@@ -262,6 +331,15 @@ func (e *jsonlEncoder) row(r *exportRow) error {
 	b = append(b, "}\n"...)
 	e.buf = b
 	_, err := e.w.Write(b)
+	return err
+}
+
+func (e *jsonlEncoder) trailer(t *exportTrailer) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	_, err = e.w.Write(append(b, '\n'))
 	return err
 }
 

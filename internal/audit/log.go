@@ -21,7 +21,13 @@ type Log struct {
 	facets facetsCache
 	// pruneBatch is the most events one pruning transaction deletes.
 	pruneBatch int64
+	// checkpointer, when set, anchors the head at every export (SetCheckpointer).
+	checkpointer *Checkpointer
 }
+
+// SetCheckpointer makes exports end with a fresh signed checkpoint of the head, so that a file
+// cut short is caught by verify-export. Without one, exports carry the newest stored checkpoint.
+func (l *Log) SetCheckpointer(c *Checkpointer) { l.checkpointer = c }
 
 // New returns a Log over d whose event times come from clk.
 func New(d *db.DB, clk clock.Clock) *Log {
