@@ -203,9 +203,10 @@ func actionOptions(actions []string, chosen string) []views.OptionGroup {
 		og := views.OptionGroup{Label: g.Label, Options: []views.Option{{Value: "group:" + g.Key, Label: g.Label + " (all)"}}}
 		for _, a := range actions {
 			if audit.GroupOf(a).Key == g.Key {
-				og.Options = append(og.Options, views.Option{Value: a, Label: a})
+				og.Options = append(og.Options, views.Option{Value: a, Label: audit.ActionLabel(a)})
 			}
 		}
+		slices.SortStableFunc(og.Options[1:], func(x, y views.Option) int { return strings.Compare(x.Label, y.Label) })
 		out = append(out, og)
 	}
 	return out
@@ -227,7 +228,7 @@ func eventRow(e audit.Event, q activityQuery) views.EventRow {
 		ID: e.ID, Href: q.href("/activity/" + strconv.FormatInt(e.ID, 10)),
 		At: e.At.Format("2006-01-02T15:04:05.000Z"), AtLabel: shortTime(e.At.In(q.Loc), q.Now.In(q.Loc)),
 		AtTitle: e.At.Format("2006-01-02 15:04:05.000 UTC"),
-		Actor:   actorLabel(e.Actor), Action: e.Action, Target: targetLabel(e.Target),
+		Actor:   actorLabel(e.Actor), Action: printable(e.Action), ActionLabel: printable(audit.ActionLabel(e.Action)), Target: targetLabel(e.Target),
 		Outcome: string(e.Outcome), ClientAddr: printable(e.ClientAddr),
 	}
 	if e.Actor.Type == audit.ActorAPIKey || e.Actor.Type == audit.ActorSystem {
@@ -309,7 +310,7 @@ func (s *Server) activityEvent(c echo.Context) error {
 func eventView(e audit.Event, q activityQuery) views.EventView {
 	row := eventRow(e, q)
 	v := views.EventView{
-		ID: e.ID, BackHref: q.href("/activity"), Action: e.Action, ActionGroup: audit.GroupOf(e.Action).Label,
+		ID: e.ID, BackHref: q.href("/activity"), Action: row.Action, ActionLabel: row.ActionLabel, ActionGroup: audit.GroupOf(e.Action).Label,
 		Outcome: string(e.Outcome), Zone: q.TZ,
 		AtLocal: e.At.In(q.Loc).Format("Monday 2 January 2006, 15:04:05.000 MST"),
 		AtUTC:   e.At.Format("2006-01-02 15:04:05.000 UTC"), AtISO: row.At,
