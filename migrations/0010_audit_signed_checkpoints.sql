@@ -33,7 +33,14 @@ BEGIN
 END;
 -- +goose StatementEnd
 
+-- The target's name as it was when the event was recorded ("Grace Hopper" for member 6), so the
+-- log reads in names and a later rename or deletion does not change what it says. It is part of
+-- the hashed content when it is not empty (internal/audit/chain.go); events written before it
+-- existed have '' and hash exactly as they did.
+ALTER TABLE audit_events ADD COLUMN target_name TEXT NOT NULL DEFAULT '';
+
 -- +goose Down
+ALTER TABLE audit_events DROP COLUMN target_name;
 DROP TRIGGER audit_signed_checkpoints_no_delete;
 DROP TRIGGER audit_signed_checkpoints_no_update;
 DROP TABLE audit_signed_checkpoints;

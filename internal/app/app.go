@@ -129,6 +129,8 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	}
 	log := audit.New(d, clk)
 	store := members.NewStore(d)
+	// Events keep their target's name as it was ("Grace Hopper", not "member 6").
+	log.SetTargetNamer(store.AuditTargetName)
 	if err := store.SyncBuiltinRoles(ctx, clk.Now()); err != nil {
 		d.Close()
 		return nil, err

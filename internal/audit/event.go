@@ -80,6 +80,9 @@ func Anonymous() Actor { return Actor{Type: ActorAnonymous} }
 type Target struct {
 	Type string
 	ID   string
+	// Name is what the target was called when the event was recorded ("Grace Hopper"). Append
+	// fills it through the Log's TargetNamer when left empty.
+	Name string
 }
 
 // NewTarget names a row by its type and integer id.

@@ -30,7 +30,11 @@ const ActionExported = "audit.exported"
 // which is not hashed.
 var exportColumns = [...]string{"id", "occurred_at", "actor_type", "actor_id", "actor_name", "action",
 	"target_type", "target_id", "changes", "client_addr", "user_agent", "request_id", "outcome",
-	"prev_hash", "hash", "time_utc"}
+	"prev_hash", "hash", "time_utc", "target_name"}
+
+// hashedExportColumns is how many columns every export has: the rest came later (time_utc is
+// not hashed; target_name is hashed when not empty, and absent from older exports).
+const hashedExportColumns = 4 + textColumns
 
 const exportTimeLayout = "2006-01-02T15:04:05.000Z"
 
@@ -40,12 +44,13 @@ const exportFlushEvery = 1000
 
 // exportRow is one event as stored, changes as the JSON text that was hashed.
 type exportRow struct {
-	ID, At   int64
-	Text     [textColumns]string // actor_type … outcome, canonical order
-	PrevHash string
-	Hash     string
-	timeText string         // time_utc as read back by VerifyExport
-	trailer  *exportTrailer // set instead of the rest for the trailer line, as read back
+	ID, At     int64
+	Text       [textColumns]string // actor_type … outcome, canonical order
+	PrevHash   string
+	Hash       string
+	TargetName string
+	timeText   string         // time_utc as read back by VerifyExport
+	trailer    *exportTrailer // set instead of the rest for the trailer line, as read back
 }
 
 // ExportResult is what an export did.
@@ -179,7 +184,7 @@ func (l *Log) exportRows(ctx context.Context, f Filter, upTo int64, fn func(*exp
 	for i := range r.Text {
 		dest = append(dest, &r.Text[i])
 	}
-	dest = append(dest, &r.PrevHash, &r.Hash)
+	dest = append(dest, &r.PrevHash, &r.Hash, &r.TargetName)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("audit export: %w", err)
@@ -267,7 +272,7 @@ func (e *csvEncoder) row(r *exportRow) error {
 	f := e.fields[:0]
 	f = append(f, strconv.FormatInt(r.ID, 10), strconv.FormatInt(r.At, 10))
 	f = append(f, r.Text[:]...)
-	f = append(f, r.PrevHash, r.Hash, time.UnixMilli(r.At).UTC().Format(exportTimeLayout))
+	f = append(f, r.PrevHash, r.Hash, time.UnixMilli(r.At).UTC().Format(exportTimeLayout), r.TargetName)
 	for i := range f {
 		f[i] = csvNeutralise(f[i])
 	}
@@ -328,6 +333,7 @@ func (e *jsonlEncoder) row(r *exportRow) error {
 	b = appendJSONField(b, "prev_hash", r.PrevHash)
 	b = appendJSONField(b, "hash", r.Hash)
 	b = appendJSONField(b, "time_utc", time.UnixMilli(r.At).UTC().Format(exportTimeLayout))
+	b = appendJSONField(b, "target_name", r.TargetName)
 	b = append(b, "}\n"...)
 	e.buf = b
 	_, err := e.w.Write(b)

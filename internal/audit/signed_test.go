@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/db"
 )
 
 // signing is a fixture with a Checkpointer writing to a file in a temporary directory.
@@ -372,5 +375,50 @@ func BenchmarkVerifyCheckpoints(b *testing.B) {
 		if rep := s.verifyCheckpoints(b); !rep.OK() {
 			b.Fatal(rep.Problems)
 		}
+	}
+}
+
+// Item 14: a target's name is kept in the event and hashed, so it cannot be edited unseen; an
+// event without one hashes as every event did before names existed.
+func TestTargetNameIsKeptAndHashed(t *testing.T) {
+	f := newFixture(t)
+	f.log.SetTargetNamer(func(_ context.Context, _ db.Querier, t Target) string {
+		if t.Type == "member" {
+			return "Grace Hopper"
+		}
+		return ""
+	})
+	named, err := f.log.Record(t.Context(), Event{Action: "member.updated", Target: NewTarget("member", 6)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := f.log.Record(t.Context(), Event{Action: "role.updated", Target: NewTarget("role", 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.log.Get(t.Context(), named.ID); got.Target.Name != "Grace Hopper" {
+		t.Fatalf("stored target %+v", got.Target)
+	}
+	text := plain.texts("[]")
+	if want := string(newHasher().hash(appendCanonical(nil, plain.PrevHash, plain.ID, plain.At.UnixMilli(), &text))); plain.Hash != want {
+		t.Errorf("an event without a target name must hash as before names existed")
+	}
+	if rep := f.verify(t); !rep.Intact {
+		t.Fatalf("%+v", rep)
+	}
+	_, file := f.export(t, Filter{}, ExportJSONL)
+	if !bytes.Contains(file, []byte(`"target_name":"Grace Hopper"`)) {
+		t.Errorf("the export lacks the target name")
+	}
+	if rep, err := VerifyExport(bytes.NewReader(file)); err != nil || !rep.Intact {
+		t.Fatalf("export: %+v %v", rep, err)
+	}
+	if rep, _ := VerifyExport(bytes.NewReader(bytes.Replace(file, []byte(`"Grace Hopper"`), []byte(`"Eve"`), 1))); rep.Intact || rep.BrokenID != named.ID {
+		t.Errorf("an edited target name in an export: %+v", rep)
+	}
+	f.exec(t, `DROP TRIGGER audit_events_no_update`)
+	f.exec(t, `UPDATE audit_events SET target_name = 'Eve' WHERE id = ?`, named.ID)
+	if rep := f.verify(t); rep.Intact || rep.BrokenID != named.ID || rep.Reason != ReasonHashMismatch {
+		t.Errorf("an edited target name: %+v", rep)
 	}
 }

@@ -105,7 +105,7 @@ func VerifyExportWith(r io.Reader, pub ed25519.PublicKey) (Report, error) {
 		if !rep.Intact {
 			continue
 		}
-		buf = appendCanonical(buf[:0], row.PrevHash, row.ID, row.At, &row.Text)
+		buf = appendEventCanonical(buf[:0], row.PrevHash, row.ID, row.At, &row.Text, row.TargetName)
 		stored = row.Hash
 		reason := ""
 		switch {
@@ -192,10 +192,10 @@ func csvRows(br *bufio.Reader) (func() (*exportRow, error), error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: export header: %w", err)
 	}
-	if len(header) < len(exportColumns)-1 {
+	if len(header) < hashedExportColumns {
 		return nil, fmt.Errorf("audit: not an activity export: %d columns in the header", len(header))
 	}
-	for i, name := range exportColumns[:len(exportColumns)-1] {
+	for i, name := range exportColumns[:hashedExportColumns] {
 		if header[i] != name {
 			return nil, fmt.Errorf("audit: not an activity export: column %d is %q, want %q", i+1, header[i], name)
 		}
@@ -243,6 +243,9 @@ func rowFromFields(rec []string) (*exportRow, error) {
 	r.PrevHash, r.Hash = rec[2+textColumns], rec[3+textColumns]
 	if len(rec) > 4+textColumns {
 		r.timeText = rec[4+textColumns]
+	}
+	if len(rec) > 5+textColumns {
+		r.TargetName = rec[5+textColumns]
 	}
 	return &r, nil
 }
@@ -345,7 +348,7 @@ func jsonlRows(br *bufio.Reader) func() (*exportRow, error) {
 			default:
 				b64, ok := m[name+"_b64"]
 				if !ok {
-					if name == "time_utc" {
+					if name == "time_utc" || name == "target_name" {
 						continue
 					}
 					return nil, fmt.Errorf("no %q", name)
