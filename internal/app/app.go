@@ -4,12 +4,14 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +42,8 @@ type App struct {
 	Logger *slog.Logger
 
 	stopCheckpointer func()
+	// AuditCheckpoints signs the activity log's head every minute and at shutdown.
+	AuditCheckpoints *audit.Checkpointer
 }
 
 // Options adjust how New builds the app; tests use them to control time.
@@ -66,6 +70,8 @@ type Core struct {
 	Settings  *settings.Store
 	Secrets   *secrets.Box
 	Clock     clock.Clock
+	// AuditKey signs the activity log's checkpoints; derived from the secret key, never stored.
+	AuditKey ed25519.PrivateKey
 }
 
 // CoreOptions say where the data is and how to run the core; zero values take defaults.
@@ -105,6 +111,10 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
+	auditKey, err := audit.SigningKey(key)
+	if err != nil {
+		return nil, err
+	}
 	d, applied, err := db.OpenAndMigrate(ctx, dataDir)
 	if err != nil {
 		return nil, err
@@ -119,6 +129,8 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	}
 	log := audit.New(d, clk)
 	store := members.NewStore(d)
+	// Events keep their target's name as it was ("Grace Hopper", not "member 6").
+	log.SetTargetNamer(store.AuditTargetName)
 	if err := store.SyncBuiltinRoles(ctx, clk.Now()); err != nil {
 		d.Close()
 		return nil, err
@@ -150,7 +162,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		logger.InfoContext(ctx, "reprocessed kept webhooks", "count", n)
 	}
 	return &Core{
-		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, WhatsApp: wa, Workspace: ws, Templates: tpl,
+		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
 		Alerts: al, Throttle: throttle,
 		Members:   svc,
@@ -215,13 +227,27 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		core.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, Core: core, Server: srv, Logger: logger, stopCheckpointer: stop}, nil
+	// Signed checkpoints of the activity log's head go to the database and to a file beside it;
+	// the public key is written out for verifying offline.
+	pub := core.AuditKey.Public().(ed25519.PublicKey)
+	if changed, err := audit.WritePublicKeyFile(cfg.DataDir, pub); err != nil {
+		logger.WarnContext(ctx, "audit public key not written", "error", err)
+	} else if changed {
+		logger.InfoContext(ctx, "audit checkpoint public key written: keep a copy elsewhere", "file", filepath.Join(cfg.DataDir, audit.PublicKeyFileName), "key_id", audit.KeyID(pub))
+	}
+	checkpoints := audit.NewCheckpointer(core.Audit, core.AuditKey, logger, audit.NewFileSink(filepath.Join(cfg.DataDir, audit.CheckpointFileName)))
+	core.Audit.SetCheckpointer(checkpoints)
+	return &App{Config: cfg, Core: core, Server: srv, Logger: logger, stopCheckpointer: stop, AuditCheckpoints: checkpoints}, nil
 }
+
+// AuditCheckpointInterval is how often the activity log's head is signed when it moved.
+const AuditCheckpointInterval = time.Minute
 
 // Run serves on l until ctx is cancelled, then shuts down gracefully.
 func (a *App) Run(ctx context.Context, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.Server.Serve(l) }()
+	go a.AuditCheckpoints.Every(ctx, AuditCheckpointInterval)
 	select {
 	case err := <-errc:
 		return err
@@ -231,6 +257,10 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	defer cancel()
 	if err := a.Server.HTTPServer().Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// The last requests' events are anchored before the process goes.
+	if _, _, err := a.AuditCheckpoints.Checkpoint(shutdownCtx); err != nil {
+		a.Logger.ErrorContext(shutdownCtx, "audit checkpoint at shutdown failed", "error", err)
 	}
 	return <-errc
 }
