@@ -1,0 +1,42 @@
+package app
+
+import (
+	"context"
+	"strings"
+
+	"github.com/switchboard/switchboard/internal/alerts"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/mail"
+	"github.com/switchboard/switchboard/internal/members"
+)
+
+// alertMail e-mails a new alert to the members who may see alerts and have not opted out, in
+// the transaction that raises it.
+type alertMail struct {
+	store  *members.Store
+	mailer *mail.Mailer
+}
+
+func (m alertMail) AlertRaised(ctx context.Context, q db.Querier, a alerts.Alert) error {
+	to, err := m.store.AlertMailRecipients(ctx, q)
+	if err != nil || len(to) == 0 {
+		return err
+	}
+	return m.mailer.SendAlert(ctx, q, to, mail.Alert{Title: a.Title, Kind: a.Kind.Label(), Severity: string(a.Severity), At: a.CreatedAt})
+}
+
+// mailDomain ends Message-IDs: the domain of the from-address.
+func mailDomain(c config.SMTP) string {
+	_, domain, _ := strings.Cut(c.From.Address, "@")
+	return domain
+}
+
+// MailSender is how the server's worker reaches the mail server; tests replace it to trust
+// their own certificate authority.
+func (a *App) MailSender() mail.Sender {
+	if a.mailSender != nil {
+		return a.mailSender
+	}
+	return mail.NewSMTP(a.Config.SMTP)
+}
