@@ -43,14 +43,14 @@ type Deps struct {
 	Throttle  *auth.Throttle
 	Ingester  WebhookIngester
 	// Mail, when set, queues e-mail (a mail server is configured); nil shows links to copy.
-	Mail *mail.Mailer
-	Inbox       *inbox.Service
-	Audit       *audit.Log
-	Assets      *static.Assets
-	Sessions    *scs.SessionManager
-	Clock       clock.Clock
-	Logger      *slog.Logger
-	Metrics     *prometheus.Registry
+	Mail     *mail.Mailer
+	Inbox    *inbox.Service
+	Audit    *audit.Log
+	Assets   *static.Assets
+	Sessions *scs.SessionManager
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	Metrics  *prometheus.Registry
 }
 
 // Server holds the dependencies the handlers use.

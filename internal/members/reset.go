@@ -338,3 +338,16 @@ func (s *Service) SetAlertMail(ctx context.Context, memberID int64, on bool) err
 		return err
 	})
 }
+
+// ListFromCommandLine lists every member for `switchboard user list`, with an activity event:
+// the list names every account of the workspace.
+func (s *Service) ListFromCommandLine(ctx context.Context) ([]Member, error) {
+	list, err := s.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.audit.Record(ctx, audit.Event{Action: "member.listed", Changes: []audit.Change{{Field: "members", After: len(list)}}}); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
