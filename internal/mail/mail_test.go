@@ -75,12 +75,12 @@ func (f *fixture) invite(t *testing.T, to string) {
 }
 
 type row struct {
-	messageID        string
-	attempts         int
-	sent, givenUp    bool
-	bodyKept         bool
-	nextAttempt      int64
-	lastError        string
+	messageID     string
+	attempts      int
+	sent, givenUp bool
+	bodyKept      bool
+	nextAttempt   int64
+	lastError     string
 }
 
 func (f *fixture) rows(t *testing.T) []row {
