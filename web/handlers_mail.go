@@ -140,6 +140,10 @@ func (s *Server) mailStatus(c echo.Context) (views.MailStatus, error) {
 	if err != nil {
 		return views.MailStatus{}, err
 	}
-	return views.MailStatus{Enabled: true, Server: s.Config.SMTP.String(), From: s.Config.SMTP.From.String(),
+	from := s.Config.SMTP.From.Address
+	if n := s.Config.SMTP.From.Name; n != "" {
+		from = n + " <" + from + ">"
+	}
+	return views.MailStatus{Enabled: true, Server: s.Config.SMTP.String(), From: from,
 		Waiting: st.Waiting, Sent: st.Sent, GivenUp: st.GivenUp, LastError: st.LastError}, nil
 }
