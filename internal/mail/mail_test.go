@@ -379,3 +379,22 @@ func TestOutboxThroughput(t *testing.T) {
 	t.Logf("queued %d messages in one transaction in %v (%.0f/s); delivered over STARTTLS+AUTH in %v: %.0f messages/s",
 		n, queued.Round(time.Millisecond), float64(n)/queued.Seconds(), took.Round(time.Millisecond), float64(n)/took.Seconds())
 }
+
+// Settled rows go after KeepSettled; waiting ones never.
+func TestPruneKeepsWaitingMail(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{})
+	f := newFixture(t)
+	f.invite(t, "ada@example.com")
+	if _, err := f.worker(sender(t, srv)).DeliverDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.invite(t, "bob@example.com")
+	f.clock.Advance(mail.KeepSettled + time.Hour)
+	n, err := f.outbox.Prune(context.Background(), f.clock.Now().Add(-mail.KeepSettled))
+	if err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	if rows := f.rows(t); len(rows) != 1 || rows[0].sent {
+		t.Errorf("left: %+v", rows)
+	}
+}

@@ -170,4 +170,13 @@ func (o *Outbox) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
+// Prune removes rows delivered or given up before cutoff.
+func (o *Outbox) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := o.db.W.ExecContext(ctx, `DELETE FROM mail_outbox WHERE coalesce(sent_at, given_up_at) < ?`, millis(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("prune outbox: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 func millis(t time.Time) int64 { return t.UnixMilli() }

@@ -76,11 +76,24 @@ func NewWorker(o *Outbox, s Sender, log *audit.Log, opts WorkerOptions) *Worker 
 	return &Worker{outbox: o, sender: s, audit: log, opts: opts}
 }
 
-// Run delivers until ctx ends.
+// KeepSettled is how long delivered and given-up rows (recipient and subject; their bodies are
+// erased at once) stay in the outbox; their activity events stay as long as the activity log.
+const KeepSettled = 30 * 24 * time.Hour
+
+// Run delivers until ctx ends, and once a day removes rows settled more than KeepSettled ago.
 func (w *Worker) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var pruned time.Time
 	for {
+		if time.Since(pruned) > 24*time.Hour {
+			pruned = time.Now()
+			if n, err := w.outbox.Prune(ctx, w.outbox.clock.Now().Add(-KeepSettled)); err != nil && ctx.Err() == nil {
+				w.opts.Logger.WarnContext(ctx, "prune the outbox", "error", err)
+			} else if n > 0 {
+				w.opts.Logger.InfoContext(ctx, "pruned the outbox", "rows", n)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
