@@ -38,7 +38,7 @@ func (s *Server) renderAccount(c echo.Context, status int, passwordErrors map[st
 		if err != nil {
 			return err
 		}
-		v.AlertMail = &views.AlertMailChoice{On: on, MailEnabled: s.Mail != nil}
+		v.AlertMail = &views.AlertMailChoice{On: on, MailEnabled: s.MailService != nil}
 	}
 	return render(c, status, views.Account(v))
 }

@@ -14,15 +14,15 @@ import (
 
 func (s *Server) forgotPasswordPage(c echo.Context) error {
 	return render(c, http.StatusOK, views.ForgotPassword(views.ForgotPasswordView{Page: s.page(c, "Reset your password", ""),
-		MailEnabled: s.Mail != nil}))
+		MailEnabled: s.MailService != nil}))
 }
 
 // requestPasswordReset answers the same page whether or not the address has an account; only
 // the throttle, keyed by what was typed and the client's address, can refuse.
 func (s *Server) requestPasswordReset(c echo.Context) error {
 	email := c.FormValue("email")
-	v := views.ForgotPasswordView{Page: s.page(c, "Reset your password", ""), MailEnabled: s.Mail != nil, Email: email}
-	if err := members.ValidateEmail(email); err != nil && s.Mail != nil {
+	v := views.ForgotPasswordView{Page: s.page(c, "Reset your password", ""), MailEnabled: s.MailService != nil, Email: email}
+	if err := members.ValidateEmail(email); err != nil && s.MailService != nil {
 		v.Error = err.Error()
 		return render(c, http.StatusUnprocessableEntity, views.ForgotPassword(v))
 	}
@@ -122,21 +122,21 @@ func (s *Server) saveAlertMail(c echo.Context) error {
 }
 
 func (s *Server) sendTestEmail(c echo.Context) error {
-	if s.Mail == nil {
+	if s.MailService == nil {
 		return echo.NewHTTPError(http.StatusConflict, "This server has no mail server configured: start it with --smtp-url and --smtp-from.")
 	}
 	p := principalOf(c)
-	if err := s.Mail.SendTest(c.Request().Context(), p.Email, p.Name); err != nil {
+	if err := s.MailService.SendTest(c.Request().Context(), p.Email, p.Name); err != nil {
 		return err
 	}
 	return s.redirectWithFlash(c, "/settings/security", "A test e-mail is on its way to "+p.Email+". The outbox below shows when it leaves.")
 }
 
 func (s *Server) mailStatus(c echo.Context) (views.MailStatus, error) {
-	if s.Mail == nil {
+	if s.MailService == nil {
 		return views.MailStatus{}, nil
 	}
-	st, err := s.Mail.Outbox().Status(c.Request().Context())
+	st, err := s.MailService.Outbox().Status(c.Request().Context())
 	if err != nil {
 		return views.MailStatus{}, err
 	}

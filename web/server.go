@@ -42,15 +42,15 @@ type Deps struct {
 	Alerts    *alerts.Service
 	Throttle  *auth.Throttle
 	Ingester  WebhookIngester
-	// Mail, when set, queues e-mail (a mail server is configured); nil shows links to copy.
-	Mail     *mail.Mailer
-	Inbox    *inbox.Service
-	Audit    *audit.Log
-	Assets   *static.Assets
-	Sessions *scs.SessionManager
-	Clock    clock.Clock
-	Logger   *slog.Logger
-	Metrics  *prometheus.Registry
+	// MailService, when set, queues e-mail (a mail server is configured); nil shows links to copy.
+	MailService *mail.Mailer
+	Inbox       *inbox.Service
+	Audit       *audit.Log
+	Assets      *static.Assets
+	Sessions    *scs.SessionManager
+	Clock       clock.Clock
+	Logger      *slog.Logger
+	Metrics     *prometheus.Registry
 }
 
 // Server holds the dependencies the handlers use.
