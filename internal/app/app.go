@@ -233,24 +233,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 func (a *App) Run(ctx context.Context, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.Server.Serve(l) }()
-	mailDone := make(chan struct{})
-	if a.Mail != nil {
-		go func() {
-			defer close(mailDone)
-			mail.NewWorker(a.Mail.Outbox(), a.MailSender(), a.Audit, mail.WorkerOptions{Logger: a.Logger}).Run(ctx)
-		}()
-	} else {
-		close(mailDone)
-	}
-	// At shutdown the worker gets a moment to record a delivery in flight; a message whose
-	// mark is lost to a stalled server is delivered again at the next start, same Message-ID.
-	defer func() {
-		select {
-		case <-mailDone:
-		case <-time.After(3 * time.Second):
-			a.Logger.Warn("mail delivery still in flight at shutdown")
-		}
-	}()
+	defer a.startMailWorker(ctx)()
 	select {
 	case err := <-errc:
 		return err

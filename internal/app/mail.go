@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/config"
@@ -39,4 +40,26 @@ func (a *App) MailSender() mail.Sender {
 		return a.mailSender
 	}
 	return mail.NewSMTP(a.Config.SMTP)
+}
+
+// startMailWorker delivers the outbox until ctx ends, when there is a mail server. The function
+// it returns waits, at shutdown, a moment for the worker to record a delivery in flight; a
+// message whose mark is lost to a stalled server is delivered again at the next start, with the
+// same Message-ID.
+func (a *App) startMailWorker(ctx context.Context) (wait func()) {
+	if a.Mail == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mail.NewWorker(a.Mail.Outbox(), a.MailSender(), a.Audit, mail.WorkerOptions{Logger: a.Logger}).Run(ctx)
+	}()
+	return func() {
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			a.Logger.Warn("mail delivery still in flight at shutdown")
+		}
+	}
 }
