@@ -33,10 +33,7 @@ func (s *Server) inboxPage(c echo.Context) error {
 	if len(counts.Boxes) == 0 {
 		return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an administrator if you need it.")
 	}
-	box, err := inbox.ParseBox(c.QueryParam("box"))
-	if err != nil || !slices.Contains(counts.Boxes, box) {
-		box = counts.Boxes[0]
-	}
+	box := s.chooseBox(c, counts)
 	before, _ := inbox.ParseCursor(c.QueryParam("before"))
 	search := strings.TrimSpace(c.QueryParam("q"))
 	v := views.InboxView{Page: s.page(c, "Inbox", "inbox"), Box: string(box), Search: search,
@@ -88,18 +85,20 @@ func (s *Server) inboxPage(c echo.Context) error {
 	return render(c, http.StatusOK, views.Inbox(v))
 }
 
-func boxCount(c inbox.Counts, b inbox.Box) int {
-	switch b {
-	case inbox.BoxMine:
-		return c.Mine
-	case inbox.BoxUnassigned:
-		return c.Unassigned
-	case inbox.BoxEscalated:
-		return c.Escalated
-	case inbox.BoxAll:
-		return c.All
+func boxCount(c inbox.Counts, b inbox.Box) int { return c.Count(b) }
+
+// chooseBox opens the box named in the URL, and remembers it in the session as the member's
+// choice when they picked it (not when the list refreshes itself); without one it opens
+// inbox.Counts.DefaultBox of the remembered choice.
+func (s *Server) chooseBox(c echo.Context, counts inbox.Counts) inbox.Box {
+	ctx := c.Request().Context()
+	if box, err := inbox.ParseBox(c.QueryParam("box")); err == nil && slices.Contains(counts.Boxes, box) {
+		if !isHTMX(c) && s.Sessions.GetString(ctx, sessionInboxBox) != string(box) {
+			s.Sessions.Put(ctx, sessionInboxBox, string(box))
+		}
+		return box
 	}
-	return 0
+	return counts.DefaultBox(inbox.Box(s.Sessions.GetString(ctx, sessionInboxBox)))
 }
 
 // listContact is how lists show a customer: never the full number, even to those who may see

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/web/views"
 	"github.com/switchboard/switchboard/web/views/layout"
 )
 
@@ -146,9 +147,4 @@ func (s *Server) healthz(c echo.Context) error {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // plural says "1 phone number" or "3 phone numbers".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
+func plural(n int, one, many string) string { return views.Plural(n, one, many) }

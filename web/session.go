@@ -28,6 +28,7 @@ const (
 	sessionFlashKind  = "flash_kind"
 	sessionID         = "sid"
 	sessionReauthAt   = "reauth_at"
+	sessionInboxBox   = "inbox_box" // the inbox box the member last chose
 
 	sessionPendingMemberID = "pending_member_id"
 	sessionPendingAt       = "pending_at"
