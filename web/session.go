@@ -123,6 +123,7 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 const (
 	principalKey     = "principal"
 	sessionLoadedKey = "session_loaded"
+	sessionEndedKey  = "session_ended" // why loadPrincipal ended this request's session
 )
 
 // isMachineRoute reports the routes that serve no person's page: static files, health, metrics.
@@ -173,6 +174,7 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if reason != "" {
 			s.Logger.InfoContext(ctx, "session ended", "member_id", id, "reason", reason)
+			c.Set(sessionEndedKey, reason)
 			if err := s.endSession(ctx); err != nil {
 				return err
 			}
