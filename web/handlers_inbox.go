@@ -189,6 +189,15 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	if conv.Contact.Phone == "" {
 		v.Phone = conv.Contact.UserID
 	}
+	served, err := s.Workspace.NumberServed(ctx, conv.PhoneNumberID)
+	if err != nil {
+		return v, err
+	}
+	if !served {
+		// Its account was disconnected: the history stays, nothing can be sent.
+		v.Disconnected = true
+		v.CanText, v.CanCanned, v.CanTemplate, v.CanMedia = false, false, false, false
+	}
 	if reveal && v.CanReveal {
 		v.Revealed, v.Phone, v.Contact = true, conv.Contact.Phone, conv.Contact.Label()
 	}
@@ -283,7 +292,8 @@ func (s *Server) afterSend(c echo.Context, err error, ok string, draft views.Dra
 	switch {
 	case err == nil:
 		return s.redirectWithFlash(c, memberlessURL(c), ok)
-	case errors.Is(err, inbox.ErrWindowClosed), errors.Is(err, inbox.ErrSendFailed), errors.Is(err, inbox.ErrNumberDisabled), errors.As(err, &fe), errors.As(err, &tfe),
+	case errors.Is(err, inbox.ErrWindowClosed), errors.Is(err, inbox.ErrSendFailed), errors.Is(err, inbox.ErrNumberDisabled), errors.Is(err, inbox.ErrNumberDisconnected),
+		errors.As(err, &fe), errors.As(err, &tfe),
 		errors.Is(err, templates.ErrNotSendable), errors.Is(err, templates.ErrInvalidState):
 		draft.Problem = sendProblem(err)
 		return s.renderDraft(c, draft)
