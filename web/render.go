@@ -131,7 +131,8 @@ func safeNext(next string) string {
 		}
 	}
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(u.Path, "//") {
+	// The decoded path too: some browsers and proxies decode %5C or %2F before resolving.
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") || strings.ContainsRune(u.Path, '\\') {
 		return "/"
 	}
 	return next
