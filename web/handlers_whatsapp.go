@@ -168,7 +168,7 @@ func (s *Server) disconnectWABAPage(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.DisconnectWABA(views.DisconnectWABAView{Page: s.page(c, "Disconnect "+wabaName(w), "whatsapp"),
-		ID: w.ID, Name: wabaName(w), WABAID: w.WABAID, Numbers: plural(w.Numbers, "phone number", "phone numbers")}))
+		ID: w.ID, Name: wabaName(w), WABAID: w.WABAID, Numbers: servedNumbers(w.Numbers)}))
 }
 
 // errDisconnectScope: disconnecting takes every number of the account out of service, including
@@ -190,8 +190,22 @@ func (s *Server) disconnectWABA(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.redirectWithFlash(c, "/settings/whatsapp", "Disconnected "+wabaName(w)+". Its "+plural(w.Numbers, "phone number is", "phone numbers are")+
-		" no longer served; their conversations stay in the inbox, read-only.")
+	msg := "Disconnected " + wabaName(w) + "."
+	if w.Numbers > 0 {
+		msg += " Its " + servedNumbers(w.Numbers) + " no longer served; their conversations stay in the inbox, read-only."
+	}
+	return s.redirectWithFlash(c, "/settings/whatsapp", msg)
+}
+
+// servedNumbers is "phone number is" or "2 phone numbers are"; "" for none.
+func servedNumbers(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return "phone number is"
+	}
+	return plural(n, "phone number", "phone numbers") + " are"
 }
 
 func wabaName(w workspace.WABA) string {

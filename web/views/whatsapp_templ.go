@@ -687,7 +687,7 @@ func WhatsAppSettings(v WhatsAppSettingsView) templ.Component {
 				}
 			}
 			if len(v.Disconnected) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<section class=\"card\" aria-labelledby=\"disconnected-title\"><div class=\"card__header\"><h2 class=\"card__title\" id=\"disconnected-title\">Disconnected accounts</h2></div><div class=\"card__body stack--small\"><ul class=\"stack stack--small\" id=\"disconnected-wabas\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<section class=\"card\" aria-labelledby=\"disconnected-title\"><div class=\"card__header\"><h2 class=\"card__title\" id=\"disconnected-title\">Disconnected accounts</h2></div><div class=\"card__body stack\"><ul class=\"stack stack--small\" id=\"disconnected-wabas\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -762,7 +762,7 @@ func WhatsAppSettings(v WhatsAppSettingsView) templ.Component {
 				}
 			}
 			if v.TestError != "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<section class=\"card narrow\" aria-labelledby=\"test-failed-title\" id=\"connection-refused\"><div class=\"card__header\"><h2 class=\"card__title\" id=\"test-failed-title\">The connection test failed</h2></div><div class=\"card__body stack--small\"><div class=\"alert alert--error\" role=\"alert\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<section class=\"card narrow\" aria-labelledby=\"test-failed-title\" id=\"connection-refused\"><div class=\"card__header\"><h2 class=\"card__title\" id=\"test-failed-title\">The connection test failed</h2></div><div class=\"card__body stack\"><div class=\"alert alert--error\" role=\"alert\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -844,7 +844,7 @@ type DisconnectWABAView struct {
 	ID      int64
 	Name    string
 	WABAID  string
-	Numbers string // "2 phone numbers"
+	Numbers string // "2 phone numbers", "" when it has none
 }
 
 // DisconnectWABA says what disconnecting an account does, and asks.
@@ -894,33 +894,48 @@ func DisconnectWABA(v DisconnectWABAView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 69, "</span>) at once:</p><ul class=\"stack stack--small\" id=\"disconnect-consequences\"><li>Its ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 69, "</span>) at once:</p><ul class=\"stack stack--small\" id=\"disconnect-consequences\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var36 string
-			templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(v.Numbers)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/whatsapp.templ`, Line: 286, Col: 25}
+			if v.Numbers != "" {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 70, "<li>Its ")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var36 string
+				templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(v.Numbers)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/whatsapp.templ`, Line: 287, Col: 26}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, " no longer served: nothing can be sent from them, and they leave the number lists and members' number choices.</li>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			} else {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 72, "<li>It has no phone numbers in Switchboard, so no number is affected.</li>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
 			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 70, " are no longer served: nothing can be sent from them, and they leave the number lists and members' number choices.</li><li>Webhooks for it are refused, so new customer messages to its numbers are not received here.</li><li>Its conversations and their history stay in the inbox, read-only.</li><li>Its access token, app secret and verify token are erased.</li></ul><p class=\"muted\">Connecting the same account ID again brings its numbers and conversations back into service. Also remove the webhook in Meta's App Dashboard if you no longer use this account.</p><div class=\"cluster\"><form method=\"post\" action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "<li>Webhooks for it are refused, so new customer messages to its numbers are not received here.</li><li>Its conversations and their history stay in the inbox, read-only.</li><li>Its access token, app secret and verify token are erased.</li></ul><p class=\"muted\">Connecting the same account ID again brings its numbers and conversations back into service. Also remove the webhook in Meta's App Dashboard if you no longer use this account.</p><div class=\"cluster\"><form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var37 string
 			templ_7745c5c3_Var37, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.URL("/settings/whatsapp/wabas/" + strconv.FormatInt(v.ID, 10) + "/disconnect")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/whatsapp.templ`, Line: 293, Col: 119}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/whatsapp.templ`, Line: 297, Col: 119}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var37)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, "\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -928,20 +943,20 @@ func DisconnectWABA(v DisconnectWABAView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 72, "<button type=\"submit\" class=\"btn btn--danger\">Disconnect ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "<button type=\"submit\" class=\"btn btn--danger\">Disconnect ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var38 string
 			templ_7745c5c3_Var38, templ_7745c5c3_Err = templ.JoinStringErrs(v.Name)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/whatsapp.templ`, Line: 295, Col: 72}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/whatsapp.templ`, Line: 299, Col: 72}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var38))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "</button></form><a class=\"btn btn--secondary\" href=\"/settings/whatsapp\">Cancel</a></div></div></section></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "</button></form><a class=\"btn btn--secondary\" href=\"/settings/whatsapp\">Cancel</a></div></div></section></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
