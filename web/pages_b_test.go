@@ -194,3 +194,43 @@ func TestDeactivationAsksFirst(t *testing.T) {
 		t.Errorf("an Analyst opened the deactivation page: %d", r.Status)
 	}
 }
+
+// A refused template or media send keeps the chosen template, its values, the link and caption.
+func TestRefusedTemplateAndMediaSendsKeepTheirValues(t *testing.T) {
+	in := apptest.Start(t)
+	in.ConnectSandbox()
+	in.ApprovedSandboxTemplate("shipping_notice", "Hi {{1}}, your order {{2}} is on its way.", "Pablo", "860198")
+	ctx := context.Background()
+	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505551234", "Sheena", "Hello"); err != nil {
+		t.Fatal(err)
+	}
+	conv := "/conversations/" + strconv.FormatInt(conversationOf(t, in, "16505551234", apptest.SandboxNumberA), 10)
+	_, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
+	tpl := regexp.MustCompile(`<option value="(\d+)"[^>]*>shipping_notice`).FindStringSubmatch(admin.Get(conv).Body)
+	if tpl == nil {
+		t.Fatal("the approved template is not offered")
+	}
+	sent := len(in.Sim.Sent())
+	r := admin.PostForm(conv+"/template", url.Values{"template": {tpl[1]}, "body_1": {"Sheena"}, "body_2": {""}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="send-error"`) {
+		t.Fatalf("template with a missing value: %d", r.Status)
+	}
+	if !regexp.MustCompile(`<option value="` + tpl[1] + `" selected>`).MatchString(r.Body) {
+		t.Error("the refused template form lost the chosen template")
+	}
+	if !strings.Contains(r.Body, `name="body_1" type="text" value="Sheena"`) {
+		t.Error("the refused template form lost the value typed for {{1}}")
+	}
+	r = admin.PostForm(conv+"/media", url.Values{"type": {"document"}, "link": {"ftp://files.example/catalogue.pdf"}, "caption": {"Our spring catalogue"}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("media with a bad link: %d", r.Status)
+	}
+	for _, want := range []string{`value="ftp://files.example/catalogue.pdf"`, `value="Our spring catalogue"`, `<option value="document" selected>`, "<details open>"} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("the refused media form lost %s", want)
+		}
+	}
+	if len(in.Sim.Sent()) != sent {
+		t.Error("a refused send went out")
+	}
+}

@@ -20,19 +20,23 @@ import (
 
 // Session keys.
 const (
-	sessionMemberID    = "member_id"
-	sessionEpoch       = "epoch"
-	sessionSignedInAt  = "signed_in_at"
-	sessionSeenAt      = "seen_at"
-	sessionFlash       = "flash"
-	sessionFlashKind   = "flash_kind"
-	sessionID          = "sid"
-	sessionReauthAt    = "reauth_at"
-	sessionInboxBox    = "inbox_box"    // the inbox box the member last chose
-	sessionPendingWABA = "pending_waba" // a connection the Cloud API refused, sealed, for "Save anyway"
+	sessionMemberID   = "member_id"
+	sessionEpoch      = "epoch"
+	sessionSignedInAt = "signed_in_at"
+	sessionSeenAt     = "seen_at"
+	sessionFlash      = "flash"
+	sessionFlashKind  = "flash_kind"
+	sessionID         = "sid"
+	sessionReauthAt   = "reauth_at"
 
 	sessionPendingMemberID = "pending_member_id"
 	sessionPendingAt       = "pending_at"
+)
+
+// Session keys of pages that remember something for the member.
+const (
+	sessionInboxBox    = "inbox_box"    // the inbox box the member last chose
+	sessionPendingWABA = "pending_waba" // a connection the Cloud API refused, sealed, for "Save anyway"
 )
 
 // seenAtResolution bounds how often a busy session is written just to record activity.

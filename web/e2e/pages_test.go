@@ -312,3 +312,33 @@ func TestEmptyStatesConfirmationAndKeyGroups(t *testing.T) {
 	}
 	atBothWidths(t, ctx, "enrol-2fa")
 }
+
+// Item 9: after its account is disconnected, a conversation keeps its history and says why
+// nothing can be sent.
+func TestADisconnectedAccountsConversationIsReadOnly(t *testing.T) {
+	in := apptest.Start(t)
+	ref := in.ConnectSandbox()
+	bg := context.Background()
+	in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
+	if _, err := in.Sim.CustomerSays(bg, apptest.SandboxNumberA, "16505551234", "Sheena Nelson", "Do you deliver olive trees?"); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.App.Workspace.Disconnect(bg, ref); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	signIn(t, ctx, in, "ada@example.com", adminPassword)
+	run(t, ctx, "open the conversation",
+		chromedp.Navigate(in.URL+"/inbox?box=all"),
+		chromedp.WaitVisible(chromedp.CSS(".conversation-item__link")),
+		chromedp.Click(chromedp.CSS(".conversation-item__link")),
+		chromedp.WaitVisible(chromedp.CSS("#conversation-read-only")),
+	)
+	if got := text(t, ctx, ".messages"); !strings.Contains(got, "Do you deliver olive trees?") {
+		t.Errorf("the history reads %q", got)
+	}
+	if count(t, ctx, "#reply-text") != 0 || count(t, ctx, "#template-form") != 0 {
+		t.Error("a disconnected account's conversation offers to send")
+	}
+	atBothWidths(t, ctx, "conversation-read-only")
+}
