@@ -342,3 +342,40 @@ func TestADisconnectedAccountsConversationIsReadOnly(t *testing.T) {
 	}
 	atBothWidths(t, ctx, "conversation-read-only")
 }
+
+// Item 13: a canned reply edit refused for a missing title keeps the new text in its own form.
+func TestARefusedCannedEditKeepsTheText(t *testing.T) {
+	in := apptest.Start(t)
+	in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
+	ctx := browser(t)
+	signIn(t, ctx, in, "ada@example.com", adminPassword)
+	run(t, ctx, "add a canned reply",
+		chromedp.Navigate(in.URL+"/canned"),
+		chromedp.WaitVisible(chromedp.CSS("#canned-body")),
+		chromedp.SendKeys(chromedp.CSS("#field-title"), "Hours"),
+		chromedp.SendKeys(chromedp.CSS("#canned-body"), "9 to 5"),
+		chromedp.Click(chromedp.CSS(`form[action="/canned"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action^="/canned/"] textarea`)),
+	)
+	text := "Monday to Saturday, 9:00 to 18:00"
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const f = document.querySelector('form[action^="/canned/"]');
+		f.querySelector("input[name=title]").value = "";
+		f.querySelector("textarea").value = `+strconv.Quote(text)+`;
+		return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "save it without a title",
+		chromedp.Click(chromedp.CSS(`form[action^="/canned/"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action^="/canned/"] .field__error`)),
+	)
+	if got := value(t, ctx, `form[action^="/canned/"] textarea`); got != text {
+		t.Errorf("the refused edit holds %q, want the new text", got)
+	}
+	if got := value(t, ctx, "#canned-body"); got != "" {
+		t.Errorf("the refused edit filled the new-reply form with %q", got)
+	}
+	atBothWidths(t, ctx, "canned-refused")
+	run(t, ctx, "security settings", chromedp.Navigate(in.URL+"/settings/security"), chromedp.WaitVisible(chromedp.CSS("main")))
+	atBothWidths(t, ctx, "security-settings")
+}
