@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/web/views"
@@ -17,7 +18,7 @@ func (s *Server) numbersPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.NumbersView{Page: s.page(c, "Phone numbers", "numbers")}
+	v := views.NumbersView{Page: s.page(c, "Phone numbers", "numbers"), CanConnect: p.Can(authz.WorkspaceSettingsManage)}
 	for _, n := range inScope(p, numbers) {
 		v.Numbers = append(v.Numbers, numberRow(n))
 	}

@@ -170,6 +170,14 @@ func TestTemplatesWithoutAnAccountNameWhoConnectsOne(t *testing.T) {
 	if !strings.Contains(body, "An administrator") || strings.Contains(body, `href="/settings/whatsapp"`) {
 		t.Errorf("an Analyst is told %q", body)
 	}
+	// The numbers page likewise: a link for who can connect, a name for who cannot.
+	if strings.Contains(ana.Get("/numbers").Body, `href="/settings/whatsapp">Connect`) {
+		t.Error("an Analyst is offered to connect an account")
+	}
+	_, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
+	if !strings.Contains(admin.Get("/numbers").Body, `href="/settings/whatsapp">Connect`) {
+		t.Error("an Administrator is not offered a link to connect an account")
+	}
 }
 
 // Deactivating a member is confirmed on a page of its own; the page changes nothing.

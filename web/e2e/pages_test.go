@@ -249,6 +249,11 @@ func TestEmptyStatesConfirmationAndKeyGroups(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#tpl-no-account a[href="/settings/whatsapp"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#field-waba_id")),
 	)
+	run(t, ctx, "phone numbers without an account",
+		chromedp.Navigate(in.URL+"/numbers"),
+		chromedp.WaitVisible(chromedp.CSS(`.empty-state a[href="/settings/whatsapp"]`)),
+	)
+	atBothWidths(t, ctx, "numbers-empty")
 	run(t, ctx, "roles page",
 		chromedp.Navigate(in.URL+"/roles"),
 		chromedp.WaitVisible(chromedp.CSS(".page-header__title")),
