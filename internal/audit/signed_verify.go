@@ -183,7 +183,7 @@ func (l *Log) VerifyCheckpoints(ctx context.Context, pub ed25519.PublicKey, file
 		case !hash.Valid:
 			// The newest checkpoint gets its own, fuller sentence below.
 		case hash.String != cp.EventHash:
-			p.add("event %d does not have the hash checkpoint %d signed (%s…): it was changed, or the log was rebuilt", cp.EventID, cp.Seq, cp.EventHash[:12])
+			p.add("event %d does not have the hash checkpoint %d signed (%s…): it was changed, or the log was rebuilt", cp.EventID, cp.Seq, ShortHash(cp.EventHash))
 		}
 		if !hash.Valid && !(retention.ID != 0 && cp.EventID < retention.FirstID) && firstMissing.Seq == 0 {
 			firstMissing = cp
@@ -285,6 +285,14 @@ func (l *Log) VerifyCheckpoints(ctx context.Context, pub ed25519.PublicKey, file
 	}
 	rep.Problems = p.done()
 	return rep, nil
+}
+
+// ShortHash is the start of a hash, for sentences; a value from a file may be any length.
+func ShortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
 }
 
 func countEvents(n int64) string {
