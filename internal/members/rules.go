@@ -17,7 +17,7 @@ func checkGrant(actor *authz.Principal, what string, perms authz.Set) error {
 		return forbidden("Sign in first.")
 	}
 	if missing := perms.Minus(actor.Permissions); missing.Len() > 0 {
-		return forbidden("You cannot grant %s: it includes permissions you do not hold (%s).", what, strings.Join(missing.IDs(), ", "))
+		return forbidden("You cannot grant %s: it includes permissions you do not hold (%s).", what, strings.Join(missing.Labels(), ", "))
 	}
 	return nil
 }
@@ -29,7 +29,7 @@ func checkManageable(actor *authz.Principal, target Member, targetPerms authz.Se
 		return conflict("You cannot change your own access. Ask another administrator.")
 	}
 	if missing := targetPerms.Minus(actor.Permissions); missing.Len() > 0 {
-		return forbidden("%s holds permissions you do not hold (%s), so you cannot change their access.", target.Name, strings.Join(missing.IDs(), ", "))
+		return forbidden("%s holds permissions you do not hold (%s), so you cannot change their access.", target.Name, strings.Join(missing.Labels(), ", "))
 	}
 	return nil
 }
