@@ -62,12 +62,15 @@ func busyWorkspace(t *testing.T) (*apptest.Instance, map[string]string) {
 	if err != nil || len(page.Conversations) != 3 {
 		t.Fatalf("customers' messages made %d conversations: %v", len(page.Conversations), err)
 	}
-	// The agent's conversation is the one with the long link, so the walk opens it.
-	agent := principal(t, in, emails[authz.RoleAgent])
+	// Each role that answers customers has one in "Mine", so the walk opens a conversation;
+	// the agent's is the one with the long link.
+	assignee := map[string]string{"order": authz.RoleAgent, "olive": authz.RoleAdministrator, "Monstera": authz.RoleSupport}
 	for _, c := range page.Conversations {
-		if strings.Contains(c.Preview, "order") {
-			if err := in.App.Inbox.Assign(ctx, admin, c.ID, agent.MemberID); err != nil {
-				t.Fatal(err)
+		for word, role := range assignee {
+			if strings.Contains(c.Preview, word) {
+				if err := in.App.Inbox.Assign(ctx, admin, c.ID, principal(t, in, emails[role]).MemberID); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
