@@ -48,6 +48,9 @@ func busyWorkspace(t *testing.T) (*apptest.Instance, map[string]string) {
 		in.CreateMember(email, name, key, adminPassword)
 		emails[key] = email
 	}
+	// A member whose name and address are long, as real ones are.
+	in.CreateMember("maximiliane.wolkenstein-oberhausen.customer-care@lucky-shrub-gardening-supplies.example.com",
+		"Maximiliane Wolkenstein-Oberhausen", authz.RoleAgent, adminPassword)
 	admin := principal(t, in, emails[authz.RoleAdministrator])
 	for _, c := range []struct{ number, waID, name, text string }{
 		{apptest.SandboxNumberA, "16505551234", "Sheena Nelson", "Hi! Do you deliver olive trees to Palo Alto?"},
@@ -76,6 +79,10 @@ func busyWorkspace(t *testing.T) (*apptest.Instance, map[string]string) {
 	}
 	if _, err := in.App.Inbox.CreateCanned(ctx, admin, inbox.CannedInput{Title: "Opening hours",
 		Body: "Our shop is open Monday to Saturday, 9:00 to 18:00."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.App.Inbox.CreateCanned(ctx, admin, inbox.CannedInput{Title: "Track your parcel",
+		Body: "Follow your parcel here: " + unbrokenText}); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []struct {
