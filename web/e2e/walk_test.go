@@ -150,9 +150,9 @@ func (w *consoleWatch) errorsSince(n int) ([]string, int) {
 	return out, len(w.msgs)
 }
 
-// errorsSince waits a moment for messages the browser sends after the load event (deferred
-// scripts, htmx requests that start on load) to arrive.
-func settle(ctx context.Context) { _ = chromedp.Do(ctx, chromedp.Sleep(150*time.Millisecond)) }
+// settle waits a moment for messages the browser sends after the load event (htmx requests
+// that start on load) to arrive; a later one is still caught, on the next page.
+func settle(ctx context.Context) { _ = chromedp.Do(ctx, chromedp.Sleep(100*time.Millisecond)) }
 
 // Pages found in the navigation and one level below: the first record a page links to (a path
 // ending in an id, such as /members/3 or /conversations/7) and the links among the page's
@@ -230,7 +230,11 @@ func TestEveryPageForEveryRole(t *testing.T) {
 	for _, role := range builtinRoles {
 		run(t, ctx, "laptop width", chromedp.EmulateViewport(1366, 900))
 		signIn(t, ctx, in, emails[role], adminPassword)
-		_, seen = console.errorsSince(seen)
+		var errs []string
+		errs, seen = console.errorsSince(seen)
+		for _, e := range errs {
+			t.Errorf("signing in as %s writes to the console: %s", role, e)
+		}
 		nav, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](navLinksJS))
 		if err != nil || len(nav) < 2 {
 			t.Fatalf("%s: navigation links %v: %v", role, nav, err)
