@@ -31,6 +31,11 @@ func TestDashboardShortcutsAreTrueForEveryRole(t *testing.T) {
 				t.Errorf("%s: the dashboard still promises %q", role, promise)
 			}
 		}
+		// What the inbox shortcut offers is what the role may do there.
+		answers := strings.Contains(r.Body, "answer customers")
+		if want := role != authz.RoleAnalyst; answers != want && strings.Contains(r.Body, `href="/inbox"`) {
+			t.Errorf("%s: the inbox shortcut offers to answer customers: %v, want %v", role, answers, want)
+		}
 		nav := map[string]bool{"/account": true}
 		for _, m := range navLink.FindAllStringSubmatch(r.Body, -1) {
 			nav[m[1]] = true
