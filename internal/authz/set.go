@@ -85,6 +85,16 @@ func (s Set) IDs() []string {
 	return out
 }
 
+// Labels lists the human labels of the set in catalogue order, for messages to people.
+func (s Set) Labels() []string {
+	perms := s.Permissions()
+	out := make([]string, len(perms))
+	for i, p := range perms {
+		out[i] = p.Label()
+	}
+	return out
+}
+
 // String is the space-separated ids, for logs and activity events.
 func (s Set) String() string { return strings.Join(s.IDs(), " ") }
 

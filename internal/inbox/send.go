@@ -128,7 +128,7 @@ func (s *Service) SendMedia(ctx context.Context, p *authz.Principal, conversatio
 func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o outgoing) (Message, error) {
 	const action = "message.sent"
 	if !p.Can(o.perm) {
-		return Message{}, s.refuse(ctx, p, action, convID, forbidden("Sending this needs the %s permission.", o.perm.ID()))
+		return Message{}, s.refuse(ctx, p, action, convID, forbidden("Sending this needs the permission “%s”.", o.perm.Label()))
 	}
 	if o.validate != nil {
 		if err := o.validate(); err != nil {

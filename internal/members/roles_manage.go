@@ -208,7 +208,7 @@ func (s *Service) SetRolePermission(ctx context.Context, actor *authz.Principal,
 		}
 		before := r.Permissions
 		if granted {
-			if err := checkGrant(actor, perm.ID(), authz.NewSet(perm)); err != nil {
+			if err := checkGrant(actor, "“"+perm.Label()+"”", authz.NewSet(perm)); err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO role_permissions (role_id, permission) VALUES (?, ?)`, r.ID, perm.ID())
