@@ -33,6 +33,8 @@ func (s *Server) routes() []route {
 		s.alertRoutes(),
 		s.whatsappRoutes(),
 		s.inboxRoutes(),
+		s.developerRoutes(),
+		s.apiRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard/switchboard/internal/alerts"
+	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
@@ -44,6 +45,7 @@ type Deps struct {
 	// Invitations, when set, also delivers invitation links (e-mail); nil shows them only.
 	Invitations members.InvitationSender
 	Inbox       *inbox.Service
+	APIKeys     *apikeys.Service
 	Audit       *audit.Log
 	Assets      *static.Assets
 	Sessions    *scs.SessionManager
@@ -59,6 +61,8 @@ type Server struct {
 	metrics           *httpMetrics
 	signatureFailures signatureMonitor
 	deniedSampler     *audit.Sampler
+	apiReadSampler    *audit.Sampler
+	apiLimiter        *keyLimiter
 }
 
 // New builds the HTTP server with every route of the routes table registered.
@@ -70,7 +74,8 @@ func New(d Deps) (*Server, error) {
 	e.Server.IdleTimeout = 2 * time.Minute
 	e.IPExtractor = ipExtractor(d.Config)
 
-	s := &Server{Deps: d, echo: e, deniedSampler: audit.NewSampler(time.Minute)}
+	s := &Server{Deps: d, echo: e, deniedSampler: audit.NewSampler(time.Minute),
+		apiReadSampler: audit.NewSampler(time.Minute), apiLimiter: newKeyLimiter(apiRate, apiBurst)}
 	m, err := newHTTPMetrics(d.Metrics)
 	if err != nil {
 		return nil, err
@@ -89,6 +94,7 @@ func New(d Deps) (*Server, error) {
 		parseForms,
 		s.sessionMiddleware,
 		s.loadPrincipal,
+		s.apiAuth,
 		s.csrf(),
 	)
 	if err := s.register(s.routes()); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchboard/switchboard/internal/alerts"
+	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
@@ -65,6 +66,7 @@ type Core struct {
 	TwoFactor *members.TwoFactor
 	Settings  *settings.Store
 	Secrets   *secrets.Box
+	APIKeys   *apikeys.Service
 	Clock     clock.Clock
 }
 
@@ -153,6 +155,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		Alerts: al, Throttle: throttle,
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
+		APIKeys:   apikeys.NewService(d, store, log, al, st, clk),
 	}, nil
 }
 
@@ -194,7 +197,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	srv, err := web.New(web.Deps{
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
-		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Ingester: core.Ingester,
+		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Ingester: core.Ingester, APIKeys: core.APIKeys,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
 	})
 	if err != nil {

@@ -446,10 +446,7 @@ func conversationTarget(id int64) audit.Target {
 }
 
 func memberActor(p *authz.Principal) audit.Actor {
-	if p == nil {
-		return audit.Anonymous()
-	}
-	return audit.MemberActor(p.MemberID, p.Name)
+	return audit.PrincipalActor(p)
 }
 
 // nullID is an optional member or row id as SQL (and audit) wants it: NULL for none.
