@@ -144,9 +144,7 @@ func (s *Server) apiChangeMemberRole(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		RoleID int64 `json:"role_id"`
-	}
+	var in roleRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -182,6 +180,17 @@ func (s *Server) apiDeactivateMember(c echo.Context) error {
 	return s.apiMemberAnswer(c, http.StatusOK, id)
 }
 
+type (
+	roleRequest struct {
+		RoleID int64 `json:"role_id"`
+	}
+	inviteRequest struct {
+		Email   string         `json:"email"`
+		RoleID  int64          `json:"role_id"`
+		Numbers apiNumberScope `json:"numbers"`
+	}
+)
+
 type apiInvitation struct {
 	ID        int64          `json:"id"`
 	Email     string         `json:"email"`
@@ -193,11 +202,7 @@ type apiInvitation struct {
 }
 
 func (s *Server) apiInvite(c echo.Context) error {
-	var in struct {
-		Email   string         `json:"email"`
-		RoleID  int64          `json:"role_id"`
-		Numbers apiNumberScope `json:"numbers"`
-	}
+	var in inviteRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}

@@ -73,6 +73,28 @@ type apiMessageJSON struct {
 	CreatedAt      string  `json:"created_at"`
 }
 
+// Request bodies.
+type (
+	assignRequest struct {
+		// MemberID is who gets the conversation; null takes it from its assignee.
+		MemberID *int64 `json:"member_id"`
+	}
+	escalateRequest struct {
+		Reason string `json:"reason"`
+	}
+	sendTextRequest struct {
+		Body string `json:"body"`
+	}
+	sendTemplateRequest struct {
+		TemplateID int64 `json:"template_id"`
+		// Values of the template's variables, keyed like the variables ("1", "first_name").
+		Header map[string]string `json:"header,omitempty"`
+		Body   map[string]string `json:"body,omitempty"`
+		// Buttons are keyed by the button's position, from "0".
+		Buttons map[string]string `json:"buttons,omitempty"`
+	}
+)
+
 func toAPIContact(c inbox.Contact) apiContact {
 	return apiContact{ID: c.ID, Phone: c.Phone, Name: c.Name, UserID: c.UserID, Username: c.Username, Masked: c.Masked}
 }
@@ -146,9 +168,7 @@ func (s *Server) apiAssignConversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		MemberID *int64 `json:"member_id"`
-	}
+	var in assignRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -167,9 +187,7 @@ func (s *Server) apiEscalateConversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in escalateRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -233,9 +251,7 @@ func (s *Server) apiSendText(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Body string `json:"body"`
-	}
+	var in sendTextRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -251,12 +267,7 @@ func (s *Server) apiSendTemplate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		TemplateID int64             `json:"template_id"`
-		Header     map[string]string `json:"header"`
-		Body       map[string]string `json:"body"`
-		Buttons    map[string]string `json:"buttons"`
-	}
+	var in sendTemplateRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}

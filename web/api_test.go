@@ -54,7 +54,7 @@ func (r apiResponse) problemType() string {
 }
 
 func newAPIClient(t *testing.T, in *apptest.Instance, key string) *apiClient {
-	return &apiClient{t: t, in: in, key: key, http: &http.Client{Timeout: 30 * time.Second,
+	return &apiClient{t: t, in: in, key: key, check: openAPIChecker(t, in), http: &http.Client{Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

@@ -22,6 +22,9 @@ func (s *Server) apiRoutes() []route {
 		return route{http.MethodPost, apiPrefix + path, access, h}
 	}
 	return []route{
+		{http.MethodGet, apiPrefix + "/openapi.json", authz.Public(), s.openAPIDocument},
+		{http.MethodGet, apiPrefix + "/docs", authz.Public(), s.apiReferencePage},
+
 		get("/conversations", read, s.apiListConversations),
 		get("/conversations/:id", read, s.apiGetConversation),
 		post("/conversations/:id/assign", authz.Require(authz.ConversationsAssign), s.apiAssignConversation),

@@ -77,4 +77,13 @@ func TestCreateAnAPIKeySeeItOnceAndUseIt(t *testing.T) {
 	screenshot(t, ctx, "list")
 	fitsPhoneWidth(t, ctx, in.URL+"/developers")
 	fitsPhoneWidth(t, ctx, in.URL+"/developers/keys/new")
+
+	run(t, ctx, "open the API reference",
+		chromedp.EmulateViewport(1366, 900),
+		chromedp.Navigate(in.URL+"/developers"),
+		chromedp.Click(chromedp.CSS(`.page-header a[href="/api/v1/docs"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#listConversations")),
+	)
+	screenshot(t, ctx, "reference")
+	fitsPhoneWidth(t, ctx, in.URL+"/api/v1/docs")
 }
