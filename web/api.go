@@ -143,7 +143,7 @@ func problemOf(err error) Problem {
 		kind = problemNotFound
 	case errors.Is(err, inbox.ErrForbidden), errors.Is(err, members.ErrForbidden), errors.Is(err, templates.ErrForbidden), errors.Is(err, apikeys.ErrForbidden):
 		kind, out.Detail = problemForbidden, err.Error()
-	case errors.Is(err, members.ErrConflict):
+	case errors.Is(err, members.ErrConflict), errors.Is(err, templates.ErrNotSendable), errors.Is(err, templates.ErrInvalidState):
 		kind, out.Detail = problemConflict, err.Error()
 	case errors.Is(err, inbox.ErrWindowClosed):
 		kind, out.Detail = problemWindowClosed, "Only an approved template can be sent until the customer writes again."

@@ -288,7 +288,21 @@ func (s *Server) apiSendTemplate(c echo.Context) error {
 		}
 		values.Buttons[i] = v
 	}
+	if !t.Sendable() {
+		return fieldProblem("template_id", "This template cannot be sent: Meta has not approved it, or it is paused or deleted.")
+	}
 	msg, shown, err := templateMessage(t, values)
+	if errors.Is(err, templates.ErrNotSendable) {
+		// The template is sendable, so what is wrong is a value: name the part it belongs to.
+		field := "body"
+		switch detail := err.Error(); {
+		case strings.Contains(detail, "header"):
+			field = "header"
+		case strings.Contains(detail, "button"):
+			field = "buttons"
+		}
+		return fieldProblem(field, strings.TrimPrefix(err.Error(), templates.ErrNotSendable.Error()+": "))
+	}
 	if err != nil {
 		return err
 	}

@@ -488,3 +488,38 @@ func TestAPIMembersKeepTheNoEscalationRules(t *testing.T) {
 }
 
 func membersRoleInput(name string) members.RoleInput { return members.RoleInput{Name: name} }
+
+func TestAPISendsAnApprovedTemplate(t *testing.T) {
+	f := newAPIFixture(t)
+	f.in.ApprovedSandboxTemplate("order_shipped", "Hello {{1}}, your order {{2}} has shipped.", "Maria", "4711")
+	_, secret := makeKey(t, f.in, f.admin, authz.NewSet(authz.ConversationsViewAll, authz.TemplatesView, authz.MessagesSendTemplate))
+	api := newAPIClient(t, f.in, secret)
+	var list struct {
+		Data []struct {
+			ID   int64
+			Name string
+		}
+	}
+	json.Unmarshal([]byte(api.get("/api/v1/templates").Body), &list)
+	if len(list.Data) != 1 || list.Data[0].Name != "order_shipped" {
+		t.Fatalf("templates: %+v", list.Data)
+	}
+	id := strconv.FormatInt(list.Data[0].ID, 10)
+	if r := api.get("/api/v1/templates/" + id); r.Status != http.StatusOK || !strings.Contains(r.Body, "has shipped") {
+		t.Errorf("template: %d %s", r.Status, r.Body)
+	}
+	path := conv(f.convA) + "/messages/template"
+	if r := api.post(path, `{"template_id": `+id+`, "body": {"1": "Sheena"}}`); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"field"`) {
+		t.Errorf("a missing value: %d %s", r.Status, r.Body)
+	}
+	if r := api.post(path, `{"template_id": 999, "body": {"1": "Sheena", "2": "4711"}}`); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"field":"template_id"`) {
+		t.Errorf("an unknown template: %d %s", r.Status, r.Body)
+	}
+	r := api.post(path, `{"template_id": `+id+`, "body": {"1": "Sheena", "2": "4711"}}`)
+	if r.Status != http.StatusCreated || !strings.Contains(r.Body, "Hello Sheena, your order 4711 has shipped.") {
+		t.Errorf("send: %d %s", r.Status, r.Body)
+	}
+	if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = 'message.sent' AND actor_type = 'api_key'`); n != 1 {
+		t.Errorf("message.sent events by the key: %d", n)
+	}
+}
