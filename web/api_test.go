@@ -416,6 +416,11 @@ func TestAKeyLosesWhatItsCreatorLoses(t *testing.T) {
 	if r := api.get("/api/v1/templates"); r.Status != http.StatusUnauthorized {
 		t.Errorf("after the creator was deactivated: %d", r.Status)
 	}
+	page := f.in.Client()
+	page.SignIn("admin@example.com", ownerPassword)
+	if r := page.Get("/developers"); !strings.Contains(r.Body, ">stopped<") || !strings.Contains(r.Body, "Ines Integrator was deactivated") {
+		t.Error("the Developers page does not show that the key stopped with its creator")
+	}
 }
 
 func TestAPIMembersKeepTheNoEscalationRules(t *testing.T) {

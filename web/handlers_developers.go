@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/web/views"
 )
@@ -36,6 +37,14 @@ func (s *Server) renderDevelopers(c echo.Context, created *views.NewAPIKey) erro
 			return err
 		}
 	}
+	list, err := s.Members.Store().List(ctx)
+	if err != nil {
+		return err
+	}
+	creators := map[int64]members.Member{}
+	for _, m := range list {
+		creators[m.ID] = m
+	}
 	now := s.Clock.Now()
 	for _, k := range keys {
 		row := views.APIKeyRow{ID: k.ID, Name: k.Name, Last4: k.Last4, CreatedBy: k.CreatedByName, Created: formatTime(k.CreatedAt),
@@ -46,6 +55,11 @@ func (s *Server) renderDevelopers(c echo.Context, created *views.NewAPIKey) erro
 		}
 		if !k.LastUsedAt.IsZero() {
 			row.LastUsed = formatTime(k.LastUsedAt)
+		}
+		if m := creators[k.CreatedBy]; row.Status == "active" && (!m.Active() || m.SessionEpoch != k.CreatorEpoch) {
+			// Authenticate refuses it; say why here rather than show a dead key as active.
+			row.Status = "stopped"
+			row.Stopped = k.CreatedByName + " was deactivated, or changed their password, 2FA or role since the key was made."
 		}
 		for _, perm := range k.Scopes.Permissions() {
 			row.Scopes = append(row.Scopes, scopeLabel(perm))

@@ -82,6 +82,9 @@ type Key struct {
 	RevokedByName string
 	LastUsedAt    time.Time
 	LastUsedAddr  string
+	// CreatorEpoch is the creator's session epoch when the key was made; once theirs moves on
+	// (a password, 2FA or role change, "sign out everywhere") the key no longer works.
+	CreatorEpoch int64
 }
 
 // Status of a key at a time.

@@ -234,7 +234,7 @@ func (s *Service) Authenticate(ctx context.Context, secret, addr string) (*authz
 	if err != nil {
 		return nil, err
 	}
-	if !m.Active() || m.SessionEpoch != k.creatorEpoch {
+	if !m.Active() || m.SessionEpoch != k.CreatorEpoch {
 		return nil, ErrUnauthorized
 	}
 	if now.Sub(k.LastUsedAt) >= touchResolution || k.LastUsedAddr != addr {

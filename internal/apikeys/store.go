@@ -23,10 +23,7 @@ func NewStore(d *db.DB) *Store { return &Store{db: d} }
 const keyColumns = `id, name, last4, scopes, all_numbers, number_ids, created_by, created_by_name, creator_epoch,
 	created_at, expires_at, revoked_at, revoked_by_name, last_used_at, last_used_addr`
 
-type keyRow struct {
-	Key
-	creatorEpoch int64
-}
+type keyRow struct{ Key }
 
 func scanKey(row interface{ Scan(...any) error }) (keyRow, error) {
 	var (
@@ -35,7 +32,7 @@ func scanKey(row interface{ Scan(...any) error }) (keyRow, error) {
 		created                   int64
 		expires, revoked, lastUse sql.NullInt64
 	)
-	err := row.Scan(&k.ID, &k.Name, &k.Last4, &scopes, &k.Numbers.All, &numbers, &k.CreatedBy, &k.CreatedByName, &k.creatorEpoch,
+	err := row.Scan(&k.ID, &k.Name, &k.Last4, &scopes, &k.Numbers.All, &numbers, &k.CreatedBy, &k.CreatedByName, &k.CreatorEpoch,
 		&created, &expires, &revoked, &k.RevokedByName, &lastUse, &k.LastUsedAddr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return keyRow{}, ErrNotFound
