@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -114,11 +113,10 @@ func openAPIRouter(t *testing.T, in *apptest.Instance) routers.Router {
 // validateResponse checks one answer against the document; nil for requests outside the API.
 func validateResponse(router routers.Router, req *http.Request, resp apiResponse) error {
 	route, params, err := router.FindRoute(req)
-	if errors.Is(err, routers.ErrPathNotFound) || errors.Is(err, routers.ErrMethodNotAllowed) {
-		return nil
-	}
 	if err != nil {
-		return err
+		// Not a documented operation (the document itself, the reference page, an unknown
+		// path): TestOpenAPIDocumentDescribesExactlyTheAPIRoutes checks which routes must be.
+		return nil
 	}
 	opts := &openapi3filter.Options{IncludeResponseStatus: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
 	in := &openapi3filter.ResponseValidationInput{

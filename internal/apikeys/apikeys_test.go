@@ -223,6 +223,15 @@ func TestAKeyStopsWithItsCreatorsAccess(t *testing.T) {
 		t.Errorf("revoked key: %v", err)
 	}
 
+	// The creator changes their password: their sessions and keys end at once (ASVS 3.3.3).
+	secret = newKey()
+	if err := f.members.ChangePassword(f.ctx, m.ID, "correct horse battery staple 42", "a new and longer passphrase 43"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.keys.Authenticate(f.ctx, secret, "127.0.0.1"); !errors.Is(err, apikeys.ErrUnauthorized) {
+		t.Errorf("key after the creator's password change: %v", err)
+	}
+
 	// The creator deactivated.
 	secret = newKey()
 	if err := f.members.Deactivate(f.ctx, admin, m.ID); err != nil {
