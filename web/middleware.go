@@ -110,8 +110,10 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 		CookieSecure:   s.Config.Secure(),
 		CookieSameSite: http.SameSiteLaxMode,
 		ContextKey:     csrfContextKey,
-		// Machine endpoints change nothing and serve no forms: no token cookie for them.
-		Skipper: isMachineRoute,
+		// Machine endpoints change nothing and serve no forms: no token cookie for them. The API
+		// reads no cookie at all (a bearer key is not sent by a browser on its own), so there is
+		// nothing for a forged cross-site request to ride on.
+		Skipper: func(c echo.Context) bool { return isMachineRoute(c) || isAPI(c) },
 		// Cross-site and same-site state changes: same-site falls back to the token check (and its
 		// refusal below); cross-site is refused here, and recorded like any other refusal.
 		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
@@ -197,6 +199,9 @@ func (s *Server) guard(req authz.Requirement) echo.MiddlewareFunc {
 			}
 			p := principalOf(c)
 			if p == nil {
+				if isAPI(c) {
+					return apiProblem(problemUnauthorized, "Send an API key as Authorization: Bearer sb_live_….")
+				}
 				return s.requireSignIn(c)
 			}
 			if p.MustEnrolTwoFactor && !req.AllowsDuringEnrolment() {
@@ -208,6 +213,9 @@ func (s *Server) guard(req authz.Requirement) echo.MiddlewareFunc {
 			}
 			if !req.Allows(p) {
 				s.recordDenied(c, "access.denied", "requires "+req.String())
+				if isAPI(c) {
+					return apiProblem(problemMissingScope, "This API key does not allow this: it needs %s.", req.String())
+				}
 				return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an administrator if you need it.")
 			}
 			if req.NeedsFreshAuth() && !s.recentlyAuthenticated(c.Request().Context()) {

@@ -61,6 +61,7 @@ var navigation = []navEntry{
 	{"alerts", "Alerts", "/alerts", authz.Require(authz.AlertsView), "Security"},
 	{"security", "Security settings", "/settings/security", authz.Require(authz.SecurityManage), "Security"},
 	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
+	{"developers", "Developers", "/developers", authz.Require(authz.APIKeysManage), "Settings"},
 }
 
 // page builds the layout part of a view model for the current request.

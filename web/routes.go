@@ -34,6 +34,8 @@ func (s *Server) routes() []route {
 		s.whatsappRoutes(),
 		s.inboxRoutes(),
 		s.mailRoutes(),
+		s.developerRoutes(),
+		s.apiRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -73,7 +73,8 @@ func NewSessionManager(d *db.DB, cfg config.Config) *scs.SessionManager {
 func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	sm := s.Sessions
 	return func(c echo.Context) error {
-		if isMachineRoute(c) {
+		if isMachineRoute(c) || isAPI(c) {
+			// The API authenticates with keys only: a session cookie must not work there.
 			// No session for static files, health and metrics: a refreshed session cookie on a
 			// publicly cacheable asset could be handed by a cache to everyone.
 			return next(c)
