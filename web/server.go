@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
 	"github.com/switchboard/switchboard/internal/workspace"
@@ -44,6 +45,7 @@ type Deps struct {
 	// Invitations, when set, also delivers invitation links (e-mail); nil shows them only.
 	Invitations members.InvitationSender
 	Inbox       *inbox.Service
+	Reviews     *reviews.Service
 	Audit       *audit.Log
 	Assets      *static.Assets
 	Sessions    *scs.SessionManager

@@ -85,6 +85,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	// keeps the chain verifiable).
 	go audit.NewPruner(a.Audit, logger).Every(ctx, 24*time.Hour)
 	go a.PruneWebhooksEvery(ctx, 24*time.Hour)
+	go a.RunAccessReviewsEvery(ctx, time.Hour)
 	if sandbox != nil {
 		go func() {
 			if err := sandbox.CustomersWriteIn(ctx, a.Members, a.Inbox); err != nil {

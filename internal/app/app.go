@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/secrets"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
@@ -66,6 +67,7 @@ type Core struct {
 	Settings  *settings.Store
 	Secrets   *secrets.Box
 	Clock     clock.Clock
+	Reviews   *reviews.Service
 }
 
 // CoreOptions say where the data is and how to run the core; zero values take defaults.
@@ -153,6 +155,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		Alerts: al, Throttle: throttle,
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
+		Reviews:   reviews.NewService(d, log, clk, svc, st, al),
 	}, nil
 }
 
@@ -194,7 +197,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	srv, err := web.New(web.Deps{
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
-		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Ingester: core.Ingester,
+		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Ingester: core.Ingester, Reviews: core.Reviews,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
 	})
 	if err != nil {
