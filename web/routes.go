@@ -34,6 +34,7 @@ func (s *Server) routes() []route {
 		s.whatsappRoutes(),
 		s.inboxRoutes(),
 		s.reviewRoutes(),
+		s.allowListRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -46,6 +46,7 @@ type Deps struct {
 	Invitations members.InvitationSender
 	Inbox       *inbox.Service
 	Reviews     *reviews.Service
+	AllowList   *settings.AllowList
 	Audit       *audit.Log
 	Assets      *static.Assets
 	Sessions    *scs.SessionManager

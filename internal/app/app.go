@@ -68,6 +68,7 @@ type Core struct {
 	Secrets   *secrets.Box
 	Clock     clock.Clock
 	Reviews   *reviews.Service
+	AllowList *settings.AllowList
 }
 
 // CoreOptions say where the data is and how to run the core; zero values take defaults.
@@ -156,6 +157,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
 		Reviews:   reviews.NewService(d, log, clk, svc, st, al),
+		AllowList: settings.NewAllowList(d, log, clk),
 	}, nil
 }
 
@@ -198,7 +200,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Ingester: core.Ingester, Reviews: core.Reviews,
-		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
+		AllowList: core.AllowList,
+		Sessions:  web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
 	})
 	if err != nil {
 		core.DB.Close()

@@ -21,3 +21,13 @@ func (s *Server) reviewRoutes() []route {
 		{http.MethodGet, "/reviews/:id/report.csv", authz.Require(authz.AccessReviewsManage), s.reviewReportCSV},
 	}
 }
+
+// allowListRoutes are the sign-in IP allow-list. Changing it changes who can sign in at all,
+// so it asks for a fresh sign-in like the rest of the security policy.
+func (s *Server) allowListRoutes() []route {
+	return []route{
+		{http.MethodGet, "/settings/security/allowlist", authz.Require(authz.SecurityManage), s.allowListPage},
+		{http.MethodPost, "/settings/security/allowlist", authz.Require(authz.SecurityManage).Fresh(), s.addToAllowList},
+		{http.MethodPost, "/settings/security/allowlist/:id/delete", authz.Require(authz.SecurityManage).Fresh(), s.removeFromAllowList},
+	}
+}
