@@ -35,6 +35,7 @@ func (s *Server) routes() []route {
 		s.inboxRoutes(),
 		s.reviewRoutes(),
 		s.allowListRoutes(),
+		s.consentRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -31,3 +31,12 @@ func (s *Server) allowListRoutes() []route {
 		{http.MethodPost, "/settings/security/allowlist/:id/delete", authz.Require(authz.SecurityManage).Fresh(), s.removeFromAllowList},
 	}
 }
+
+// consentRoutes record a contact's marketing consent. Members who may work a conversation (send
+// in it) may record it; the handler loads the conversation under the member's visibility.
+func (s *Server) consentRoutes() []route {
+	work := authz.RequireAny(authz.MessagesSendText, authz.MessagesSendMedia, authz.MessagesSendTemplate, authz.MessagesSendCanned)
+	return []route{
+		{http.MethodPost, "/conversations/:id/consent", work, s.setConsent},
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/consent"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
@@ -47,6 +48,7 @@ type Deps struct {
 	Inbox       *inbox.Service
 	Reviews     *reviews.Service
 	AllowList   *settings.AllowList
+	Consent     *consent.Service
 	Audit       *audit.Log
 	Assets      *static.Assets
 	Sessions    *scs.SessionManager

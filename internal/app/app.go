@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/consent"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
@@ -69,6 +70,7 @@ type Core struct {
 	Clock     clock.Clock
 	Reviews   *reviews.Service
 	AllowList *settings.AllowList
+	Consent   *consent.Service
 }
 
 // CoreOptions say where the data is and how to run the core; zero values take defaults.
@@ -141,6 +143,8 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	tplStore := templates.NewStore(d)
 	tpl := templates.NewService(d, tplStore, log, templateMeta{client: wa, workspace: ws, templates: tplStore}, templates.AllNumbersOnly, clk)
 	ib := inbox.NewService(d, log, clk, cloudSender{client: wa, workspace: ws})
+	cs := consent.NewService(d, log, clk)
+	ib.SetConsentHooks(cs, marketingGate{templates: tplStore, consent: cs})
 	// Meta's deliveries arrive at their own pace: a 2 ms wait lets concurrent ones share a commit
 	// (measured: about a quarter less server CPU and a third less disk written at 3,300/s).
 	ingester := inbox.NewIngester(d, ib.ApplyEvents, inbox.IngesterOptions{Clock: clk, Logger: logger, MaxDelay: 2 * time.Millisecond})
@@ -158,6 +162,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
 		Reviews:   reviews.NewService(d, log, clk, svc, st, al),
 		AllowList: settings.NewAllowList(d, log, clk),
+		Consent:   cs,
 	}, nil
 }
 
@@ -200,8 +205,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Ingester: core.Ingester, Reviews: core.Reviews,
-		AllowList: core.AllowList,
-		Sessions:  web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
+		AllowList: core.AllowList, Consent: core.Consent,
+		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
 	})
 	if err != nil {
 		core.DB.Close()
