@@ -144,3 +144,25 @@ func TestConsentIsChangedOnlyByMembersWhoWorkTheConversation(t *testing.T) {
 		t.Errorf("%d consent records", n)
 	}
 }
+
+// The opt-out keywords are set on the Privacy page; an empty list is refused and changes nothing.
+func TestOptOutKeywordsOnThePrivacyPage(t *testing.T) {
+	in := apptest.Start(t)
+	_, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
+	if r := admin.Get("/settings/privacy"); r.Status != http.StatusOK || !strings.Contains(r.Body, "STOP UNSUBSCRIBE") {
+		t.Fatalf("privacy page: %d", r.Status)
+	}
+	if r := admin.PostForm("/settings/privacy", url.Values{"keywords": {"  "}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "at least one keyword") {
+		t.Errorf("empty keywords: %d", r.Status)
+	}
+	if r := admin.PostForm("/settings/privacy", url.Values{"keywords": {"stop, abmelden"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.Status)
+	}
+	if k, _ := in.App.Consent.Keywords(context.Background()); strings.Join(k, " ") != "STOP ABMELDEN" {
+		t.Errorf("keywords %v", k)
+	}
+	_, agent := signedIn(t, in, "agent@example.com", authz.RoleAgent)
+	if r := agent.PostForm("/settings/privacy", url.Values{"keywords": {"x"}}); r.Status != http.StatusForbidden {
+		t.Errorf("agent: %d", r.Status)
+	}
+}

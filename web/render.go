@@ -61,6 +61,7 @@ var navigation = []navEntry{
 	{"reviews", "Access reviews", "/reviews", authz.Require(authz.AccessReviewsManage), "Security"},
 	{"security", "Security settings", "/settings/security", authz.Require(authz.SecurityManage), "Security"},
 	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
+	{"privacy", "Privacy", "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 }
 
 // page builds the layout part of a view model for the current request.

@@ -38,5 +38,7 @@ func (s *Server) consentRoutes() []route {
 	work := authz.RequireAny(authz.MessagesSendText, authz.MessagesSendMedia, authz.MessagesSendTemplate, authz.MessagesSendCanned)
 	return []route{
 		{http.MethodPost, "/conversations/:id/consent", work, s.setConsent},
+		{http.MethodGet, "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), s.privacySettingsPage},
+		{http.MethodPost, "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), s.savePrivacySettings},
 	}
 }

@@ -46,4 +46,7 @@ func TestConsentOnTheContactPanel(t *testing.T) {
 	run(t, b, "open the history", chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.card details').forEach(d => d.open = true)`))
 	screenshot(t, b, "desktop-conversation")
 	fitsPhoneWidth(t, b, url)
+	run(t, b, "privacy settings", chromedp.Navigate(in.URL+"/settings/privacy"), chromedp.WaitVisible(chromedp.CSS("#field-keywords")))
+	screenshot(t, b, "desktop-privacy")
+	fitsPhoneWidth(t, b, in.URL+"/settings/privacy")
 }
