@@ -46,6 +46,7 @@ type Deps struct {
 	// Invitations, when set, also delivers invitation links (e-mail); nil shows them only.
 	Invitations members.InvitationSender
 	Inbox       *inbox.Service
+	Live        *inbox.Live
 	Reviews     *reviews.Service
 	AllowList   *settings.AllowList
 	Consent     *consent.Service
@@ -64,6 +65,9 @@ type Server struct {
 	metrics           *httpMetrics
 	signatureFailures signatureMonitor
 	deniedSampler     *audit.Sampler
+	// shuttingDown closes when a graceful shutdown starts, so that open event streams end and
+	// do not hold the shutdown up.
+	shuttingDown chan struct{}
 }
 
 // New builds the HTTP server with every route of the routes table registered.
@@ -75,7 +79,8 @@ func New(d Deps) (*Server, error) {
 	e.Server.IdleTimeout = 2 * time.Minute
 	e.IPExtractor = ipExtractor(d.Config)
 
-	s := &Server{Deps: d, echo: e, deniedSampler: audit.NewSampler(time.Minute)}
+	s := &Server{Deps: d, echo: e, deniedSampler: audit.NewSampler(time.Minute), shuttingDown: make(chan struct{})}
+	e.Server.RegisterOnShutdown(func() { close(s.shuttingDown) })
 	m, err := newHTTPMetrics(d.Metrics)
 	if err != nil {
 		return nil, err

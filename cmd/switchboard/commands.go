@@ -10,12 +10,10 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/switchboard/switchboard/internal/app"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
-	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
@@ -105,71 +103,6 @@ func builtinRoleKeys() []string {
 		keys = append(keys, r.Key)
 	}
 	return keys
-}
-
-func auditCommand(ctx context.Context, args []string, e env) error {
-	if len(args) > 0 && args[0] == "verify-export" {
-		return verifyExport(args[1:], e)
-	}
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("usage: switchboard audit verify [--data DIR] | switchboard audit verify-export FILE")
-	}
-	_, common, err := parseCommon("audit verify", args[1:], e, nil)
-	if err != nil {
-		return err
-	}
-	// Verification only reads: it must neither create a database where there is none nor
-	// migrate the one it checks.
-	d, err := openExisting(ctx, common.DataDir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	rep, err := audit.New(d, clock.System{}).Verify(ctx)
-	if err != nil {
-		return err
-	}
-	if !rep.Intact {
-		fmt.Fprintf(e.stdout, "BROKEN at event %d: %s (%d events checked before it)\n", rep.BrokenID, rep.Reason, rep.Events)
-		return exitCode(1)
-	}
-	if rep.Events == 0 {
-		fmt.Fprintln(e.stdout, "intact: the activity log is empty")
-		return nil
-	}
-	from := ""
-	if rep.Checkpoint.FirstID > 0 {
-		from = fmt.Sprintf(" (from the retention checkpoint at event %d)", rep.Checkpoint.FirstID)
-	}
-	fmt.Fprintf(e.stdout, "intact: %d events, up to event %d at %s%s\n", rep.Events, rep.LastID, rep.LastAt.UTC().Format(time.RFC3339), from)
-	return nil
-}
-
-// verifyExport checks an exported activity log (CSV or JSON Lines) on its own, without the
-// database: each event's hash and its link to the event before it in the file.
-func verifyExport(args []string, e env) error {
-	if len(args) != 1 {
-		return errors.New("usage: switchboard audit verify-export FILE")
-	}
-	f, err := os.Open(args[0])
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rep, err := audit.VerifyExport(f)
-	if err != nil {
-		return err
-	}
-	if !rep.Intact {
-		fmt.Fprintf(e.stdout, "BROKEN at event %d: %s (%d events checked before it)\n", rep.BrokenID, rep.Reason, rep.Events)
-		return exitCode(1)
-	}
-	gaps := ""
-	if rep.Gaps > 0 {
-		gaps = fmt.Sprintf("; %d gaps from the export's filter, across which links cannot be checked from the file alone", rep.Gaps)
-	}
-	fmt.Fprintf(e.stdout, "intact: %d events, %d to %d%s\n", rep.Events, rep.FirstID, rep.LastID, gaps)
-	return nil
 }
 
 func backup(ctx context.Context, args []string, e env) error {

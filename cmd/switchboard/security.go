@@ -23,7 +23,7 @@ func securityCommand(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer core.Close()
-	actor := audit.Actor{Type: audit.ActorSystem, Name: "switchboard security clear-allowlist"}
+	actor := audit.SystemActor("switchboard security clear-allowlist")
 	n, err := core.AllowList.Clear(ctx, actor)
 	if err != nil {
 		return err

@@ -284,11 +284,7 @@ func (s *Service) SaveKeywords(ctx context.Context, input string) error {
 
 // keywordActor is how an opt-out by keyword appears in the activity log: the customer acted,
 // through Switchboard's processing of their message.
-func keywordActor() audit.Actor {
-	a := audit.System()
-	a.Name = "opt-out keyword"
-	return a
-}
+func keywordActor() audit.Actor { return audit.SystemActor("opt-out keyword") }
 
 // InboundText is the inbox's hook for each new inbound text message, inside the ingest
 // transaction q: a message that is exactly one of the keywords (ignoring case, spaces and a

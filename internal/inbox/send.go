@@ -192,7 +192,7 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		}
 		return Message{}, fieldError("template", err.Error())
 	}
-	if err != nil {
+	if err := s.changed(convID, err); err != nil {
 		return Message{}, err
 	}
 
@@ -240,7 +240,7 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		m, err = messageByID(ctx, tx, msgID, ViewFor(p))
 		return err
 	})
-	if err != nil {
+	if err := s.changed(convID, err); err != nil {
 		return Message{}, errors.Join(err, callErr)
 	}
 	if callErr != nil {

@@ -259,11 +259,7 @@ func (s *Service) open(ctx context.Context, tx *sql.Tx, actor *authz.Principal, 
 }
 
 // scheduleActor is how the schedule appears in the activity log.
-func scheduleActor() audit.Actor {
-	a := audit.System()
-	a.Name = "access review schedule"
-	return a
-}
+func scheduleActor() audit.Actor { return audit.SystemActor("access review schedule") }
 
 // reviewers loads the chosen reviewers: active members holding access_reviews.manage, since
 // the review pages need it.
