@@ -28,6 +28,8 @@ func (s *Server) renderInvite(c echo.Context, status int, v views.InviteView, er
 	}
 	v.Page = s.page(c, "Invite a member", "members")
 	v.Errors = errs
+	// No role is preselected: the inviter chooses one, and the least privileged come first.
+	members.LeastPrivilegedFirst(roles)
 	for _, r := range roles {
 		if r.Permissions.SubsetOf(p.Permissions) {
 			v.Roles = append(v.Roles, views.RoleOption{ID: r.ID, Name: r.Name, Selected: r.ID == v.RoleID, Hint: r.Description})
@@ -49,14 +51,12 @@ func (s *Server) invite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The link is shown once, here: only its hash is stored.
-	link := s.Config.BaseURL.String() + "/invitations/" + token
+	// The link is shown once, here: only its hash is stored. When it was e-mailed, it is not
+	// shown at all: it is the invitee's credential.
 	v := views.InvitationCreatedView{Page: s.page(c, "Invitation created", "members"), Email: inv.Email, RoleName: inv.RoleName,
-		Link: link, Expires: formatTime(inv.ExpiresAt)}
-	if s.Invitations != nil {
-		if err := s.Invitations.SendInvitation(c.Request().Context(), inv.Email, link); err != nil {
-			s.Logger.WarnContext(c.Request().Context(), "send invitation", "invitation", inv.ID, "error", err)
-		}
+		Expires: formatTime(inv.ExpiresAt), Mailed: inv.Mailed}
+	if !inv.Mailed {
+		v.Link = s.Config.BaseURL.String() + members.InvitationPath(token)
 	}
 	return render(c, http.StatusCreated, views.InvitationCreated(v))
 }

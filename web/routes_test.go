@@ -41,6 +41,7 @@ var publicRoutes = map[string]bool{
 	"GET /healthz": true, "GET /metrics": true, "GET /static/*": true, "HEAD /static/*": true,
 	"GET /setup": true, "POST /setup": true, "GET /login": true, "POST /login": true, "GET /login/2fa": true, "POST /login/2fa": true,
 	"GET /webhooks/whatsapp": true, "POST /webhooks/whatsapp": true, "GET /invitations/:token": true, "POST /invitations/:token": true,
+	"GET /password-reset": true, "POST /password-reset": true, "GET /password-reset/:token": true, "POST /password-reset/:token": true,
 }
 
 func TestOnlyAllowListedRoutesArePublic(t *testing.T) {

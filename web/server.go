@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/consent"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
+	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/settings"
@@ -43,8 +44,8 @@ type Deps struct {
 	Alerts    *alerts.Service
 	Throttle  *auth.Throttle
 	Ingester  WebhookIngester
-	// Invitations, when set, also delivers invitation links (e-mail); nil shows them only.
-	Invitations members.InvitationSender
+	// MailService, when set, queues e-mail (a mail server is configured); nil shows links to copy.
+	MailService *mail.Mailer
 	Inbox       *inbox.Service
 	Live        *inbox.Live
 	Reviews     *reviews.Service

@@ -33,6 +33,12 @@ const (
 	sessionPendingAt       = "pending_at"
 )
 
+// Session keys of pages that remember something for the member.
+const (
+	sessionInboxBox    = "inbox_box"    // the inbox box the member last chose
+	sessionPendingWABA = "pending_waba" // a connection the Cloud API refused, sealed, for "Save anyway"
+)
+
 // seenAtResolution bounds how often a busy session is written just to record activity.
 const seenAtResolution = time.Minute
 
@@ -122,6 +128,7 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 const (
 	principalKey     = "principal"
 	sessionLoadedKey = "session_loaded"
+	sessionEndedKey  = "session_ended" // why loadPrincipal ended this request's session
 )
 
 // isMachineRoute reports the routes that serve no person's page: static files, health, metrics.
@@ -179,6 +186,7 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if reason != "" {
 			s.Logger.InfoContext(ctx, "session ended", "member_id", id, "reason", reason)
+			c.Set(sessionEndedKey, reason)
 			if err := s.endSession(ctx); err != nil {
 				return err
 			}

@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard/switchboard/internal/consent"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
+	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/secrets"
@@ -46,6 +47,7 @@ type App struct {
 	stopCheckpointer func()
 	// AuditCheckpoints signs the activity log's head every minute and at shutdown.
 	AuditCheckpoints *audit.Checkpointer
+	mailSender       mail.Sender
 }
 
 // Options adjust how New builds the app; tests use them to control time.
@@ -54,6 +56,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Getenv reads the environment (SWITCHBOARD_SECRET_KEY); os.Getenv when nil.
 	Getenv func(string) string
+	// MailSender replaces the SMTP sender built from the Config (tests: a TLS config that
+	// trusts their own certificate authority).
+	MailSender mail.Sender
 }
 
 // Core is the part of the app that every subcommand needs: the database and the domain services.
@@ -77,6 +82,8 @@ type Core struct {
 	Consent   *consent.Service
 	// AuditKey signs the activity log's checkpoints; derived from the secret key, never stored.
 	AuditKey ed25519.PrivateKey
+	// Mail queues e-mail; nil when no mail server is configured.
+	Mail *mail.Mailer
 }
 
 // CoreOptions say where the data is and how to run the core; zero values take defaults.
@@ -90,6 +97,9 @@ type CoreOptions struct {
 	Security settings.Security
 	// GraphURL is Meta's Graph API, or the simulator in sandbox mode.
 	GraphURL string
+	// SMTP, when set, turns on e-mail: links in it start with BaseURL.
+	SMTP    config.SMTP
+	BaseURL string
 }
 
 // OpenCore opens the database, applies migrations and builds the services.
@@ -141,11 +151,20 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		return nil, err
 	}
 	st := settings.NewStore(d, log, clk, defaults)
-	al := alerts.New(d, log, clk, alerts.WithLogger(logger))
+	var mailer *mail.Mailer
+	alertOpts := []alerts.Option{alerts.WithLogger(logger)}
+	if o.SMTP.Enabled() {
+		mailer = mail.NewMailer(d, mail.NewOutbox(d, box, clk, mailDomain(o.SMTP)), log, o.BaseURL)
+		alertOpts = append(alertOpts, alerts.WithMailer(alertMail{store: store, mailer: mailer}))
+	}
+	al := alerts.New(d, log, clk, alertOpts...)
 	// One throttle per process: it also counts attempts in flight, which only works if shared.
 	throttle := auth.NewThrottle(d, clk, auth.DefaultThrottlePolicy)
 	svc := members.NewService(d, store, log, passwords, clk)
 	svc.Alerts, svc.Throttle = al, throttle
+	if mailer != nil {
+		svc.Invitations, svc.Resets = mailer, mailer
+	}
 	graphURL := o.GraphURL
 	if graphURL == "" {
 		graphURL = config.DefaultGraphURL
@@ -171,7 +190,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	return &Core{
 		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
-		Alerts: al, Throttle: throttle,
+		Alerts: al, Throttle: throttle, Mail: mailer,
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
 		Reviews:   reviews.NewService(d, log, clk, svc, st, al),
@@ -193,7 +212,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		logger = slog.Default()
 	}
 	core, err := OpenCore(ctx, CoreOptions{DataDir: cfg.DataDir, Clock: opts.Clock, Logger: logger, Getenv: opts.Getenv,
-		Security: DefaultSecurity(cfg), GraphURL: cfg.GraphURL})
+		Security: DefaultSecurity(cfg), GraphURL: cfg.GraphURL, SMTP: cfg.SMTP, BaseURL: cfg.BaseURL.String()})
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +245,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Live: core.Inbox.Live, Ingester: core.Ingester, Reviews: core.Reviews,
 		AllowList: core.AllowList, Consent: core.Consent,
-		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
+		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
 	})
 	if err != nil {
 		core.DB.Close()
@@ -248,7 +267,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	checkpoints := audit.NewCheckpointer(core.Audit, core.AuditKey, logger, audit.NewFileSink(filepath.Join(cfg.DataDir, audit.CheckpointFileName)))
 	core.Audit.SetCheckpointer(checkpoints)
-	return &App{Config: cfg, Core: core, Server: srv, Logger: logger, stopCheckpointer: stop, AuditCheckpoints: checkpoints}, nil
+	return &App{Config: cfg, Core: core, Server: srv, Logger: logger, stopCheckpointer: stop, AuditCheckpoints: checkpoints,
+		mailSender: opts.MailSender}, nil
 }
 
 // AuditCheckpointInterval is how often the activity log's head is signed when it moved.
@@ -259,6 +279,7 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.Server.Serve(l) }()
 	go a.AuditCheckpoints.Every(ctx, AuditCheckpointInterval)
+	defer a.startMailWorker(ctx)()
 	select {
 	case err := <-errc:
 		return err
