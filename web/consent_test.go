@@ -59,11 +59,10 @@ func TestMarketingTemplatesNeedConsent(t *testing.T) {
 	_, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
 	sent := func() int { return secCount(t, in, `SELECT count(*) FROM messages WHERE direction = 'out'`) }
 
-	if r := admin.PostForm(path+"/template", url.Values{"template": {sale}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("send marketing: %d", r.Status)
-	}
-	if page := admin.Get(path).Body; !strings.Contains(page, "has not opted in to marketing messages") {
-		t.Error("the refusal is not explained on the page")
+	// Refused with the reason on the conversation page (the form shown again, 422).
+	if r := admin.PostForm(path+"/template", url.Values{"template": {sale}}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.Body, "has not opted in to marketing messages") {
+		t.Fatalf("send marketing without consent: %d", r.Status)
 	}
 	if n := sent(); n != 0 {
 		t.Fatalf("%d messages stored after a refused marketing template", n)
