@@ -225,6 +225,11 @@ func (s *Server) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if !strings.EqualFold(scheme, "Bearer") {
 			return apiProblem(problemUnauthorized, "Send the API key as Authorization: Bearer sb_live_….")
 		}
+		// The sign-in allow-list holds for keys too: from elsewhere a key is not even looked at.
+		if s.AllowList != nil && !s.AllowList.Allowed(c.RealIP()) {
+			s.recordDenied(c, "api_key.refused", "address not on the IP allow-list")
+			return apiProblem(problemForbidden, "Requests from this address are not allowed by the workspace's IP allow-list.")
+		}
 		ctx := c.Request().Context()
 		p, err := s.APIKeys.Authenticate(ctx, strings.TrimSpace(token), c.RealIP())
 		if errors.Is(err, apikeys.ErrUnauthorized) {

@@ -528,3 +528,33 @@ func TestAPISendsAnApprovedTemplate(t *testing.T) {
 		t.Errorf("message.sent events by the key: %d", n)
 	}
 }
+
+// The workspace's IP allow-list stops API keys as it stops sign-ins: from an address outside
+// it, a valid key is refused and nothing is read.
+func TestAPIKeysObeyTheIPAllowList(t *testing.T) {
+	f := newAPIFixture(t)
+	_, secret := makeKey(t, f.in, f.admin, authz.FullSet())
+	api := newAPIClient(t, f.in, secret)
+	if r := api.get("/api/v1/conversations"); r.Status != http.StatusOK {
+		t.Fatalf("before the allow-list: %d", r.Status)
+	}
+	// The guard refuses a list that shuts out the one who sets it, so the entry is added on
+	// behalf of someone at 10.1.2.3; the test client calls from 127.0.0.1.
+	if _, err := f.in.App.Core.AllowList.Add(context.Background(), "10.0.0.0/8", "office", "Ada Admin", "10.1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second) // the list is cached for 2 s
+	for {
+		r := api.get("/api/v1/conversations")
+		if r.Status == http.StatusForbidden && strings.HasSuffix(r.problemType(), "#problem-forbidden") {
+			if strings.Contains(r.Body, "Sheena") {
+				t.Fatal("the refusal carries data")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a key from outside the allow-list: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/templates"
 	"github.com/switchboard/switchboard/web/views"
 )
@@ -65,8 +66,10 @@ func classify(err error) (int, string) {
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
 	case errors.Is(err, members.ErrForbidden), errors.Is(err, inbox.ErrForbidden), errors.Is(err, templates.ErrForbidden), errors.Is(err, apikeys.ErrForbidden):
 		return http.StatusForbidden, err.Error()
-	case errors.Is(err, members.ErrConflict):
+	case errors.Is(err, members.ErrConflict), errors.Is(err, reviews.ErrConflict):
 		return http.StatusConflict, err.Error()
+	case errors.Is(err, reviews.ErrNotFound):
+		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
 	default:
 		return http.StatusInternalServerError, defaultMessage(http.StatusInternalServerError)
 	}
@@ -74,7 +77,7 @@ func classify(err error) (int, string) {
 
 func isRecordNotFound(err error) bool {
 	return errors.Is(err, members.ErrNotFound) || errors.Is(err, inbox.ErrNotFound) ||
-		errors.Is(err, templates.ErrNotFound) || errors.Is(err, audit.ErrNotFound)
+		errors.Is(err, templates.ErrNotFound) || errors.Is(err, audit.ErrNotFound) || errors.Is(err, reviews.ErrNotFound)
 }
 
 func defaultMessage(status int) string {

@@ -250,6 +250,9 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 			v.Assignees = append(v.Assignees, o)
 		}
 	}
+	if v.Consent, err = s.consentPanel(c, conv.Contact.ID); err != nil {
+		return v, err
+	}
 	return v, nil
 }
 

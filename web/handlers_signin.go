@@ -33,6 +33,9 @@ func (s *Server) signInPage(c echo.Context) error {
 func (s *Server) signIn(c echo.Context) error {
 	ctx := c.Request().Context()
 	email, next := c.FormValue("email"), safeNext(c.FormValue("next"))
+	if !s.AllowList.Allowed(c.RealIP()) {
+		return s.refuseSignInOutsideAllowList(c, email, next)
+	}
 	m, err := s.Members.SignIn(ctx, email, c.FormValue("password"))
 	if errors.Is(err, members.ErrInvalidCredentials) {
 		v := views.SignInView{Page: s.page(c, "Sign in", ""), Email: email, Next: next,
@@ -76,6 +79,9 @@ func (s *Server) secondFactor(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
 	next, recovery := safeNext(c.FormValue("next")), c.FormValue("recovery") == "1"
+	if !s.AllowList.Allowed(c.RealIP()) {
+		return s.refuseSignInOutsideAllowList(c, "", next)
+	}
 	m, err := s.Members.Store().ByID(ctx, id)
 	if err != nil {
 		return err

@@ -59,9 +59,11 @@ var navigation = []navEntry{
 	{"roles", "Roles", "/roles", authz.Require(authz.MembersView), "Team"},
 	{"activity", "Activity", "/activity", authz.Require(authz.AuditView), "Security"},
 	{"alerts", "Alerts", "/alerts", authz.Require(authz.AlertsView), "Security"},
+	{"reviews", "Access reviews", "/reviews", authz.Require(authz.AccessReviewsManage), "Security"},
 	{"security", "Security settings", "/settings/security", authz.Require(authz.SecurityManage), "Security"},
 	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 	{"developers", "Developers", "/developers", authz.Require(authz.APIKeysManage), "Settings"},
+	{"privacy", "Privacy", "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 }
 
 // page builds the layout part of a view model for the current request.

@@ -36,6 +36,9 @@ func (s *Server) routes() []route {
 		s.mailRoutes(),
 		s.developerRoutes(),
 		s.apiRoutes(),
+		s.reviewRoutes(),
+		s.allowListRoutes(),
+		s.consentRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -20,10 +20,12 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/consent"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
 	"github.com/switchboard/switchboard/internal/workspace"
@@ -48,6 +50,9 @@ type Deps struct {
 	Inbox       *inbox.Service
 	Live        *inbox.Live
 	APIKeys     *apikeys.Service
+	Reviews     *reviews.Service
+	AllowList   *settings.AllowList
+	Consent     *consent.Service
 	Audit       *audit.Log
 	Assets      *static.Assets
 	Sessions    *scs.SessionManager

@@ -178,6 +178,13 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		if rerr != nil {
 			return rerr
 		}
+		// The IP allow-list holds for sessions too: one used from outside it ends at once.
+		if reason == "" && !s.AllowList.Allowed(c.RealIP()) {
+			reason = "address not on the IP allow-list"
+			if err := s.recordSessionOutsideAllowList(c, id); err != nil {
+				return err
+			}
+		}
 		if reason != "" {
 			s.Logger.InfoContext(ctx, "session ended", "member_id", id, "reason", reason)
 			c.Set(sessionEndedKey, reason)

@@ -27,6 +27,7 @@ Usage:
   switchboard audit verify
   switchboard audit verify-export FILE
   switchboard backup FILE
+  switchboard security clear-allowlist
   switchboard migrate
   switchboard simulator [--addr 127.0.0.1:9090] [--webhook-url URL]
   switchboard dev seed --events N [--members 50] [--append]
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = auditCommand(ctx, rest, e)
 	case "backup":
 		err = backup(ctx, rest, e)
+	case "security":
+		err = securityCommand(ctx, rest, e)
 	case "migrate":
 		err = migrate(ctx, rest, e)
 	case "simulator":

@@ -86,10 +86,14 @@ func serve(ctx context.Context, args []string, e env) error {
 	// keeps the chain verifiable).
 	go audit.NewPruner(a.Audit, logger).Every(ctx, 24*time.Hour)
 	go a.PruneWebhooksEvery(ctx, 24*time.Hour)
+	go a.RunAccessReviewsEvery(ctx, time.Hour)
 	if sandbox != nil {
 		go func() {
 			if err := sandbox.CustomersWriteIn(ctx, a.Members, a.Inbox); err != nil {
 				logger.Warn("demo customers could not write in", "error", err)
+			}
+			if err := demo.SeedCompliance(ctx, a.Members, a.Reviews, a.Consent, a.Inbox); err != nil {
+				logger.Warn("demo access review and consent", "error", err)
 			}
 			if err := sandbox.Run(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("demo simulator stopped", "error", err)

@@ -37,6 +37,10 @@ const (
 	KindAPIKeyCreated             Kind = "api_key_created"
 	KindMassExport                Kind = "mass_export"
 	KindWebhookSignatureFailures  Kind = "webhook_signature_failures"
+	// KindAccessReviewOpened: the access-review schedule opened a campaign (or could not).
+	KindAccessReviewOpened Kind = "access_review_opened"
+	// KindAccessReviewOverdue: an access review is past its due date and still open.
+	KindAccessReviewOverdue Kind = "access_review_overdue"
 )
 
 // Severity is how urgently an administrator should look.
@@ -80,6 +84,8 @@ var kinds = map[Kind]kindInfo{
 	KindAPIKeyCreated:             {SeverityInfo, "API key created"},
 	KindMassExport:                {SeverityWarning, "Large export"},
 	KindWebhookSignatureFailures:  {SeverityWarning, "Webhook signature failures"},
+	KindAccessReviewOpened:        {SeverityInfo, "Access review opened"},
+	KindAccessReviewOverdue:       {SeverityWarning, "Access review overdue"},
 }
 
 // Kinds returns every kind, in the order the alerts page lists them.
@@ -88,6 +94,7 @@ func Kinds() []Kind {
 		KindRepeatedSignInFailures, KindSignInFailuresFromAddress, KindSignInFromNewAddress,
 		KindTwoFactorReset, KindTwoFactorRemoved, KindTOTPReplay, KindRoleRaisedToAdministrator,
 		KindAPIKeyCreated, KindMassExport, KindWebhookSignatureFailures,
+		KindAccessReviewOpened, KindAccessReviewOverdue,
 	}
 }
 

@@ -29,3 +29,24 @@ func (a *App) PruneWebhooksEvery(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// RunAccessReviewsEvery runs the access-review schedule (scheduled campaigns, reminders, overdue
+// alerts) now and then every interval, until ctx ends. Time comes from the app's clock.
+func (a *App) RunAccessReviewsEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		opened, err := a.Reviews.RunSchedule(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.Logger.ErrorContext(ctx, "access review schedule", "error", err)
+		case opened:
+			a.Logger.InfoContext(ctx, "scheduled access review opened")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

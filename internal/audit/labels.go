@@ -88,13 +88,25 @@ var actionLabels = map[string]string{
 	"role.permission_revoked":      "Took a permission from a role",
 	"role.updated":                 "Updated a role",
 
-	"settings.security_changed": "Changed the security settings",
-	"settings.api_keys_changed": "Changed whether API keys may never expire",
-	"api_key.created":           "Created an API key",
-	"api_key.revoked":           "Revoked an API key",
-	"api_key.refused":           "Was refused an API key",
-	"api.read":                  "Read through the API",
-	"settings.updated":          "Changed the settings",
+	"settings.security_changed":         "Changed the security settings",
+	"settings.api_keys_changed":         "Changed whether API keys may never expire",
+	"api_key.created":                   "Created an API key",
+	"api_key.revoked":                   "Revoked an API key",
+	"api_key.refused":                   "Was refused an API key",
+	"api.read":                          "Read through the API",
+	"settings.updated":                  "Changed the settings",
+	"settings.consent_keywords_changed": "Changed the marketing opt-out keywords",
+
+	"access_review.opened":           "Opened an access review",
+	"access_review.decided":          "Decided on a member's access in a review",
+	"access_review.closed":           "Closed an access review",
+	"access_review.settings_changed": "Changed the access review settings",
+
+	"security.allowlist_changed": "Changed the sign-in IP allow-list",
+	"security.allowlist_cleared": "Cleared the sign-in IP allow-list",
+
+	"contact.consent_changed": "Changed a customer's marketing consent",
+	"access.address_refused":  "Was signed out: address not on the IP allow-list",
 
 	"setup.completed": "Set up the workspace",
 	"setup.refused":   "Was refused setting up the workspace",

@@ -123,6 +123,11 @@ func (s *Service) applyInbound(ctx context.Context, q db.Querier, in whatsapp.In
 		VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?)`, convID, in.MessageID, messageType(in.Type), in.Text, raw, in.ReplyTo, MessageReceived, ms); err != nil {
 		return fmt.Errorf("store message: %w", err)
 	}
+	if s.inbound != nil && in.Type == whatsapp.TypeText {
+		if err := s.inbound.InboundText(ctx, q, contactID, in.Text); err != nil {
+			return fmt.Errorf("consent keyword: %w", err)
+		}
+	}
 	// A system notice (the customer changed number) is not the customer writing: it neither
 	// opens the window nor counts as unread.
 	if in.Type == whatsapp.TypeSystem {

@@ -40,6 +40,7 @@ type outgoing struct {
 	typ         string
 	text        string
 	template    string
+	language    string
 	cannedID    int64
 	// validate checks the input once the permission is known to be held.
 	validate func() error
@@ -91,7 +92,7 @@ func (s *Service) SendTemplateAs(ctx context.Context, p *authz.Principal, conver
 		text = "[template: " + t.Name + "]"
 	}
 	return s.send(ctx, p, conversationID, outgoing{perm: authz.MessagesSendTemplate,
-		typ: whatsapp.TypeTemplate, text: text, template: t.Name,
+		typ: whatsapp.TypeTemplate, text: text, template: t.Name, language: t.Language,
 		validate: func() error { return asFieldError("template", whatsapp.ValidateTemplateMessage(t)) },
 		call: func(ctx context.Context, pn, to string) (string, error) {
 			return s.sender.SendTemplate(ctx, pn, to, t)
@@ -148,6 +149,11 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		if err != nil {
 			return err
 		}
+		if o.template != "" && s.gate != nil {
+			if err := s.gate.CheckTemplate(ctx, tx, convID, o.template, o.language); err != nil {
+				return err
+			}
+		}
 		now := s.now()
 		if o.needsWindow && !windowAt(c.LastInboundAt, now).Open {
 			return ErrWindowClosed
@@ -184,6 +190,13 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		}
 		return s.IndexSearch(ctx, tx)
 	})
+	if errors.Is(err, ErrNoConsent) {
+		// Recorded as a refusal with its reason; shown beside the template picker.
+		if refused := s.refuse(ctx, p, action, convID, err); refused != err {
+			return Message{}, refused
+		}
+		return Message{}, fieldError("template", err.Error())
+	}
 	if err := s.changed(convID, err); err != nil {
 		return Message{}, err
 	}

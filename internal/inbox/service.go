@@ -35,6 +35,9 @@ type Service struct {
 	// Logger receives what cannot be returned: a failed mark-read call to Meta, skipped webhook
 	// events. slog.Default() when nil.
 	Logger *slog.Logger
+	// inbound and gate connect marketing consent (SetConsentHooks); nil when not wired.
+	inbound InboundObserver
+	gate    TemplateGate
 }
 
 // NewService wires the inbox. sender may be nil where nothing is sent (reports, tests of
