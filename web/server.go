@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/analytics"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/settings"
@@ -44,6 +45,7 @@ type Deps struct {
 	// Invitations, when set, also delivers invitation links (e-mail); nil shows them only.
 	Invitations members.InvitationSender
 	Inbox       *inbox.Service
+	Analytics   *analytics.Service
 	Audit       *audit.Log
 	Assets      *static.Assets
 	Sessions    *scs.SessionManager

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/analytics"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/secrets"
@@ -59,6 +60,7 @@ type Core struct {
 	Workspace *workspace.Service
 	Templates *templates.Service
 	Inbox     *inbox.Service
+	Analytics *analytics.Service
 	Ingester  *inbox.Ingester
 	Audit     *audit.Log
 	Members   *members.Service
@@ -150,6 +152,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	return &Core{
 		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
+		Analytics: analytics.NewService(d, logger, clk, log),
 		Alerts: al, Throttle: throttle,
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
@@ -194,7 +197,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	srv, err := web.New(web.Deps{
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
-		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Ingester: core.Ingester,
+		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Ingester: core.Ingester, Analytics: core.Analytics,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
 	})
 	if err != nil {

@@ -1,0 +1,17 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/switchboard/switchboard/internal/authz"
+)
+
+// analyticsRoutes are the Analytics page (issue 13), its charts as SVG images and each chart's
+// CSV. The service narrows every figure to the member's number scope again.
+func (s *Server) analyticsRoutes() []route {
+	return []route{
+		{http.MethodGet, "/analytics", authz.Require(authz.AnalyticsView), s.analyticsPage},
+		{http.MethodGet, "/analytics/charts/:name", authz.Require(authz.AnalyticsView), s.analyticsChartImage},
+		{http.MethodGet, "/analytics/export/:name", authz.Require(authz.ReportsExport), s.analyticsExport},
+	}
+}
