@@ -413,7 +413,7 @@ func deref(s *string) string {
 }
 
 func (s *Store) numberNames(ctx context.Context) (map[int64]string, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, coalesce(nullif(label, ''), nullif(verified_name, ''), display_phone_number)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, coalesce(nullif(label, ''), nullif(verified_name, ''), 'Number') || ' (' || display_phone_number || ')'
 		FROM phone_numbers`)
 	if err != nil {
 		return nil, fmt.Errorf("number names: %w", err)
