@@ -44,12 +44,21 @@ func chartTheme(dark bool) charts.ColorPalette {
 	return charts.MakeTheme(opt)
 }
 
-const chartWidth, chartHeight = 880, 340
+// Charts come in two sizes: wide for desktops, narrow for phones (where a wide chart scaled
+// down to 350 px would have unreadable labels).
+const (
+	chartWidth, chartHeight   = 880, 340
+	narrowWidth, narrowHeight = 420, 320
+)
 
 // analyticsChart draws the chart of a table, or ok=false for a table without one.
-func analyticsChart(t views.DataTable, dark bool) ([]byte, bool, error) {
+func analyticsChart(t views.DataTable, dark, narrow bool) ([]byte, bool, error) {
 	theme := chartTheme(dark)
-	p := charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: chartWidth, Height: chartHeight},
+	w, h := chartWidth, chartHeight
+	if narrow {
+		w, h = narrowWidth, narrowHeight
+	}
+	p := charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: w, Height: h},
 		charts.PainterThemeOption(theme))
 	var err error
 	switch t.Name {
@@ -74,6 +83,10 @@ func analyticsChart(t views.DataTable, dark bool) ([]byte, bool, error) {
 		opt.Theme = theme
 		opt.XAxis.Labels = t.Columns[1:]
 		opt.XAxis.Title = "Hour"
+		opt.XAxis.LabelCount = 12
+		if narrow {
+			opt.XAxis.LabelCount = 6
+		}
 		ys := make([]string, len(t.Rows))
 		for i, row := range t.Rows {
 			ys[i] = row[0][:3]
@@ -116,5 +129,9 @@ func barOption(t views.DataTable, theme charts.ColorPalette, cols []int, stack b
 	opt.CategoryAxis.Labels = labels
 	opt.Legend = charts.LegendOption{SeriesNames: names, Offset: charts.OffsetRight}
 	opt.Padding = charts.Box{Top: 16, Right: 16, Bottom: 8, Left: 8}
+	// Counts: whole numbers from zero, so bars compare honestly.
+	opt.ValueAxis = []charts.ValueAxisOption{{Min: charts.Ptr(0.0), ValueFormatter: func(f float64) string {
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}}}
 	return opt
 }

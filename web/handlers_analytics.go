@@ -141,7 +141,7 @@ func (s *Server) analyticsChartImage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	svg, ok, err := analyticsChart(t, c.QueryParam("theme") == "dark")
+	svg, ok, err := analyticsChart(t, c.QueryParam("theme") == "dark", c.QueryParam("size") == "narrow")
 	if err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func fillAnalyticsView(v *views.AnalyticsView, q analyticsQuery, r analytics.Rep
 		tplNote = "The template filter applies to messages only."
 	}
 	desc := map[string][3]string{
-		tableMessages: {"Messages over time", "Outgoing messages by " + stepWord(p) + ", stacked by what became of them (read, delivered, sent, failed), and incoming messages.", agentNote},
+		tableMessages: {"Messages over time", "Outgoing messages by " + stepWord(p) + ", stacked by what became of them (read, delivered, sent, failed); the table adds incoming messages.", agentNote},
 		tableFailures: {"Failures by Meta error code", "Outgoing messages that failed, by the error code Meta gave and what it means.", ""},
 		tableConversations: {"Conversations and response times by number", "Conversations opened and closed on each number; first response (customer's first message of a turn to the member's reply) and resolution (start to closing), median and 90th percentile, to the histogram's step.",
 			joinNotes(agentNote, tplNote)},
@@ -280,6 +280,8 @@ func fillAnalyticsView(v *views.AnalyticsView, q analyticsQuery, r analytics.Rep
 		if name != tableAgents && name != tableTemplates && len(tbl.Rows) > 0 {
 			ch.Image = link("/analytics/charts/", name, ".svg")
 			ch.ImageDark = link("/analytics/charts/", name, ".svg", "theme", "dark")
+			ch.ImageNarrow = link("/analytics/charts/", name, ".svg", "size", "narrow")
+			ch.ImageNarrowDark = link("/analytics/charts/", name, ".svg", "size", "narrow", "theme", "dark")
 		}
 		if canExport {
 			ch.CSV = link("/analytics/export/", name, ".csv")

@@ -198,7 +198,7 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 		number := res.Numbers[rng.IntN(len(res.Numbers))]
 		agents := perNumber[number]
 		agent := agents[rng.IntN(len(agents))]
-		at := end - span + officeHoursOffset(rng, span)
+		at := officeHoursMoment(rng, end-span, span)
 		waID := fmt.Sprintf("%s%09d", countries[rng.IntN(len(countries))], 100000000+c)
 		var contact int64
 		if err := insContact.QueryRowContext(ctx, waID, firstNames[rng.IntN(len(firstNames))], at, at).Scan(&contact); err != nil {
@@ -302,11 +302,11 @@ func lower(s string) string {
 	return string(b)
 }
 
-// officeHoursOffset picks a moment in [0, span) with most weight on weekday office hours (in
-// UTC+1, a European business), so the heat map has shape.
-func officeHoursOffset(rng *rand.Rand, span int64) int64 {
+// officeHoursMoment picks a moment (unix ms) in [start, start+span) with most weight on weekday
+// office hours (in UTC+1, a European business), so the heat map has shape.
+func officeHoursMoment(rng *rand.Rand, start, span int64) int64 {
 	for {
-		off := rng.Int64N(span)
+		off := start + rng.Int64N(span)
 		t := time.UnixMilli(off).UTC().Add(time.Hour)
 		h := t.Hour()
 		w := 0.15
