@@ -96,6 +96,16 @@ CREATE TABLE billing_rates (
     created_at     INTEGER NOT NULL,
     UNIQUE (category, country, effective_from)
 );
+-- The starting card: Meta's billable categories (shared/spec/whatsapp-cloud-api.md: per
+-- delivered template message since 1 July 2025, by category and recipient country; service
+-- messages and utility templates inside an open window are free and never marked billable).
+-- Meta's amounts change and differ by country, so the card starts at zero for a billing.manage
+-- holder to fill in from Meta's current rate card.
+INSERT INTO billing_rates (category, country, currency, rate_micros, effective_from, created_at) VALUES
+    ('marketing', '*', 'USD', 0, 0, 0),
+    ('utility', '*', 'USD', 0, 0, 0),
+    ('authentication', '*', 'USD', 0, 0, 0),
+    ('authentication-international', '*', 'USD', 0, 0, 0);
 
 -- +goose StatementBegin
 CREATE TRIGGER analytics_message_insert AFTER INSERT ON messages BEGIN

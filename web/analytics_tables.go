@@ -43,7 +43,7 @@ func analyticsTable(r analytics.Report, name string) (views.DataTable, bool) {
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
 func percent(part, whole int64) string {
-	r := analytics.Rate(part, whole)
+	r := analytics.Ratio(part, whole)
 	if r < 0 {
 		return "–"
 	}

@@ -19,8 +19,8 @@ type Counts struct {
 // DeliveredOrRead is every outgoing message that reached the phone.
 func (c Counts) DeliveredOrRead() int64 { return c.Delivered + c.Read }
 
-// Rate is part/whole in percent, or -1 when whole is 0.
-func Rate(part, whole int64) float64 {
+// Ratio is part/whole in percent, or -1 when whole is 0.
+func Ratio(part, whole int64) float64 {
 	if whole == 0 {
 		return -1
 	}
