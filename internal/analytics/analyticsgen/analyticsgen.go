@@ -25,6 +25,8 @@ type Options struct {
 	Now           time.Time // the newest message is before it
 	Seed          uint64
 	Agents        int // members to create as agents (default 8)
+	// Templates to send; they must exist already. Empty: Templates, created APPROVED.
+	Templates []Template
 }
 
 // Template is a template the generator sends, with how often its messages are read.
@@ -46,6 +48,20 @@ var failures = []int{131026, 131026, 131026, 131049, 131049, 131047, 131050, 130
 
 // countries are calling codes of customers (weighted by repetition).
 var countries = []string{"49", "49", "49", "44", "44", "1", "1", "34", "91", "55"}
+
+var customerLines = []string{
+	"Hi, is my order on its way?", "Do you deliver on Saturdays?", "The parcel arrived damaged, what can I do?",
+	"Can I change the delivery address?", "Thanks, that helps!", "What are your opening hours?",
+	"I would like to return an item.", "Is the olive tree back in stock?", "My plant has yellow leaves, any advice?",
+	"Can I pay by invoice?", "Great, thank you!", "When will the refund arrive?",
+}
+
+var agentLines = []string{
+	"Thanks for writing! Let me check that for you.", "Your order left our warehouse this morning.",
+	"Yes, we deliver Monday to Saturday.", "I am sorry to hear that. Could you send a photo?",
+	"Done: the address is updated.", "We are open Monday to Saturday, 9:00 to 18:00.",
+	"The refund was issued today and shows in 3–5 days.", "Water it less often and give it more light.",
+}
 
 var firstNames = []string{"Amira", "Ben", "Carla", "Dmitri", "Elif", "Farid", "Greta", "Hiro", "Ines", "Jonas", "Keiko", "Luca"}
 
@@ -75,8 +91,11 @@ func Generate(ctx context.Context, d *db.DB, o Options) (Result, error) {
 		if res.Agents, err = createAgents(ctx, tx, o.Agents, res.Numbers); err != nil {
 			return err
 		}
-		if err := createTemplates(ctx, tx); err != nil {
-			return err
+		if len(o.Templates) == 0 {
+			o.Templates = Templates
+			if err := createTemplates(ctx, tx); err != nil {
+				return err
+			}
 		}
 		res.Messages, err = history(ctx, tx, rng, o, res)
 		return err
@@ -218,7 +237,7 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 				typ = "template"
 			}
 			if dir == "out" {
-				status, statusAt = outcome(rng, tpl), when+2000
+				status, statusAt = outcome(rng, o.Templates, tpl), when+2000
 				if status == "failed" {
 					c := failures[rng.IntN(len(failures))]
 					if tpl == "" && c == 131049 {
@@ -227,12 +246,19 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 					code, title = c, "failed"
 				}
 			}
-			if _, err := insMsg.ExecContext(ctx, conv, dir, wamid, typ, "generated", status, statusAt, code, title, by, tpl, when); err != nil {
+			text := customerLines[rng.IntN(len(customerLines))]
+			if dir == "out" {
+				text = agentLines[rng.IntN(len(agentLines))]
+			}
+			if tpl != "" {
+				text = "Template " + tpl
+			}
+			if _, err := insMsg.ExecContext(ctx, conv, dir, wamid, typ, text, status, statusAt, code, title, by, tpl, when); err != nil {
 				return fmt.Errorf("message: %w", err)
 			}
 			if tpl != "" && (status == "delivered" || status == "read") {
 				cat := "utility"
-				for _, t := range Templates {
+				for _, t := range o.Templates {
 					if t.Name == tpl {
 						cat = lower(t.Category)
 					}
@@ -247,7 +273,7 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 		// or not); the rest with the customer.
 		turns := 1 + rng.IntN(5)
 		if rng.IntN(5) == 0 {
-			tpl := Templates[rng.IntN(len(Templates))]
+			tpl := o.Templates[rng.IntN(len(o.Templates))]
 			if err := msg("out", agent, tpl.Name, at); err != nil {
 				return 0, err
 			}
@@ -332,9 +358,9 @@ func responseDelay(rng *rand.Rand) int64 {
 }
 
 // outcome is the final status of an outgoing message.
-func outcome(rng *rand.Rand, tpl string) string {
+func outcome(rng *rand.Rand, templates []Template, tpl string) string {
 	readRate := 0.88
-	for _, t := range Templates {
+	for _, t := range templates {
 		if t.Name == tpl {
 			readRate = t.ReadRate
 		}
