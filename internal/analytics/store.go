@@ -175,6 +175,8 @@ func (s *Store) bars(ctx context.Context, r *Report, ns numbers) error {
 	for i, t := range starts {
 		r.Bars[i].Start = t
 	}
+	// Without a member or template filter the same rows give the heat map.
+	unfiltered := r.Filter.MemberID == 0 && r.Filter.Template == ""
 	var w where
 	w.hours(r.Period)
 	w.numbers(ns)
@@ -198,13 +200,25 @@ func (s *Store) bars(ctx context.Context, r *Report, ns numbers) error {
 			i++
 		}
 		r.Bars[i].Counts.add(c)
+		if unfiltered {
+			r.addHeat(t, c.Inbound)
+		}
 	}
 	return rows.Err()
+}
+
+func (r *Report) addHeat(hour, n int64) {
+	local := time.Unix(hour*3600, 0).In(r.Period.Loc)
+	wd := (int(local.Weekday()) + 6) % 7
+	r.Heat[wd][local.Hour()] += n
 }
 
 // heat counts incoming messages by local weekday and hour. Incoming messages belong to no
 // member or template, so only the number filter narrows it.
 func (s *Store) heat(ctx context.Context, r *Report, ns numbers) error {
+	if r.Filter.MemberID == 0 && r.Filter.Template == "" {
+		return nil // counted with the bars
+	}
 	var w where
 	w.hours(r.Period)
 	w.numbers(ns)
@@ -219,9 +233,7 @@ func (s *Store) heat(ctx context.Context, r *Report, ns numbers) error {
 		if err := rows.Scan(&t, &n); err != nil {
 			return fmt.Errorf("incoming by hour: %w", err)
 		}
-		local := time.Unix(t*3600, 0).In(r.Period.Loc)
-		wd := (int(local.Weekday()) + 6) % 7
-		r.Heat[wd][local.Hour()] += n
+		r.addHeat(t, n)
 	}
 	return rows.Err()
 }
