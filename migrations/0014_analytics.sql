@@ -5,9 +5,10 @@
 -- ingestion, sending, the demo, generators) is counted exactly once without the inbox knowing
 -- about analytics, and analytics.Store.Rebuild recomputes them from scratch with the same rules.
 --
--- grain is the bucket size in hours: 1 (t = unix hour) or 24 (t = unix day, UTC). Hourly rows
--- let a viewer in any whole-hour time zone cut days and ranges exactly; daily rows let long
--- ranges be summed from few rows (whole UTC days in the middle, hours at the edges).
+-- grain is the bucket size in hours: 1 (t = unix hour), 24 (t = unix day, UTC) or 168 (t = unix
+-- week, counted from the epoch). Hourly rows let a viewer in any whole-hour time zone cut days
+-- and ranges exactly; daily and weekly rows let long ranges be summed from few rows (whole weeks
+-- in the middle, then days, then hours at the edges).
 
 CREATE TABLE analytics_messages (
     grain           INTEGER NOT NULL,
@@ -30,6 +31,23 @@ CREATE TABLE analytics_messages (
 ) WITHOUT ROWID;
 CREATE INDEX analytics_messages_member_idx ON analytics_messages(grain, member_id, t) WHERE member_id <> 0;
 CREATE INDEX analytics_messages_template_idx ON analytics_messages(grain, template_name, t) WHERE template_name <> '';
+
+-- The same counts per hour and number only (all members and templates together): the chart over
+-- time of an unfiltered page reads 2,160 of these for 90 days instead of every member's and
+-- template's hourly rows.
+CREATE TABLE analytics_number_hours (
+    t               INTEGER NOT NULL,
+    phone_number_id INTEGER NOT NULL,
+    inbound         INTEGER NOT NULL DEFAULT 0,
+    outbound        INTEGER NOT NULL DEFAULT 0,
+    pending         INTEGER NOT NULL DEFAULT 0,
+    sent            INTEGER NOT NULL DEFAULT 0,
+    delivered       INTEGER NOT NULL DEFAULT 0,
+    read            INTEGER NOT NULL DEFAULT 0,
+    failed          INTEGER NOT NULL DEFAULT 0,
+    replies         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (t, phone_number_id)
+) WITHOUT ROWID;
 
 CREATE TABLE analytics_failures (
     grain           INTEGER NOT NULL,
@@ -120,7 +138,19 @@ CREATE TRIGGER analytics_message_insert AFTER INSERT ON messages BEGIN
         new.direction = 'out' AND new.status = 'delivered',
         new.direction = 'out' AND new.status = 'read',
         new.direction = 'out' AND new.status = 'failed'
-    FROM conversations c, (SELECT 1 AS grain UNION ALL SELECT 24) g WHERE c.id = new.conversation_id
+    FROM conversations c, (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g WHERE c.id = new.conversation_id
+    ON CONFLICT DO UPDATE SET inbound = inbound + excluded.inbound, outbound = outbound + excluded.outbound,
+        pending = pending + excluded.pending, sent = sent + excluded.sent,
+        delivered = delivered + excluded.delivered, read = read + excluded.read, failed = failed + excluded.failed;
+
+    INSERT INTO analytics_number_hours (t, phone_number_id, inbound, outbound, pending, sent, delivered, read, failed)
+    SELECT new.created_at / 3600000, c.phone_number_id, new.direction = 'in', new.direction = 'out',
+        new.direction = 'out' AND new.status IN ('pending', 'accepted'),
+        new.direction = 'out' AND new.status = 'sent',
+        new.direction = 'out' AND new.status = 'delivered',
+        new.direction = 'out' AND new.status = 'read',
+        new.direction = 'out' AND new.status = 'failed'
+    FROM conversations c WHERE c.id = new.conversation_id
     ON CONFLICT DO UPDATE SET inbound = inbound + excluded.inbound, outbound = outbound + excluded.outbound,
         pending = pending + excluded.pending, sent = sent + excluded.sent,
         delivered = delivered + excluded.delivered, read = read + excluded.read, failed = failed + excluded.failed;
@@ -128,7 +158,7 @@ CREATE TRIGGER analytics_message_insert AFTER INSERT ON messages BEGIN
     INSERT INTO analytics_failures (grain, t, phone_number_id, member_id, template_name, error_code, n)
     SELECT g.grain, new.created_at / (g.grain * 3600000), c.phone_number_id, coalesce(new.sent_by, 0),
         new.template_name, coalesce(new.error_code, 0), 1
-    FROM conversations c, (SELECT 1 AS grain UNION ALL SELECT 24) g
+    FROM conversations c, (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
     WHERE c.id = new.conversation_id AND new.direction = 'out' AND new.status = 'failed'
     ON CONFLICT DO UPDATE SET n = n + 1;
 
@@ -137,7 +167,17 @@ CREATE TRIGGER analytics_message_insert AFTER INSERT ON messages BEGIN
     FROM (SELECT m.direction, m.template_name, m.sent_by, m.created_at FROM messages m
             WHERE m.conversation_id = new.conversation_id AND (m.created_at, m.id) < (new.created_at, new.id)
             ORDER BY m.created_at DESC, m.id DESC LIMIT 1) p,
-        conversations c, (SELECT 1 AS grain UNION ALL SELECT 24) g
+        conversations c, (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
+    WHERE new.direction = 'in' AND c.id = new.conversation_id AND p.direction = 'out'
+        AND p.template_name <> '' AND new.created_at - p.created_at < 86400000
+    ON CONFLICT DO UPDATE SET replies = replies + 1;
+
+    INSERT INTO analytics_number_hours (t, phone_number_id, replies)
+    SELECT p.created_at / 3600000, c.phone_number_id, 1
+    FROM (SELECT m.direction, m.template_name, m.created_at FROM messages m
+            WHERE m.conversation_id = new.conversation_id AND (m.created_at, m.id) < (new.created_at, new.id)
+            ORDER BY m.created_at DESC, m.id DESC LIMIT 1) p,
+        conversations c
     WHERE new.direction = 'in' AND c.id = new.conversation_id AND p.direction = 'out'
         AND p.template_name <> '' AND new.created_at - p.created_at < 86400000
     ON CONFLICT DO UPDATE SET replies = replies + 1;
@@ -155,7 +195,7 @@ CREATE TRIGGER analytics_message_insert AFTER INSERT ON messages BEGIN
                 coalesce((SELECT o.id FROM messages o WHERE o.conversation_id = new.conversation_id
                     AND o.direction = 'out' AND (o.created_at, o.id) < (new.created_at, new.id)
                     ORDER BY o.created_at DESC, o.id DESC LIMIT 1), -1))) s,
-        conversations c, (SELECT 1 AS grain UNION ALL SELECT 24) g
+        conversations c, (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
     WHERE new.direction = 'out' AND new.sent_by IS NOT NULL AND s.start IS NOT NULL AND c.id = new.conversation_id
     ON CONFLICT DO UPDATE SET n = n + 1;
 END;
@@ -171,12 +211,21 @@ WHEN new.direction = 'out' AND (old.status IS NOT new.status OR old.error_code I
         delivered = delivered + (new.status = 'delivered') - (old.status = 'delivered'),
         read = read + (new.status = 'read') - (old.status = 'read'),
         failed = failed + (new.status = 'failed') - (old.status = 'failed')
-    WHERE grain IN (1, 24) AND t = new.created_at / (grain * 3600000)
+    WHERE grain IN (1, 24, 168) AND t = new.created_at / (grain * 3600000)
         AND phone_number_id = (SELECT phone_number_id FROM conversations WHERE id = new.conversation_id)
         AND member_id = coalesce(new.sent_by, 0) AND template_name = new.template_name;
 
+    UPDATE analytics_number_hours SET
+        pending = pending + (new.status IN ('pending', 'accepted')) - (old.status IN ('pending', 'accepted')),
+        sent = sent + (new.status = 'sent') - (old.status = 'sent'),
+        delivered = delivered + (new.status = 'delivered') - (old.status = 'delivered'),
+        read = read + (new.status = 'read') - (old.status = 'read'),
+        failed = failed + (new.status = 'failed') - (old.status = 'failed')
+    WHERE t = new.created_at / 3600000
+        AND phone_number_id = (SELECT phone_number_id FROM conversations WHERE id = new.conversation_id);
+
     UPDATE analytics_failures SET n = n - 1
-    WHERE old.status = 'failed' AND grain IN (1, 24) AND t = old.created_at / (grain * 3600000)
+    WHERE old.status = 'failed' AND grain IN (1, 24, 168) AND t = old.created_at / (grain * 3600000)
         AND phone_number_id = (SELECT phone_number_id FROM conversations WHERE id = old.conversation_id)
         AND member_id = coalesce(old.sent_by, 0) AND template_name = old.template_name
         AND error_code = coalesce(old.error_code, 0);
@@ -184,7 +233,7 @@ WHEN new.direction = 'out' AND (old.status IS NOT new.status OR old.error_code I
     INSERT INTO analytics_failures (grain, t, phone_number_id, member_id, template_name, error_code, n)
     SELECT g.grain, new.created_at / (g.grain * 3600000), c.phone_number_id, coalesce(new.sent_by, 0),
         new.template_name, coalesce(new.error_code, 0), 1
-    FROM conversations c, (SELECT 1 AS grain UNION ALL SELECT 24) g
+    FROM conversations c, (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
     WHERE c.id = new.conversation_id AND new.status = 'failed'
     ON CONFLICT DO UPDATE SET n = n + 1;
 END;
@@ -198,7 +247,7 @@ WHEN old.wamid IS NULL AND new.wamid IS NOT NULL BEGIN
     INSERT INTO analytics_billable (grain, t, phone_number_id, category, prefix, n)
     SELECT g.grain, s.at / (g.grain * 3600000), c.phone_number_id, s.pricing_category,
         coalesce(substr(ct.wa_id, 1, 3), ''), 1
-    FROM message_statuses s, conversations c, contacts ct, (SELECT 1 AS grain UNION ALL SELECT 24) g
+    FROM message_statuses s, conversations c, contacts ct, (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
     WHERE s.wamid = new.wamid AND s.billable = 1 AND s.status IN ('delivered', 'read')
         AND c.id = new.conversation_id AND ct.id = c.contact_id
     ON CONFLICT DO UPDATE SET n = n + 1;
@@ -211,7 +260,7 @@ WHEN new.billable = 1 AND new.status IN ('delivered', 'read') BEGIN
     INSERT INTO analytics_billable (grain, t, phone_number_id, category, prefix, n)
     SELECT g.grain, new.at / (g.grain * 3600000), c.phone_number_id, new.pricing_category,
         coalesce(substr(ct.wa_id, 1, 3), ''), 1
-    FROM messages m, conversations c, contacts ct, (SELECT 1 AS grain UNION ALL SELECT 24) g
+    FROM messages m, conversations c, contacts ct, (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
     WHERE m.wamid = new.wamid AND c.id = m.conversation_id AND ct.id = c.contact_id
     ON CONFLICT DO UPDATE SET n = n + 1;
 END;
@@ -220,17 +269,17 @@ END;
 -- +goose StatementBegin
 CREATE TRIGGER analytics_conversation_insert AFTER INSERT ON conversations BEGIN
     INSERT INTO analytics_conversations (grain, t, phone_number_id, member_id, opened)
-    SELECT g.grain, new.created_at / (g.grain * 3600000), new.phone_number_id, 0, 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24) g WHERE true
+    SELECT g.grain, new.created_at / (g.grain * 3600000), new.phone_number_id, 0, 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g WHERE true
     ON CONFLICT DO UPDATE SET opened = opened + 1;
 
     INSERT INTO analytics_conversations (grain, t, phone_number_id, member_id, closed)
-    SELECT g.grain, new.closed_at / (g.grain * 3600000), new.phone_number_id, coalesce(new.assignee_id, 0), 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24) g
+    SELECT g.grain, new.closed_at / (g.grain * 3600000), new.phone_number_id, coalesce(new.assignee_id, 0), 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
     WHERE new.status = 'closed' AND new.closed_at IS NOT NULL
     ON CONFLICT DO UPDATE SET closed = closed + 1;
 
     INSERT INTO analytics_durations (grain, t, phone_number_id, member_id, kind, bucket, n)
     SELECT g.grain, new.closed_at / (g.grain * 3600000), new.phone_number_id, coalesce(new.assignee_id, 0),
-        'resolution', CASE WHEN (new.closed_at - new.created_at) / 1000 < 30 THEN 0 WHEN (new.closed_at - new.created_at) / 1000 < 60 THEN 1 WHEN (new.closed_at - new.created_at) / 1000 < 120 THEN 2 WHEN (new.closed_at - new.created_at) / 1000 < 180 THEN 3 WHEN (new.closed_at - new.created_at) / 1000 < 300 THEN 4 WHEN (new.closed_at - new.created_at) / 1000 < 600 THEN 5 WHEN (new.closed_at - new.created_at) / 1000 < 900 THEN 6 WHEN (new.closed_at - new.created_at) / 1000 < 1200 THEN 7 WHEN (new.closed_at - new.created_at) / 1000 < 1800 THEN 8 WHEN (new.closed_at - new.created_at) / 1000 < 2700 THEN 9 WHEN (new.closed_at - new.created_at) / 1000 < 3600 THEN 10 WHEN (new.closed_at - new.created_at) / 1000 < 5400 THEN 11 WHEN (new.closed_at - new.created_at) / 1000 < 7200 THEN 12 WHEN (new.closed_at - new.created_at) / 1000 < 10800 THEN 13 WHEN (new.closed_at - new.created_at) / 1000 < 14400 THEN 14 WHEN (new.closed_at - new.created_at) / 1000 < 21600 THEN 15 WHEN (new.closed_at - new.created_at) / 1000 < 28800 THEN 16 WHEN (new.closed_at - new.created_at) / 1000 < 43200 THEN 17 WHEN (new.closed_at - new.created_at) / 1000 < 86400 THEN 18 WHEN (new.closed_at - new.created_at) / 1000 < 172800 THEN 19 WHEN (new.closed_at - new.created_at) / 1000 < 259200 THEN 20 WHEN (new.closed_at - new.created_at) / 1000 < 604800 THEN 21 ELSE 22 END, 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24) g
+        'resolution', CASE WHEN (new.closed_at - new.created_at) / 1000 < 30 THEN 0 WHEN (new.closed_at - new.created_at) / 1000 < 60 THEN 1 WHEN (new.closed_at - new.created_at) / 1000 < 120 THEN 2 WHEN (new.closed_at - new.created_at) / 1000 < 180 THEN 3 WHEN (new.closed_at - new.created_at) / 1000 < 300 THEN 4 WHEN (new.closed_at - new.created_at) / 1000 < 600 THEN 5 WHEN (new.closed_at - new.created_at) / 1000 < 900 THEN 6 WHEN (new.closed_at - new.created_at) / 1000 < 1200 THEN 7 WHEN (new.closed_at - new.created_at) / 1000 < 1800 THEN 8 WHEN (new.closed_at - new.created_at) / 1000 < 2700 THEN 9 WHEN (new.closed_at - new.created_at) / 1000 < 3600 THEN 10 WHEN (new.closed_at - new.created_at) / 1000 < 5400 THEN 11 WHEN (new.closed_at - new.created_at) / 1000 < 7200 THEN 12 WHEN (new.closed_at - new.created_at) / 1000 < 10800 THEN 13 WHEN (new.closed_at - new.created_at) / 1000 < 14400 THEN 14 WHEN (new.closed_at - new.created_at) / 1000 < 21600 THEN 15 WHEN (new.closed_at - new.created_at) / 1000 < 28800 THEN 16 WHEN (new.closed_at - new.created_at) / 1000 < 43200 THEN 17 WHEN (new.closed_at - new.created_at) / 1000 < 86400 THEN 18 WHEN (new.closed_at - new.created_at) / 1000 < 172800 THEN 19 WHEN (new.closed_at - new.created_at) / 1000 < 259200 THEN 20 WHEN (new.closed_at - new.created_at) / 1000 < 604800 THEN 21 ELSE 22 END, 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
     WHERE new.status = 'closed' AND new.closed_at IS NOT NULL
     ON CONFLICT DO UPDATE SET n = n + 1;
 END;
@@ -243,22 +292,22 @@ CREATE TRIGGER analytics_conversation_update AFTER UPDATE OF status, closed_at, 
 WHEN old.status IS NOT new.status OR old.closed_at IS NOT new.closed_at
     OR (new.status = 'closed' AND old.assignee_id IS NOT new.assignee_id) BEGIN
     UPDATE analytics_conversations SET closed = closed - 1
-    WHERE old.status = 'closed' AND old.closed_at IS NOT NULL AND grain IN (1, 24)
+    WHERE old.status = 'closed' AND old.closed_at IS NOT NULL AND grain IN (1, 24, 168)
         AND t = old.closed_at / (grain * 3600000) AND phone_number_id = old.phone_number_id
         AND member_id = coalesce(old.assignee_id, 0);
     UPDATE analytics_durations SET n = n - 1
-    WHERE old.status = 'closed' AND old.closed_at IS NOT NULL AND grain IN (1, 24)
+    WHERE old.status = 'closed' AND old.closed_at IS NOT NULL AND grain IN (1, 24, 168)
         AND t = old.closed_at / (grain * 3600000) AND kind = 'resolution'
         AND phone_number_id = old.phone_number_id AND member_id = coalesce(old.assignee_id, 0)
         AND bucket = CASE WHEN (old.closed_at - old.created_at) / 1000 < 30 THEN 0 WHEN (old.closed_at - old.created_at) / 1000 < 60 THEN 1 WHEN (old.closed_at - old.created_at) / 1000 < 120 THEN 2 WHEN (old.closed_at - old.created_at) / 1000 < 180 THEN 3 WHEN (old.closed_at - old.created_at) / 1000 < 300 THEN 4 WHEN (old.closed_at - old.created_at) / 1000 < 600 THEN 5 WHEN (old.closed_at - old.created_at) / 1000 < 900 THEN 6 WHEN (old.closed_at - old.created_at) / 1000 < 1200 THEN 7 WHEN (old.closed_at - old.created_at) / 1000 < 1800 THEN 8 WHEN (old.closed_at - old.created_at) / 1000 < 2700 THEN 9 WHEN (old.closed_at - old.created_at) / 1000 < 3600 THEN 10 WHEN (old.closed_at - old.created_at) / 1000 < 5400 THEN 11 WHEN (old.closed_at - old.created_at) / 1000 < 7200 THEN 12 WHEN (old.closed_at - old.created_at) / 1000 < 10800 THEN 13 WHEN (old.closed_at - old.created_at) / 1000 < 14400 THEN 14 WHEN (old.closed_at - old.created_at) / 1000 < 21600 THEN 15 WHEN (old.closed_at - old.created_at) / 1000 < 28800 THEN 16 WHEN (old.closed_at - old.created_at) / 1000 < 43200 THEN 17 WHEN (old.closed_at - old.created_at) / 1000 < 86400 THEN 18 WHEN (old.closed_at - old.created_at) / 1000 < 172800 THEN 19 WHEN (old.closed_at - old.created_at) / 1000 < 259200 THEN 20 WHEN (old.closed_at - old.created_at) / 1000 < 604800 THEN 21 ELSE 22 END;
 
     INSERT INTO analytics_conversations (grain, t, phone_number_id, member_id, closed)
-    SELECT g.grain, new.closed_at / (g.grain * 3600000), new.phone_number_id, coalesce(new.assignee_id, 0), 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24) g
+    SELECT g.grain, new.closed_at / (g.grain * 3600000), new.phone_number_id, coalesce(new.assignee_id, 0), 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
     WHERE new.status = 'closed' AND new.closed_at IS NOT NULL
     ON CONFLICT DO UPDATE SET closed = closed + 1;
     INSERT INTO analytics_durations (grain, t, phone_number_id, member_id, kind, bucket, n)
     SELECT g.grain, new.closed_at / (g.grain * 3600000), new.phone_number_id, coalesce(new.assignee_id, 0),
-        'resolution', CASE WHEN (new.closed_at - new.created_at) / 1000 < 30 THEN 0 WHEN (new.closed_at - new.created_at) / 1000 < 60 THEN 1 WHEN (new.closed_at - new.created_at) / 1000 < 120 THEN 2 WHEN (new.closed_at - new.created_at) / 1000 < 180 THEN 3 WHEN (new.closed_at - new.created_at) / 1000 < 300 THEN 4 WHEN (new.closed_at - new.created_at) / 1000 < 600 THEN 5 WHEN (new.closed_at - new.created_at) / 1000 < 900 THEN 6 WHEN (new.closed_at - new.created_at) / 1000 < 1200 THEN 7 WHEN (new.closed_at - new.created_at) / 1000 < 1800 THEN 8 WHEN (new.closed_at - new.created_at) / 1000 < 2700 THEN 9 WHEN (new.closed_at - new.created_at) / 1000 < 3600 THEN 10 WHEN (new.closed_at - new.created_at) / 1000 < 5400 THEN 11 WHEN (new.closed_at - new.created_at) / 1000 < 7200 THEN 12 WHEN (new.closed_at - new.created_at) / 1000 < 10800 THEN 13 WHEN (new.closed_at - new.created_at) / 1000 < 14400 THEN 14 WHEN (new.closed_at - new.created_at) / 1000 < 21600 THEN 15 WHEN (new.closed_at - new.created_at) / 1000 < 28800 THEN 16 WHEN (new.closed_at - new.created_at) / 1000 < 43200 THEN 17 WHEN (new.closed_at - new.created_at) / 1000 < 86400 THEN 18 WHEN (new.closed_at - new.created_at) / 1000 < 172800 THEN 19 WHEN (new.closed_at - new.created_at) / 1000 < 259200 THEN 20 WHEN (new.closed_at - new.created_at) / 1000 < 604800 THEN 21 ELSE 22 END, 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24) g
+        'resolution', CASE WHEN (new.closed_at - new.created_at) / 1000 < 30 THEN 0 WHEN (new.closed_at - new.created_at) / 1000 < 60 THEN 1 WHEN (new.closed_at - new.created_at) / 1000 < 120 THEN 2 WHEN (new.closed_at - new.created_at) / 1000 < 180 THEN 3 WHEN (new.closed_at - new.created_at) / 1000 < 300 THEN 4 WHEN (new.closed_at - new.created_at) / 1000 < 600 THEN 5 WHEN (new.closed_at - new.created_at) / 1000 < 900 THEN 6 WHEN (new.closed_at - new.created_at) / 1000 < 1200 THEN 7 WHEN (new.closed_at - new.created_at) / 1000 < 1800 THEN 8 WHEN (new.closed_at - new.created_at) / 1000 < 2700 THEN 9 WHEN (new.closed_at - new.created_at) / 1000 < 3600 THEN 10 WHEN (new.closed_at - new.created_at) / 1000 < 5400 THEN 11 WHEN (new.closed_at - new.created_at) / 1000 < 7200 THEN 12 WHEN (new.closed_at - new.created_at) / 1000 < 10800 THEN 13 WHEN (new.closed_at - new.created_at) / 1000 < 14400 THEN 14 WHEN (new.closed_at - new.created_at) / 1000 < 21600 THEN 15 WHEN (new.closed_at - new.created_at) / 1000 < 28800 THEN 16 WHEN (new.closed_at - new.created_at) / 1000 < 43200 THEN 17 WHEN (new.closed_at - new.created_at) / 1000 < 86400 THEN 18 WHEN (new.closed_at - new.created_at) / 1000 < 172800 THEN 19 WHEN (new.closed_at - new.created_at) / 1000 < 259200 THEN 20 WHEN (new.closed_at - new.created_at) / 1000 < 604800 THEN 21 ELSE 22 END, 1 FROM (SELECT 1 AS grain UNION ALL SELECT 24 UNION ALL SELECT 168) g
     WHERE new.status = 'closed' AND new.closed_at IS NOT NULL
     ON CONFLICT DO UPDATE SET n = n + 1;
 END;
@@ -276,4 +325,5 @@ DROP TABLE analytics_billable;
 DROP TABLE analytics_durations;
 DROP TABLE analytics_conversations;
 DROP TABLE analytics_failures;
+DROP TABLE analytics_number_hours;
 DROP TABLE analytics_messages;

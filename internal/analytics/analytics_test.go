@@ -44,6 +44,8 @@ func dump(t *testing.T, d *db.DB) map[string][]string {
 	for _, q := range []struct{ table, cols, nonzero string }{
 		{"analytics_messages", "grain, t, phone_number_id, member_id, template_name, inbound, outbound, pending, sent, delivered, read, failed, replies",
 			"inbound + outbound + pending + sent + delivered + read + failed + replies"},
+		{"analytics_number_hours", "t, phone_number_id, inbound, outbound, pending, sent, delivered, read, failed, replies",
+			"inbound + outbound + pending + sent + delivered + read + failed + replies"},
 		{"analytics_failures", "grain, t, phone_number_id, member_id, template_name, error_code, n", "n"},
 		{"analytics_conversations", "grain, t, phone_number_id, member_id, opened, closed", "opened + closed"},
 		{"analytics_durations", "grain, t, kind, phone_number_id, member_id, bucket, n", "n"},

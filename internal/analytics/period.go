@@ -118,21 +118,27 @@ type span struct {
 	from, to int64
 }
 
-// spans covers [Start, End) with whole UTC days in the middle and hours at the edges, so long
-// ranges are summed from few rows.
+// spans covers [Start, End) with whole weeks in the middle, whole UTC days around them and
+// hours at the edges, so long ranges are summed from few rows.
 func (p Period) spans() []span {
-	h0, h1 := p.Start.Unix()/3600, p.End.Unix()/3600
-	d0, d1 := (h0+23)/24, h1/24
-	if d0 >= d1 {
-		return []span{{1, h0, h1}}
+	return cover(p.Start.Unix()/3600, p.End.Unix()/3600, []int64{168, 24, 1})
+}
+
+// cover splits the hours [from, to) into runs of the coarsest grain that fits, then finer
+// grains for what is left on either side.
+func cover(from, to int64, grains []int64) []span {
+	if from >= to {
+		return nil
 	}
-	out := []span{}
-	if h0 < d0*24 {
-		out = append(out, span{1, h0, d0 * 24})
+	g := grains[0]
+	if g == 1 {
+		return []span{{1, from, to}}
 	}
-	out = append(out, span{24, d0, d1})
-	if d1*24 < h1 {
-		out = append(out, span{1, d1 * 24, h1})
+	lo, hi := (from+g-1)/g, to/g // whole units of g inside
+	if lo >= hi {
+		return cover(from, to, grains[1:])
 	}
-	return out
+	out := cover(from, lo*g, grains[1:])
+	out = append(out, span{int(g), lo, hi})
+	return append(out, cover(hi*g, to, grains[1:])...)
 }

@@ -15,7 +15,7 @@ import (
 func (s *Store) Rebuild(ctx context.Context) error {
 	started := time.Now()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		for _, t := range []string{"analytics_messages", "analytics_failures", "analytics_conversations",
+		for _, t := range []string{"analytics_messages", "analytics_number_hours", "analytics_failures", "analytics_conversations",
 			"analytics_durations", "analytics_billable"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 				return fmt.Errorf("clear %s: %w", t, err)
@@ -66,8 +66,11 @@ func (s *Store) Rebuild(ctx context.Context) error {
 		if err := rebuildSequences(ctx, tx); err != nil {
 			return err
 		}
-		// Daily rows are the hourly ones summed.
+		// Daily rows are the hourly ones summed, weekly rows the daily ones.
 		daily := []string{
+			`INSERT INTO analytics_number_hours (t, phone_number_id, inbound, outbound, pending, sent, delivered, read, failed, replies)
+			SELECT t, phone_number_id, sum(inbound), sum(outbound), sum(pending), sum(sent), sum(delivered), sum(read), sum(failed), sum(replies)
+			FROM analytics_messages WHERE grain = 1 GROUP BY 1, 2`,
 			`INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name,
 				inbound, outbound, pending, sent, delivered, read, failed, replies)
 			SELECT 24, t / 24, phone_number_id, member_id, template_name, sum(inbound), sum(outbound),
@@ -86,9 +89,28 @@ func (s *Store) Rebuild(ctx context.Context) error {
 			SELECT 24, t / 24, phone_number_id, category, prefix, sum(n)
 			FROM analytics_billable WHERE grain = 1 GROUP BY 2, 3, 4, 5`,
 		}
-		for _, q := range daily {
+		weekly := []string{
+			`INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name,
+				inbound, outbound, pending, sent, delivered, read, failed, replies)
+			SELECT 168, t / 7, phone_number_id, member_id, template_name, sum(inbound), sum(outbound),
+				sum(pending), sum(sent), sum(delivered), sum(read), sum(failed), sum(replies)
+			FROM analytics_messages WHERE grain = 24 GROUP BY 2, 3, 4, 5`,
+			`INSERT INTO analytics_failures (grain, t, phone_number_id, member_id, template_name, error_code, n)
+			SELECT 168, t / 7, phone_number_id, member_id, template_name, error_code, sum(n)
+			FROM analytics_failures WHERE grain = 24 GROUP BY 2, 3, 4, 5, 6`,
+			`INSERT INTO analytics_conversations (grain, t, phone_number_id, member_id, opened, closed)
+			SELECT 168, t / 7, phone_number_id, member_id, sum(opened), sum(closed)
+			FROM analytics_conversations WHERE grain = 24 GROUP BY 2, 3, 4`,
+			`INSERT INTO analytics_durations (grain, t, phone_number_id, member_id, kind, bucket, n)
+			SELECT 168, t / 7, phone_number_id, member_id, kind, bucket, sum(n)
+			FROM analytics_durations WHERE grain = 24 GROUP BY 2, 3, 4, 5, 6`,
+			`INSERT INTO analytics_billable (grain, t, phone_number_id, category, prefix, n)
+			SELECT 168, t / 7, phone_number_id, category, prefix, sum(n)
+			FROM analytics_billable WHERE grain = 24 GROUP BY 2, 3, 4, 5`,
+		}
+		for _, q := range append(daily, weekly...) {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("rebuild daily rows: %w", err)
+				return fmt.Errorf("rebuild daily and weekly rows: %w", err)
 			}
 		}
 		return nil

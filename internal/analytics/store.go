@@ -178,10 +178,16 @@ func (s *Store) bars(ctx context.Context, r *Report, ns numbers) error {
 	// Without a member or template filter the same rows give the heat map.
 	unfiltered := r.Filter.MemberID == 0 && r.Filter.Template == ""
 	var w where
-	w.hours(r.Period)
+	table := "analytics_number_hours"
+	if unfiltered {
+		w.add("t >= ? AND t < ?", r.Period.Start.Unix()/3600, r.Period.End.Unix()/3600)
+	} else {
+		table = "analytics_messages"
+		w.hours(r.Period)
+	}
 	w.numbers(ns)
 	filterMessages(&w, r.Filter)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT t, `+countCols+` FROM analytics_messages WHERE `+w.String()+` GROUP BY t`, w.args...)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT t, `+countCols+` FROM `+table+` WHERE `+w.String()+` GROUP BY t`, w.args...)
 	if err != nil {
 		return fmt.Errorf("messages over time: %w", err)
 	}
@@ -460,7 +466,7 @@ func (s *Store) options(ctx context.Context, ns numbers) (Options, error) {
 	}
 	slices.SortFunc(o.Numbers, func(a, b Option) int { return strings.Compare(a.Name, b.Name) })
 	var w where
-	w.add("grain = 24")
+	w.add("grain = 168")
 	w.numbers(ns)
 	rows, err := s.db.R.QueryContext(ctx, `SELECT m.id, m.name FROM members m WHERE m.id IN
 		(SELECT DISTINCT member_id FROM analytics_messages WHERE `+w.String()+` AND member_id <> 0) ORDER BY m.name, m.id`, w.args...)
