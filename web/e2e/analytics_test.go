@@ -70,6 +70,25 @@ func TestAnalyticsPage(t *testing.T) {
 	fitsPhoneWidth(t, ctx, in.URL+"/analytics?range=today")
 }
 
+// An administrator (billing.view and billing.manage) opens Usage and cost: billable messages,
+// limits and quality, the rate card and its form; on a desktop and on a phone.
+func TestUsagePage(t *testing.T) {
+	in := apptest.Start(t)
+	in.ConnectSandbox()
+	if _, err := analyticsgen.Generate(context.Background(), in.App.DB, analyticsgen.Options{Conversations: 300, Days: 60, Now: in.Clock.Now(), Seed: 6}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	in.CreateMember("olga@example.com", "Olga Owner", authz.RoleAdministrator, "owner of the whole shop")
+	signIn(t, ctx, in, "olga@example.com", "owner of the whole shop")
+	run(t, ctx, "open usage",
+		chromedp.Click(chromedp.CSS(`.sidebar a[href="/usage"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#rate-form-title")),
+	)
+	screenshot(t, ctx, "usage")
+	fitsPhoneWidth(t, ctx, in.URL+"/usage")
+}
+
 // chartsDrawn waits until at least n chart images have loaded with content.
 func chartsDrawn(t *testing.T, ctx context.Context, n int) {
 	t.Helper()
