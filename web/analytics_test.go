@@ -199,6 +199,11 @@ func TestScopedAnalystSeesOnlyTheirNumber(t *testing.T) {
 			t.Fatalf("%s for the other number: %d", path, r.Status)
 		}
 	}
+	// An export asks for a recent sign-in, like every export.
+	w.in.Clock.Advance(11 * time.Minute)
+	if r := w.allC.Get("/analytics/export/messages.csv?range=7d"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/reauth") {
+		t.Fatalf("export 11 minutes after sign-in: %d %s", r.Status, r.Location())
+	}
 	// Without analytics.view, none of it.
 	for _, path := range []string{"/analytics", "/analytics/export/messages.csv", "/analytics/charts/messages.svg"} {
 		if r := w.agentC.Get(path); r.Status != http.StatusForbidden {

@@ -12,7 +12,8 @@ func (s *Server) analyticsRoutes() []route {
 	return []route{
 		{http.MethodGet, "/analytics", authz.Require(authz.AnalyticsView), s.analyticsPage},
 		{http.MethodGet, "/analytics/charts/:name", authz.Require(authz.AnalyticsView), s.analyticsChartImage},
-		{http.MethodGet, "/analytics/export/:name", authz.Require(authz.ReportsExport), s.analyticsExport},
+		// Exports ask for a sign-in of the last 10 minutes, as every export does (security.md).
+		{http.MethodGet, "/analytics/export/:name", authz.Require(authz.ReportsExport).Fresh(), s.analyticsExport},
 		// Usage and cost: billing.view reads, billing.manage edits the rate card (audited).
 		{http.MethodGet, "/usage", authz.Require(authz.BillingView), s.usagePage},
 		{http.MethodPost, "/usage/rates", authz.Require(authz.BillingManage), s.setRate},
