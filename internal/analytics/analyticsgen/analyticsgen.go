@@ -27,6 +27,9 @@ type Options struct {
 	Agents        int // members to create as agents (default 8)
 	// Templates to send; they must exist already. Empty: Templates, created APPROVED.
 	Templates []Template
+	// Chunk commits every Chunk conversations, so that a live server's writes (webhooks) get
+	// the writer in between; 0 writes the whole history in one transaction.
+	Chunk int
 }
 
 // Template is a template the generator sends, with how often its messages are read.
@@ -93,13 +96,19 @@ func Generate(ctx context.Context, d *db.DB, o Options) (Result, error) {
 		}
 		if len(o.Templates) == 0 {
 			o.Templates = Templates
-			if err := createTemplates(ctx, tx); err != nil {
-				return err
-			}
+			return createTemplates(ctx, tx)
 		}
-		res.Messages, err = history(ctx, tx, rng, o, res)
-		return err
+		return nil
 	})
+	chunk := o.Chunk
+	if chunk <= 0 {
+		chunk = o.Conversations
+	}
+	for from := 0; err == nil && from < o.Conversations; from += chunk {
+		err = d.Tx(ctx, func(tx *sql.Tx) error {
+			return history(ctx, tx, rng, o, res, from, min(from+chunk, o.Conversations), &res.Messages)
+		})
+	}
 	return res, err
 }
 
@@ -177,43 +186,42 @@ func createTemplates(ctx context.Context, tx *sql.Tx) error {
 }
 
 // history writes the conversations one after the other, each one's messages in time order.
-func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Result) (int, error) {
+func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Result, from, to int, total *int) error {
 	insContact, err := tx.PrepareContext(ctx, `INSERT INTO contacts (wa_id, profile_name, created_at, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (wa_id) DO UPDATE SET updated_at = excluded.updated_at RETURNING id`)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	insConv, err := tx.PrepareContext(ctx, `INSERT INTO conversations (contact_id, phone_number_id, status, assignee_id, last_inbound_at, last_message_at, closed_at, created_at, updated_at)
 		VALUES (?, ?, 'open', ?, NULL, ?, NULL, ?, ?)`)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	closeConv, err := tx.PrepareContext(ctx, `UPDATE conversations SET status = 'closed', closed_at = ?, last_message_at = ?, updated_at = ? WHERE id = ?`)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	touchConv, err := tx.PrepareContext(ctx, `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ?`)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (conversation_id, direction, wamid, type, text, status, status_at, error_code, error_title, sent_by, template_name, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	insStatus, err := tx.PrepareContext(ctx, `INSERT INTO message_statuses (wamid, status, at, pricing_category, billable, received_at) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	end := o.Now.UnixMilli()
 	span := int64(o.Days) * 86_400_000
-	total := 0
 	perNumber := map[int64][]int64{}
 	for i, a := range res.Agents {
 		n := res.Numbers[i%len(res.Numbers)]
 		perNumber[n] = append(perNumber[n], a)
 	}
-	for c := 0; c < o.Conversations; c++ {
+	for c := from; c < to; c++ {
 		number := res.Numbers[rng.IntN(len(res.Numbers))]
 		agents := perNumber[number]
 		agent := agents[rng.IntN(len(agents))]
@@ -221,16 +229,16 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 		waID := fmt.Sprintf("%s%09d", countries[rng.IntN(len(countries))], 100000000+c)
 		var contact int64
 		if err := insContact.QueryRowContext(ctx, waID, firstNames[rng.IntN(len(firstNames))], at, at).Scan(&contact); err != nil {
-			return 0, fmt.Errorf("contact: %w", err)
+			return fmt.Errorf("contact: %w", err)
 		}
 		r, err := insConv.ExecContext(ctx, contact, number, agent, at, at, at)
 		if err != nil {
-			return 0, fmt.Errorf("conversation: %w", err)
+			return fmt.Errorf("conversation: %w", err)
 		}
 		conv, _ := r.LastInsertId()
 		msg := func(dir string, by any, tpl string, when int64) error {
-			total++
-			wamid := fmt.Sprintf("wamid.gen.%d.%d", o.Seed, total)
+			*total++
+			wamid := fmt.Sprintf("wamid.gen.%d.%d", o.Seed, *total)
 			status, statusAt, code, title := "received", any(nil), any(nil), ""
 			typ := "text"
 			if tpl != "" {
@@ -275,7 +283,7 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 		if rng.IntN(5) == 0 {
 			tpl := o.Templates[rng.IntN(len(o.Templates))]
 			if err := msg("out", agent, tpl.Name, at); err != nil {
-				return 0, err
+				return err
 			}
 			if rng.Float64() > tpl.ReadRate*0.6 {
 				turns = 0
@@ -285,14 +293,14 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 		for range turns {
 			for range 1 + rng.IntN(3) {
 				if err := msg("in", nil, "", at); err != nil {
-					return 0, err
+					return err
 				}
 				at += 10_000 + rng.Int64N(120_000)
 			}
 			at += responseDelay(rng)
 			for range 1 + rng.IntN(2) {
 				if err := msg("out", agent, "", at); err != nil {
-					return 0, err
+					return err
 				}
 				at += 5_000 + rng.Int64N(60_000)
 			}
@@ -306,16 +314,16 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 			closed := at + int64(rng.ExpFloat64()*7_200_000)
 			if closed < end {
 				if _, err := closeConv.ExecContext(ctx, closed, at, closed, conv); err != nil {
-					return 0, fmt.Errorf("close: %w", err)
+					return fmt.Errorf("close: %w", err)
 				}
 				continue
 			}
 		}
 		if _, err := touchConv.ExecContext(ctx, at, at, conv); err != nil {
-			return 0, fmt.Errorf("touch: %w", err)
+			return fmt.Errorf("touch: %w", err)
 		}
 	}
-	return total, nil
+	return nil
 }
 
 func lower(s string) string {
