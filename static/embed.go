@@ -1,4 +1,5 @@
 // js/htmx.min.js is htmx 2.0.11: dist/htmx.min.js of the npm package htmx.org@2.0.11, unmodified (0BSD; sha256 d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717).
+// js/htmx-ext-sse.min.js is htmx's SSE extension 2.2.4: dist/sse.min.js of the npm package htmx-ext-sse@2.2.4, unmodified (0BSD; sha256 98a46496de0c3605fbffdce9167ba427bdd9553184f83f149c261891a92c0136).
 
 // Package static holds the stylesheets, scripts and images of the web interface, embedded in the
 // binary and served under content-hashed URLs.

@@ -388,6 +388,9 @@ func TestActivityExportEqualsTheView(t *testing.T) {
 				if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
 					t.Fatal(err)
 				}
+				if row.ID == 0 { // the signed checkpoint that ends the file
+					continue
+				}
 				got = append(got, row.ID)
 			}
 			if !slices.Equal(got, shown) {
@@ -402,11 +405,14 @@ func TestActivityExportEqualsTheView(t *testing.T) {
 	if r := w.auditor.Get("/activity/export?format=xml"); r.Status != http.StatusBadRequest {
 		t.Errorf("unknown format: %d", r.Status)
 	}
-	// An unfiltered export ends with its own record.
+	// An unfiltered export ends with its own record, then the signed checkpoint that anchors it.
 	r := w.auditor.Get("/activity/export?format=jsonl")
 	lines := strings.Split(strings.TrimSpace(r.Body), "\n")
-	if !strings.Contains(lines[len(lines)-1], `"action":"audit.exported"`) {
-		t.Errorf("last line of an unfiltered export: %s", lines[len(lines)-1])
+	if !strings.Contains(lines[len(lines)-2], `"action":"audit.exported"`) || !strings.HasPrefix(lines[len(lines)-1], `{"checkpoint":`) {
+		t.Errorf("last lines of an unfiltered export: %s", lines[len(lines)-2:])
+	}
+	if rep, err := audit.VerifyExportWith(strings.NewReader(r.Body), w.in.App.AuditCheckpoints.PublicKey()); err != nil || !rep.Intact || rep.Export == nil || !rep.Export.Complete {
+		t.Errorf("unfiltered export: %+v %v", rep, err)
 	}
 }
 
@@ -474,5 +480,64 @@ func TestActivityRetentionAndPruning(t *testing.T) {
 	}
 	if r := w.auditor.Get("/activity/1"); r.Status != http.StatusNotFound {
 		t.Errorf("a pruned event answers %d", r.Status)
+	}
+}
+
+// Item 14: the list names the actor as they were named when they acted (the name is kept in the
+// hashed event), and says what they did in words; the event page keeps the action's code.
+func TestActivityShowsNamesAsTheyWereAndActionsInWords(t *testing.T) {
+	w := newActivityWorld(t)
+	// Grace signed in as "Grace Hopper" when the world was made; she is renamed, and signs in again.
+	if _, err := w.in.App.DB.W.Exec(`UPDATE members SET name = 'Grace Brewster Hopper' WHERE id = ?`, w.graceID); err != nil {
+		t.Fatal(err)
+	}
+	again := w.in.Client()
+	again.SignIn("grace@example.com", activityPassword)
+	command := w.record(t, audit.Event{Actor: audit.SystemActor("switchboard user reset-password"), Action: "member.password_reset",
+		Target: audit.NewTarget("member", w.graceID)})[0]
+
+	rows := func(body string) []string {
+		var out []string
+		for _, part := range strings.Split(body, `<tr role="row">`)[2:] { // after the header row
+			out = append(out, part[:strings.Index(part, "</tr>")])
+		}
+		return out
+	}
+	r := w.auditor.Get("/activity?actor=member%3A" + strconv.FormatInt(w.graceID, 10) + "&action=member.signed_in")
+	signIns := rows(r.Body)
+	if len(signIns) != 2 {
+		t.Fatalf("%d sign-ins of Grace listed, want 2:\n%s", len(signIns), r.Body)
+	}
+	for i, want := range []string{"Grace Brewster Hopper", "Grace Hopper"} { // newest first
+		row := signIns[i]
+		// Grace is both who acted and what the event is about; both keep the name of the day.
+		if strings.Count(row, ">"+want+"</a>") != 2 || !strings.Contains(row, ">Signed in</td>") || !strings.Contains(row, `<span class="activity-kind">Member</span>`) {
+			t.Errorf("row %d does not show %q as actor and target, and “Signed in”:\n%s", i, want, row)
+		}
+		if strings.Contains(row, ">member.signed_in<") || strings.Contains(row, "Member "+strconv.FormatInt(w.graceID, 10)) {
+			t.Errorf("row %d shows a code or an id instead of words:\n%s", i, row)
+		}
+	}
+	// The filter offers actions in words too.
+	if !strings.Contains(r.Body, `<option value="member.signed_in" selected>Signed in</option>`) {
+		t.Error("the action filter does not offer “Signed in” by its label")
+	}
+
+	// A command run on the server is named, as the system.
+	r = w.auditor.Get("/activity?actor=system")
+	var commandRow string
+	for _, row := range rows(r.Body) {
+		if strings.Contains(row, "/activity/"+strconv.FormatInt(command.ID, 10)) {
+			commandRow = row
+		}
+	}
+	if !strings.Contains(commandRow, "switchboard user reset-password") || !strings.Contains(commandRow, `<span class="activity-kind">System</span>`) ||
+		!strings.Contains(commandRow, ">Reset a password</td>") {
+		t.Errorf("the command's event row:\n%s", commandRow)
+	}
+	// The event page gives the words as its title and the code beside them.
+	r = w.auditor.Get("/activity/" + strconv.FormatInt(command.ID, 10))
+	if !strings.Contains(r.Body, `<h1 class="page-header__title">Reset a password</h1>`) || !strings.Contains(r.Body, `<span class="mono activity-code">member.password_reset</span>`) {
+		t.Errorf("event page does not show the label and the code:\n%s", r.Body)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/web/views"
 )
@@ -29,9 +30,17 @@ func (s *Server) renderAccount(c echo.Context, status int, passwordErrors map[st
 	if err != nil {
 		return err
 	}
-	return render(c, status, views.Account(views.AccountView{Page: s.page(c, "Your account", "account"),
+	v := views.AccountView{Page: s.page(c, "Your account", "account"),
 		Name: p.Name, Email: p.Email, RoleName: p.RoleName, TwoFactor: twoFactorView(st), Sessions: sessions,
-		PasswordErrors: passwordErrors}))
+		PasswordErrors: passwordErrors}
+	if p.Can(authz.AlertsView) {
+		on, err := s.Members.Store().AlertMail(ctx, p.MemberID)
+		if err != nil {
+			return err
+		}
+		v.AlertMail = &views.AlertMailChoice{On: on, MailEnabled: s.MailService != nil}
+	}
+	return render(c, status, views.Account(v))
 }
 
 // changePassword replaces the member's password; their other sessions end, this one continues

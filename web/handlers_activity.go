@@ -203,9 +203,10 @@ func actionOptions(actions []string, chosen string) []views.OptionGroup {
 		og := views.OptionGroup{Label: g.Label, Options: []views.Option{{Value: "group:" + g.Key, Label: g.Label + " (all)"}}}
 		for _, a := range actions {
 			if audit.GroupOf(a).Key == g.Key {
-				og.Options = append(og.Options, views.Option{Value: a, Label: a})
+				og.Options = append(og.Options, views.Option{Value: a, Label: audit.ActionLabel(a)})
 			}
 		}
+		slices.SortStableFunc(og.Options[1:], func(x, y views.Option) int { return strings.Compare(x.Label, y.Label) })
 		out = append(out, og)
 	}
 	return out
@@ -227,7 +228,8 @@ func eventRow(e audit.Event, q activityQuery) views.EventRow {
 		ID: e.ID, Href: q.href("/activity/" + strconv.FormatInt(e.ID, 10)),
 		At: e.At.Format("2006-01-02T15:04:05.000Z"), AtLabel: shortTime(e.At.In(q.Loc), q.Now.In(q.Loc)),
 		AtTitle: e.At.Format("2006-01-02 15:04:05.000 UTC"),
-		Actor:   actorLabel(e.Actor), Action: e.Action, Target: targetLabel(e.Target),
+		Actor:   actorLabel(e.Actor), Action: printable(e.Action), ActionLabel: printable(audit.ActionLabel(e.Action)),
+		Target: targetLabel(e.Target), TargetKind: targetKind(e.Target),
 		Outcome: string(e.Outcome), ClientAddr: printable(e.ClientAddr),
 	}
 	if e.Actor.Type == audit.ActorAPIKey || e.Actor.Type == audit.ActorSystem {
@@ -309,12 +311,12 @@ func (s *Server) activityEvent(c echo.Context) error {
 func eventView(e audit.Event, q activityQuery) views.EventView {
 	row := eventRow(e, q)
 	v := views.EventView{
-		ID: e.ID, BackHref: q.href("/activity"), Action: e.Action, ActionGroup: audit.GroupOf(e.Action).Label,
+		ID: e.ID, BackHref: q.href("/activity"), Action: row.Action, ActionLabel: row.ActionLabel, ActionGroup: audit.GroupOf(e.Action).Label,
 		Outcome: string(e.Outcome), Zone: q.TZ,
 		AtLocal: e.At.In(q.Loc).Format("Monday 2 January 2006, 15:04:05.000 MST"),
 		AtUTC:   e.At.Format("2006-01-02 15:04:05.000 UTC"), AtISO: row.At,
 		Actor: row.Actor, ActorKind: actorKind(e.Actor.Type), ActorID: printable(e.Actor.ID), ActorHref: row.ActorHref,
-		Target: row.Target, TargetHref: row.TargetHref,
+		Target: row.Target, TargetKind: row.TargetKind, TargetID: printable(e.Target.ID), TargetHref: row.TargetHref,
 		ClientAddr: printable(e.ClientAddr), UserAgent: printable(e.UserAgent), RequestID: printable(e.RequestID),
 		PrevHash: e.PrevHash, Hash: e.Hash, VerifyHref: q.zoneOnly().href("/activity/integrity"),
 	}
@@ -376,14 +378,41 @@ func actorLabel(a audit.Actor) string {
 	return actorKind(a.Type) + " " + printable(a.ID)
 }
 
+// targetLabel names a target by the name the event kept ("Grace Hopper"), or, for events
+// recorded without one, by its kind and id ("Member 6").
 func targetLabel(t audit.Target) string {
-	if t.Type == "" {
+	switch {
+	case t.Type == "":
+		return ""
+	case t.Name != "":
+		return printable(t.Name)
+	case t.ID == "":
+		return printable(targetKindOf(t.Type))
+	}
+	return printable(targetKindOf(t.Type) + " " + t.ID)
+}
+
+// targetKind is the kind shown beside a named target ("Member"); a label without a name says it.
+func targetKind(t audit.Target) string {
+	if t.Name == "" || t.Type == "" {
 		return ""
 	}
-	if t.ID == "" {
-		return printable(t.Type)
+	return printable(targetKindOf(t.Type))
+}
+
+// targetKindOf writes a target type in words: "phone_number" is "Phone number".
+func targetKindOf(typ string) string {
+	switch typ {
+	case "waba":
+		return "WhatsApp Business Account"
+	case "audit_log":
+		return "Activity log"
 	}
-	return printable(t.Type + " " + t.ID)
+	s := strings.ReplaceAll(typ, "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // printable shows text from the log as it is, except what would hide or disguise it on a page:

@@ -39,7 +39,7 @@ func (s *Server) inboxPage(c echo.Context) error {
 	}
 	before, _ := inbox.ParseCursor(c.QueryParam("before"))
 	search := strings.TrimSpace(c.QueryParam("q"))
-	v := views.InboxView{Page: s.page(c, "Inbox", "inbox"), Box: string(box), Search: search,
+	v := views.InboxView{Page: s.livePage(c, "Inbox", "inbox"), Box: string(box), Search: search,
 		SearchHint: "Search by name or message text; by phone number only with the last four digits."}
 	if p.Can(authz.ContactsViewPII) {
 		v.SearchHint = "Search by name, message text or phone number."
@@ -177,7 +177,7 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	}
 	now := s.Clock.Now()
 	url := "/conversations/" + strconv.FormatInt(conv.ID, 10)
-	v := views.ConversationView{Page: s.page(c, listContact(conv.Contact), "inbox"), ID: conv.ID, URL: url,
+	v := views.ConversationView{Page: s.livePage(c, listContact(conv.Contact), "inbox"), ID: conv.ID, URL: url,
 		Contact: listContact(conv.Contact), Phone: maskedPhone(conv.Contact), Number: conv.NumberName,
 		Closed: conv.Status == inbox.StatusClosed, Assignee: conv.AssigneeName, Escalated: conv.Escalated,
 		EscalationReason: conv.EscalationReason, WindowOpen: conv.Window.Open,

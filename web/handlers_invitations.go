@@ -49,14 +49,12 @@ func (s *Server) invite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The link is shown once, here: only its hash is stored.
-	link := s.Config.BaseURL.String() + "/invitations/" + token
+	// The link is shown once, here: only its hash is stored. When it was e-mailed, it is not
+	// shown at all: it is the invitee's credential.
 	v := views.InvitationCreatedView{Page: s.page(c, "Invitation created", "members"), Email: inv.Email, RoleName: inv.RoleName,
-		Link: link, Expires: formatTime(inv.ExpiresAt)}
-	if s.Invitations != nil {
-		if err := s.Invitations.SendInvitation(c.Request().Context(), inv.Email, link); err != nil {
-			s.Logger.WarnContext(c.Request().Context(), "send invitation", "invitation", inv.ID, "error", err)
-		}
+		Expires: formatTime(inv.ExpiresAt), Mailed: inv.Mailed}
+	if !inv.Mailed {
+		v.Link = s.Config.BaseURL.String() + members.InvitationPath(token)
 	}
 	return render(c, http.StatusCreated, views.InvitationCreated(v))
 }

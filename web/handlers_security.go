@@ -27,6 +27,9 @@ func (s *Server) renderSecuritySettings(c echo.Context, status int, policy setti
 	}
 	v := views.SecuritySettingsView{Page: s.page(c, "Security settings", "security"), Everyone: policy.TwoFactor == settings.TwoFactorEveryone,
 		IdleMinutes: int(policy.IdleTimeout / time.Minute), AbsoluteHours: int(policy.AbsoluteTimeout / time.Hour), Errors: errs}
+	if v.Mail, err = s.mailStatus(c); err != nil {
+		return err
+	}
 	for _, r := range roles {
 		required := r.RequiresTwoFactor
 		if roleOverride != nil {

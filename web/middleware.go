@@ -76,7 +76,9 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if routePath == "" {
 			routePath = "unmatched"
 		}
-		s.metrics.observe(req.Method, routePath, status, elapsed)
+		if routePath != livePath { // a stream lasts as long as the page: not a request duration
+			s.metrics.observe(req.Method, routePath, status, elapsed)
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError

@@ -33,6 +33,7 @@ func (s *Server) routes() []route {
 		s.alertRoutes(),
 		s.whatsappRoutes(),
 		s.inboxRoutes(),
+		s.mailRoutes(),
 		s.analyticsRoutes(),
 	} {
 		all = append(all, area...)

@@ -13,6 +13,7 @@ func (s *Server) inboxRoutes() []route {
 	read := authz.RequireAny(authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign)
 	return []route{
 		{http.MethodGet, "/inbox", read, s.inboxPage},
+		{http.MethodGet, livePath, inboxLiveAccess, s.inboxLive},
 		{http.MethodGet, "/conversations/:id", read, s.conversationPage},
 		{http.MethodGet, "/conversations/:id/messages", read, s.conversationMessages},
 		{http.MethodGet, "/conversations/:id/template", authz.Require(authz.MessagesSendTemplate), s.templateFields},

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
+	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
@@ -42,9 +43,10 @@ type Deps struct {
 	Alerts    *alerts.Service
 	Throttle  *auth.Throttle
 	Ingester  WebhookIngester
-	// Invitations, when set, also delivers invitation links (e-mail); nil shows them only.
-	Invitations members.InvitationSender
+	// MailService, when set, queues e-mail (a mail server is configured); nil shows links to copy.
+	MailService *mail.Mailer
 	Inbox       *inbox.Service
+	Live        *inbox.Live
 	Analytics   *analytics.Service
 	Audit       *audit.Log
 	Assets      *static.Assets
@@ -61,6 +63,9 @@ type Server struct {
 	metrics           *httpMetrics
 	signatureFailures signatureMonitor
 	deniedSampler     *audit.Sampler
+	// shuttingDown closes when a graceful shutdown starts, so that open event streams end and
+	// do not hold the shutdown up.
+	shuttingDown chan struct{}
 }
 
 // New builds the HTTP server with every route of the routes table registered.
@@ -72,7 +77,8 @@ func New(d Deps) (*Server, error) {
 	e.Server.IdleTimeout = 2 * time.Minute
 	e.IPExtractor = ipExtractor(d.Config)
 
-	s := &Server{Deps: d, echo: e, deniedSampler: audit.NewSampler(time.Minute)}
+	s := &Server{Deps: d, echo: e, deniedSampler: audit.NewSampler(time.Minute), shuttingDown: make(chan struct{})}
+	e.Server.RegisterOnShutdown(func() { close(s.shuttingDown) })
 	m, err := newHTTPMetrics(d.Metrics)
 	if err != nil {
 		return nil, err

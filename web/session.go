@@ -178,7 +178,9 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		now := s.Clock.Now()
-		if now.Sub(sessionTime(ctx, s.Sessions, sessionSeenAt)) >= seenAtResolution {
+		// An open event stream is not the member at work: it must not keep the session from
+		// timing out.
+		if now.Sub(sessionTime(ctx, s.Sessions, sessionSeenAt)) >= seenAtResolution && c.Path() != livePath {
 			s.Sessions.Put(ctx, sessionSeenAt, now.UnixMilli())
 			if err := s.Members.Store().TouchSession(ctx, s.Sessions.GetString(ctx, sessionID), now); err != nil {
 				return err

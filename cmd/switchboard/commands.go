@@ -10,19 +10,23 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/switchboard/switchboard/internal/app"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
-	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
 )
 
-// commandActor is who the activity log names for changes made from the command line.
-var commandActor = audit.Actor{Type: audit.ActorSystem, Name: "command line"}
+// commandActor is who the activity log names for changes made from the command line: the
+// system, with the command that was run.
+func commandActor(command string) audit.Actor {
+	return audit.Actor{Type: audit.ActorSystem, Name: "command line: switchboard " + command}
+}
 
 func parseCommon(name string, args []string, e env, extra func(*flag.FlagSet)) (*flag.FlagSet, config.Common, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -42,25 +46,91 @@ func parseCommon(name string, args []string, e env, extra func(*flag.FlagSet)) (
 }
 
 func openCore(ctx context.Context, c config.Common, e env) (*app.Core, error) {
+	return openCoreWithMail(ctx, c, e, mailFlags{})
+}
+
+// mailFlags let a command queue e-mail (an alert it raises) for the server to deliver: the same
+// --smtp-url, --smtp-from and --base-url as the server, usually from SWITCHBOARD_* variables.
+type mailFlags struct{ smtpURL, smtpFrom, baseURL string }
+
+func (m *mailFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&m.smtpURL, "smtp-url", "", "mail server, as for serve: alerts this command raises are e-mailed")
+	fs.StringVar(&m.smtpFrom, "smtp-from", "", "address mail is sent from, as for serve")
+	fs.StringVar(&m.baseURL, "base-url", "", "public URL of the instance, for links in e-mail")
+}
+
+func openCoreWithMail(ctx context.Context, c config.Common, e env, m mailFlags) (*app.Core, error) {
 	logger, err := newLogger(e.stderr, c.LogLevel, c.LogFormat)
 	if err != nil {
 		return nil, err
 	}
-	return app.OpenCore(ctx, app.CoreOptions{DataDir: c.DataDir, Logger: logger, Getenv: e.getenv})
+	smtp, err := config.ParseSMTP(m.smtpURL, m.smtpFrom)
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(m.baseURL, "/")
+	if base == "" {
+		base = "http://localhost:8080"
+	}
+	return app.OpenCore(ctx, app.CoreOptions{DataDir: c.DataDir, Logger: logger, Getenv: e.getenv, SMTP: smtp, BaseURL: base})
 }
 
+const userUsage = `usage:
+  switchboard user create --email E --name N --role ROLE --password-stdin
+  switchboard user reset-password --email E --password-stdin
+  switchboard user list`
+
 func userCommand(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: switchboard user create --email E --name N --role ROLE --password-stdin")
+	if len(args) == 0 {
+		return errors.New(userUsage)
 	}
+	switch args[0] {
+	case "create":
+		return userCreate(ctx, args[1:], e)
+	case "reset-password":
+		return userResetPassword(ctx, args[1:], e)
+	case "list":
+		return userList(ctx, args[1:], e)
+	}
+	return errors.New(userUsage)
+}
+
+// readPassword takes the first line of standard input: a password on the command line would be
+// visible to every user of the machine (ps).
+func readPassword(e env, given bool) (string, error) {
+	if !given {
+		return "", errors.New("give the password on standard input with --password-stdin")
+	}
+	password, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && password == "" {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	return strings.TrimRight(password, "\r\n"), nil
+}
+
+// printFieldErrors reports a form's refusals under the flags that carried the values.
+func printFieldErrors(e env, err error) error {
+	var fe members.FieldErrors
+	if !errors.As(err, &fe) {
+		return err
+	}
+	for field, msg := range fe {
+		fmt.Fprintf(e.stderr, "--%s: %s\n", strings.Replace(field, "password", "password-stdin", 1), msg)
+	}
+	return exitCode(1)
+}
+
+func userCreate(ctx context.Context, args []string, e env) error {
 	var email, name, role string
 	var admin, passwordStdin bool
-	_, common, err := parseCommon("user create", args[1:], e, func(fs *flag.FlagSet) {
+	var mf mailFlags
+	_, common, err := parseCommon("user create", args, e, func(fs *flag.FlagSet) {
 		fs.StringVar(&email, "email", "", "the member's e-mail address")
 		fs.StringVar(&name, "name", "", "the member's name")
 		fs.StringVar(&role, "role", "", "built-in role: "+strings.Join(builtinRoleKeys(), ", "))
 		fs.BoolVar(&admin, "admin", false, "shorthand for --role administrator")
 		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+		mf.register(fs)
 	})
 	if err != nil {
 		return err
@@ -68,35 +138,103 @@ func userCommand(ctx context.Context, args []string, e env) error {
 	if admin {
 		role = authz.RoleAdministrator
 	}
-	if !passwordStdin {
-		// A password on the command line would be visible to every user of the machine (ps).
-		return errors.New("give the password on standard input with --password-stdin")
+	password, err := readPassword(e, passwordStdin)
+	if err != nil {
+		return err
 	}
-	password, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && password == "" {
-		return fmt.Errorf("read password from standard input: %w", err)
+	core, err := openCoreWithMail(ctx, common, e, mf)
+	if err != nil {
+		return err
 	}
-	password = strings.TrimRight(password, "\r\n")
+	defer core.Close()
+	ctx = audit.WithActor(ctx, commandActor("user create"))
+	// A new Administrator raises the alert the Alerts page promises, as a promotion does.
+	m, err := core.Members.CreateFromCommandLine(ctx, members.NewMember{Email: email, Name: name, Password: password, RoleKey: role})
+	if err != nil {
+		return printFieldErrors(e, err)
+	}
+	fmt.Fprintf(e.stdout, "created member %d: %s <%s>, %s\n", m.ID, m.Name, m.Email, m.RoleName)
+	return nil
+}
 
+// userResetPassword is for the owner who is locked out: whoever can run commands on the server
+// can read the database anyway. Sessions end; two-factor authentication stays.
+func userResetPassword(ctx context.Context, args []string, e env) error {
+	var email string
+	var passwordStdin bool
+	_, common, err := parseCommon("user reset-password", args, e, func(fs *flag.FlagSet) {
+		fs.StringVar(&email, "email", "", "the member's e-mail address")
+		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the new password from the first line of standard input")
+	})
+	if err != nil {
+		return err
+	}
+	if email == "" {
+		return errors.New("give the member's address with --email (switchboard user list shows them)")
+	}
+	password, err := readPassword(e, passwordStdin)
+	if err != nil {
+		return err
+	}
 	core, err := openCore(ctx, common, e)
 	if err != nil {
 		return err
 	}
 	defer core.Close()
-	ctx = audit.WithActor(ctx, commandActor)
-	m, err := core.Members.Create(ctx, members.NewMember{Email: email, Name: name, Password: password, RoleKey: role})
-	var fe members.FieldErrors
-	if errors.As(err, &fe) {
-		for field, msg := range fe {
-			fmt.Fprintf(e.stderr, "--%s: %s\n", strings.Replace(field, "password", "password-stdin", 1), msg)
-		}
-		return exitCode(1)
+	ctx = audit.WithActor(ctx, commandActor("user reset-password"))
+	m, err := core.Members.SetPasswordByEmail(ctx, email, password)
+	if errors.Is(err, members.ErrNotFound) {
+		return fmt.Errorf("no member has the address %q (switchboard user list shows them)", email)
 	}
+	if err != nil {
+		return printFieldErrors(e, err)
+	}
+	tfa := ""
+	if m.TwoFactorEnabled {
+		tfa = " Two-factor authentication stays on: sign in with a code (or a recovery code)."
+	}
+	fmt.Fprintf(e.stdout, "password changed for member %d: %s <%s>; every session ended.%s\n", m.ID, m.Name, m.Email, tfa)
+	return nil
+}
+
+func userList(ctx context.Context, args []string, e env) error {
+	_, common, err := parseCommon("user list", args, e, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "created member %d: %s <%s>, %s\n", m.ID, m.Name, m.Email, m.RoleName)
-	return nil
+	core, err := openCore(ctx, common, e)
+	if err != nil {
+		return err
+	}
+	defer core.Close()
+	ctx = audit.WithActor(ctx, commandActor("user list"))
+	list, err := core.Members.ListFromCommandLine(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tE-MAIL\tNAME\tROLE\tSTATUS\t2FA\tLAST SIGN-IN")
+	for _, m := range list {
+		tfa, last := "off", "never"
+		if m.TwoFactorEnabled {
+			tfa = "on"
+		}
+		if !m.LastSignInAt.IsZero() {
+			last = m.LastSignInAt.UTC().Format(time.RFC3339)
+		}
+		// Names are members' own text: no control characters reach the terminal.
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, printable(m.Email), printable(m.Name), printable(m.RoleName), m.Status, tfa, last)
+	}
+	return w.Flush()
+}
+
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func builtinRoleKeys() []string {
@@ -105,71 +243,6 @@ func builtinRoleKeys() []string {
 		keys = append(keys, r.Key)
 	}
 	return keys
-}
-
-func auditCommand(ctx context.Context, args []string, e env) error {
-	if len(args) > 0 && args[0] == "verify-export" {
-		return verifyExport(args[1:], e)
-	}
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("usage: switchboard audit verify [--data DIR] | switchboard audit verify-export FILE")
-	}
-	_, common, err := parseCommon("audit verify", args[1:], e, nil)
-	if err != nil {
-		return err
-	}
-	// Verification only reads: it must neither create a database where there is none nor
-	// migrate the one it checks.
-	d, err := openExisting(ctx, common.DataDir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	rep, err := audit.New(d, clock.System{}).Verify(ctx)
-	if err != nil {
-		return err
-	}
-	if !rep.Intact {
-		fmt.Fprintf(e.stdout, "BROKEN at event %d: %s (%d events checked before it)\n", rep.BrokenID, rep.Reason, rep.Events)
-		return exitCode(1)
-	}
-	if rep.Events == 0 {
-		fmt.Fprintln(e.stdout, "intact: the activity log is empty")
-		return nil
-	}
-	from := ""
-	if rep.Checkpoint.FirstID > 0 {
-		from = fmt.Sprintf(" (from the retention checkpoint at event %d)", rep.Checkpoint.FirstID)
-	}
-	fmt.Fprintf(e.stdout, "intact: %d events, up to event %d at %s%s\n", rep.Events, rep.LastID, rep.LastAt.UTC().Format(time.RFC3339), from)
-	return nil
-}
-
-// verifyExport checks an exported activity log (CSV or JSON Lines) on its own, without the
-// database: each event's hash and its link to the event before it in the file.
-func verifyExport(args []string, e env) error {
-	if len(args) != 1 {
-		return errors.New("usage: switchboard audit verify-export FILE")
-	}
-	f, err := os.Open(args[0])
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rep, err := audit.VerifyExport(f)
-	if err != nil {
-		return err
-	}
-	if !rep.Intact {
-		fmt.Fprintf(e.stdout, "BROKEN at event %d: %s (%d events checked before it)\n", rep.BrokenID, rep.Reason, rep.Events)
-		return exitCode(1)
-	}
-	gaps := ""
-	if rep.Gaps > 0 {
-		gaps = fmt.Sprintf("; %d gaps from the export's filter, across which links cannot be checked from the file alone", rep.Gaps)
-	}
-	fmt.Fprintf(e.stdout, "intact: %d events, %d to %d%s\n", rep.Events, rep.FirstID, rep.LastID, gaps)
-	return nil
 }
 
 func backup(ctx context.Context, args []string, e env) error {

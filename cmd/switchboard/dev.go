@@ -19,10 +19,49 @@ import (
 
 // devCommand holds tools for developers; nothing here is for a production workspace.
 func devCommand(ctx context.Context, args []string, e env) error {
+	if len(args) > 0 && args[0] == "outbox" {
+		return devOutbox(ctx, args[1:], e)
+	}
 	if len(args) == 0 || args[0] != "seed" {
-		return errors.New("usage: switchboard dev seed --events N [--members 50] [--append] [--data DIR]")
+		return errors.New("usage: switchboard dev seed --events N [--members 50] [--append] [--data DIR]\n" +
+			"       switchboard dev outbox --count N --to ADDRESS --smtp-url URL --smtp-from ADDRESS [--data DIR]")
 	}
 	return devSeed(ctx, args[1:], e)
+}
+
+// devOutbox queues test e-mails for a running server to deliver: to measure delivery and to
+// test that a killed server loses and repeats none of them.
+func devOutbox(ctx context.Context, args []string, e env) error {
+	var count int
+	var to string
+	var mf mailFlags
+	_, common, err := parseCommon("dev outbox", args, e, func(fs *flag.FlagSet) {
+		fs.IntVar(&count, "count", 100, "test e-mails to queue")
+		fs.StringVar(&to, "to", "", "recipient")
+		mf.register(fs)
+	})
+	if err != nil {
+		return err
+	}
+	if count < 1 || to == "" {
+		return errors.New("give --count 1 or more and --to ADDRESS")
+	}
+	core, err := openCoreWithMail(ctx, common, e, mf)
+	if err != nil {
+		return err
+	}
+	defer core.Close()
+	if core.Mail == nil {
+		return errors.New("give --smtp-url and --smtp-from (or SWITCHBOARD_SMTP_URL and SWITCHBOARD_SMTP_FROM)")
+	}
+	ctx = audit.WithActor(ctx, commandActor("dev outbox"))
+	for i := 0; i < count; i++ {
+		if err := core.Mail.SendTest(ctx, to, "switchboard dev outbox"); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "queued %d test e-mails to %s\n", count, to)
+	return nil
 }
 
 // devSeed fills a workspace with members and a large, realistic activity log, to see the
@@ -59,7 +98,7 @@ func devSeed(ctx context.Context, args []string, e env) error {
 			"use an empty --data directory, or --append", common.DataDir)
 	}
 
-	ctx = audit.WithActor(ctx, commandActor)
+	ctx = audit.WithActor(ctx, commandActor("dev seed"))
 	// The members join before the history they act in, so that event times keep growing with
 	// ids (the time filter relies on it): their service runs on a clock set back to its start.
 	step := 30 * time.Second

@@ -374,7 +374,7 @@ type switchboardProcess struct {
 // startSwitchboard starts the binary on dir and waits until it answers. --demo connects the
 // sandbox WABA (demo.AppSecret) with an in-process simulator: a connected WABA in another
 // process with no set-up steps.
-func startSwitchboard(t *testing.T, bin, dir, addr, logLevel string) *switchboardProcess {
+func startSwitchboard(t *testing.T, bin, dir, addr, logLevel string, extraArgs ...string) *switchboardProcess {
 	t.Helper()
 	logs := filepath.Join(t.TempDir(), "switchboard.log")
 	f, err := os.Create(logs)
@@ -382,7 +382,7 @@ func startSwitchboard(t *testing.T, bin, dir, addr, logLevel string) *switchboar
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	cmd := exec.Command(bin, "serve", "--demo", "--data", dir, "--addr", addr, "--log-level", logLevel)
+	cmd := exec.Command(bin, append([]string{"serve", "--demo", "--data", dir, "--addr", addr, "--log-level", logLevel}, extraArgs...)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// The machine's SWITCHBOARD_* settings are not this test's.
 	for _, kv := range os.Environ() {

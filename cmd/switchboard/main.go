@@ -22,6 +22,8 @@ const usage = `Switchboard: run a WhatsApp Business workspace as a team, with ac
 Usage:
   switchboard [serve] [--addr 127.0.0.1:8080] [--data ./data] [--demo]
   switchboard user create --email E --name N --role administrator --password-stdin
+  switchboard user reset-password --email E --password-stdin
+  switchboard user list
   switchboard audit verify
   switchboard audit verify-export FILE
   switchboard backup FILE

@@ -40,12 +40,19 @@ type Notifier interface {
 	Notify(ctx context.Context, a Alert) error
 }
 
+// Mailer queues e-mail about a new alert through q, the transaction that raises it, so the
+// mail is as durable as the alert; the alerts package knows nothing of how mail is delivered.
+type Mailer interface {
+	AlertRaised(ctx context.Context, q db.Querier, a Alert) error
+}
+
 // Service raises, lists and acknowledges alerts.
 type Service struct {
 	db       *db.DB
 	audit    *audit.Log
 	clk      clock.Clock
 	notifier Notifier
+	mailer   Mailer
 	logger   *slog.Logger
 }
 
@@ -54,6 +61,9 @@ type Option func(*Service)
 
 // WithNotifier passes every new alert to n after its transaction commits. A nil n is allowed.
 func WithNotifier(n Notifier) Option { return func(s *Service) { s.notifier = n } }
+
+// WithMailer e-mails every new alert (not its repeats) through m. A nil m is allowed.
+func WithMailer(m Mailer) Option { return func(s *Service) { s.mailer = m } }
 
 // WithLogger is where Record reports a notifier's failure. The default is slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.logger = l } }
@@ -147,6 +157,11 @@ func (s *Service) Raise(ctx context.Context, q db.Querier, a Alert) (Alert, erro
 		Changes: changes, Outcome: audit.OutcomeSuccess,
 	}); err != nil {
 		return Alert{}, err
+	}
+	if s.mailer != nil {
+		if err := s.mailer.AlertRaised(ctx, q, a); err != nil {
+			return Alert{}, err
+		}
 	}
 	return a, nil
 }

@@ -28,12 +28,27 @@ const canonicalSQL = `concat(octet_length(prev_hash), ':', prev_hash,
 	octet_length(target_type), ':', target_type, octet_length(target_id), ':', target_id,
 	octet_length(changes), ':', changes, octet_length(client_addr), ':', client_addr,
 	octet_length(user_agent), ':', user_agent, octet_length(request_id), ':', request_id,
-	octet_length(outcome), ':', outcome)`
+	octet_length(outcome), ':', outcome,
+	CASE WHEN target_name = '' THEN '' ELSE concat(octet_length(target_name), ':', target_name) END)`
+
+// Since migration 0010 an event may also carry target_name, hashed as one more field after
+// outcome when it is not empty. An empty one adds nothing, so every event written before it
+// existed keeps its hash; and a form with the extra field can never equal one without it, since
+// length prefixes read the same from the start and the longer form has bytes left over.
 
 // textColumns is the number of TEXT columns after occurred_at, actor_type to outcome.
 const textColumns = 11
 
-// appendCanonical is canonicalSQL in Go, for Append.
+// appendEventCanonical is canonicalSQL in Go, target_name included.
+func appendEventCanonical(buf []byte, prevHash string, id, at int64, text *[textColumns]string, targetName string) []byte {
+	buf = appendCanonical(buf, prevHash, id, at, text)
+	if targetName != "" {
+		buf = appendField(buf, targetName)
+	}
+	return buf
+}
+
+// appendCanonical is the form of the first fourteen fields, as every event before 0010 is hashed.
 func appendCanonical(buf []byte, prevHash string, id, at int64, text *[textColumns]string) []byte {
 	buf = appendField(buf, prevHash)
 	var digits [20]byte

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -58,6 +59,20 @@ func APIKeyActor(id int64, name string) Actor {
 // System is Switchboard acting on its own.
 func System() Actor { return Actor{Type: ActorSystem, Name: "system"} }
 
+// SystemActor is Switchboard acting through a named part of itself: a scheduled job
+// ("retention") or a command run on the server ("switchboard user reset-password"). The name is
+// kept in the event (and its hash), so the log says which command changed what:
+//
+//	log.Record(audit.WithActor(ctx, audit.SystemActor("switchboard user reset-password")), ev)
+//
+// or set ev.Actor to it. An empty name is plain System.
+func SystemActor(name string) Actor {
+	if name = strings.TrimSpace(name); name == "" {
+		return System()
+	}
+	return Actor{Type: ActorSystem, Name: name}
+}
+
 // Anonymous is a caller that has not authenticated.
 func Anonymous() Actor { return Actor{Type: ActorAnonymous} }
 
@@ -65,6 +80,9 @@ func Anonymous() Actor { return Actor{Type: ActorAnonymous} }
 type Target struct {
 	Type string
 	ID   string
+	// Name is what the target was called when the event was recorded ("Grace Hopper"). Append
+	// fills it through the Log's TargetNamer when left empty.
+	Name string
 }
 
 // NewTarget names a row by its type and integer id.

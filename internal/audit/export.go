@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -29,7 +30,11 @@ const ActionExported = "audit.exported"
 // which is not hashed.
 var exportColumns = [...]string{"id", "occurred_at", "actor_type", "actor_id", "actor_name", "action",
 	"target_type", "target_id", "changes", "client_addr", "user_agent", "request_id", "outcome",
-	"prev_hash", "hash", "time_utc"}
+	"prev_hash", "hash", "time_utc", "target_name"}
+
+// hashedExportColumns is how many columns every export has: the rest came later (time_utc is
+// not hashed; target_name is hashed when not empty, and absent from older exports).
+const hashedExportColumns = 4 + textColumns
 
 const exportTimeLayout = "2006-01-02T15:04:05.000Z"
 
@@ -39,11 +44,13 @@ const exportFlushEvery = 1000
 
 // exportRow is one event as stored, changes as the JSON text that was hashed.
 type exportRow struct {
-	ID, At   int64
-	Text     [textColumns]string // actor_type … outcome, canonical order
-	PrevHash string
-	Hash     string
-	timeText string // time_utc as read back by VerifyExport
+	ID, At     int64
+	Text       [textColumns]string // actor_type … outcome, canonical order
+	PrevHash   string
+	Hash       string
+	TargetName string
+	timeText   string         // time_utc as read back by VerifyExport
+	trailer    *exportTrailer // set instead of the rest for the trailer line, as read back
 }
 
 // ExportResult is what an export did.
@@ -73,13 +80,23 @@ func (l *Log) Export(ctx context.Context, f Filter, format ExportFormat, open fu
 		return ExportResult{}, err
 	}
 	res := ExportResult{Event: ev}
+	// The export reaches up to the anchored event, so that a complete export ends with the very
+	// event its checkpoint signs, and cutting rows off its end shows.
+	trailer, err := l.exportTrailer(ctx, f, ev)
+	if err != nil {
+		return res, err
+	}
+	upTo := ev.ID
+	if trailer != nil {
+		upTo = max(upTo, trailer.Checkpoint.EventID)
+	}
 	w := open()
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := newExportEncoder(format, bw)
 	if err := enc.header(); err != nil {
 		return res, err
 	}
-	err = l.exportRows(ctx, f, ev.ID, func(r *exportRow) error {
+	err = l.exportRows(ctx, f, upTo, func(r *exportRow) error {
 		if err := enc.row(r); err != nil {
 			return err
 		}
@@ -92,7 +109,46 @@ func (l *Log) Export(ctx context.Context, f Filter, format ExportFormat, open fu
 	if err != nil {
 		return res, err
 	}
+	if trailer != nil {
+		if err := enc.trailer(trailer); err != nil {
+			return res, err
+		}
+	}
 	return res, flush(bw, w)
+}
+
+// exportTrailer is the export's last line: the signed checkpoint it ends at, and what it
+// holds. Only the checkpoint is signed; the rest says how to judge the file.
+type exportTrailer struct {
+	Checkpoint SignedCheckpoint `json:"checkpoint"`
+	// Filter is the export's filter ("" for the whole log), as its audit.exported event records it.
+	Filter        string `json:"filter"`
+	ExportEventID int64  `json:"export_event_id"`
+	PublicKey     string `json:"public_key,omitempty"`
+}
+
+// csvTrailerMark starts the CSV row that holds the trailer, as JSON in the next field.
+const csvTrailerMark = "#checkpoint"
+
+// exportTrailer signs the head now when a Checkpointer is set, or takes the newest stored
+// checkpoint; nil when there is none. A checkpointer that refuses (the log was cut) does not
+// stop the export: an auditor needs the file most then; the newest stored checkpoint goes in.
+func (l *Log) exportTrailer(ctx context.Context, f Filter, ev Event) (*exportTrailer, error) {
+	t := &exportTrailer{Filter: f.Encode(), ExportEventID: ev.ID}
+	if c := l.checkpointer; c != nil {
+		t.PublicKey = FormatPublicKey(c.PublicKey())
+		cp, ok, err := c.Checkpoint(ctx)
+		if err == nil && ok {
+			t.Checkpoint = cp
+			return t, nil
+		}
+	}
+	cp, ok, err := latestSigned(ctx, l.db.R)
+	if err != nil || !ok {
+		return nil, err
+	}
+	t.Checkpoint = cp
+	return t, nil
 }
 
 func flush(bw *bufio.Writer, w io.Writer) error {
@@ -128,7 +184,7 @@ func (l *Log) exportRows(ctx context.Context, f Filter, upTo int64, fn func(*exp
 	for i := range r.Text {
 		dest = append(dest, &r.Text[i])
 	}
-	dest = append(dest, &r.PrevHash, &r.Hash)
+	dest = append(dest, &r.PrevHash, &r.Hash, &r.TargetName)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("audit export: %w", err)
@@ -186,6 +242,7 @@ func (p *plan) streamQuery(lo, hi int64) (string, []any) {
 type exportEncoder interface {
 	header() error
 	row(*exportRow) error
+	trailer(*exportTrailer) error
 }
 
 func newExportEncoder(format ExportFormat, w *bufio.Writer) exportEncoder {
@@ -215,7 +272,7 @@ func (e *csvEncoder) row(r *exportRow) error {
 	f := e.fields[:0]
 	f = append(f, strconv.FormatInt(r.ID, 10), strconv.FormatInt(r.At, 10))
 	f = append(f, r.Text[:]...)
-	f = append(f, r.PrevHash, r.Hash, time.UnixMilli(r.At).UTC().Format(exportTimeLayout))
+	f = append(f, r.PrevHash, r.Hash, time.UnixMilli(r.At).UTC().Format(exportTimeLayout), r.TargetName)
 	for i := range f {
 		f[i] = csvNeutralise(f[i])
 	}
@@ -223,6 +280,23 @@ func (e *csvEncoder) row(r *exportRow) error {
 		return err
 	}
 	// csv.Writer buffers on its own: hand its bytes to the shared buffer row by row.
+	e.w.Flush()
+	return e.w.Error()
+}
+
+func (e *csvEncoder) trailer(t *exportTrailer) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	f := e.fields[:0]
+	f = append(f, csvTrailerMark, string(b))
+	for len(f) < len(exportColumns) {
+		f = append(f, "")
+	}
+	if err := e.w.Write(f); err != nil {
+		return err
+	}
 	e.w.Flush()
 	return e.w.Error()
 }
@@ -259,9 +333,19 @@ func (e *jsonlEncoder) row(r *exportRow) error {
 	b = appendJSONField(b, "prev_hash", r.PrevHash)
 	b = appendJSONField(b, "hash", r.Hash)
 	b = appendJSONField(b, "time_utc", time.UnixMilli(r.At).UTC().Format(exportTimeLayout))
+	b = appendJSONField(b, "target_name", r.TargetName)
 	b = append(b, "}\n"...)
 	e.buf = b
 	_, err := e.w.Write(b)
+	return err
+}
+
+func (e *jsonlEncoder) trailer(t *exportTrailer) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	_, err = e.w.Write(append(b, '\n'))
 	return err
 }
 

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/switchboard/switchboard/internal/db"
 )
 
 func (f *fixture) export(t *testing.T, filter Filter, format ExportFormat) (ExportResult, []byte) {
@@ -236,5 +239,35 @@ func TestVerificationDocProgram(t *testing.T) {
 	out, err = runDoc(bytes.Replace(file, []byte(`"actor_name":"Ada"`), []byte(`"actor_name":"Eve"`), 1))
 	if err == nil || !strings.Contains(out, "BROKEN: event 1: content does not match") {
 		t.Errorf("the doc's program on a tampered export: %v\n%s", err, out)
+	}
+
+	// An export that ends with a signed checkpoint, checked with the public key file.
+	s := newSigning(t)
+	s.record(t, 5)
+	s.log.SetTargetNamer(func(context.Context, db.Querier, Target) string { return "Zoë" })
+	s.record(t, 2)
+	_, signed := s.export(t, Filter{}, ExportJSONL)
+	pubFile := filepath.Join(dir, "audit-signing.pub")
+	if err := os.WriteFile(pubFile, []byte(PublicKeyFile(s.pub)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runDocKey := func(input []byte) (string, error) {
+		cmd := exec.Command(goTool, "run", "verify.go", pubFile)
+		cmd.Dir, cmd.Stdin = dir, bytes.NewReader(input)
+		cmd.Env = append(os.Environ(), "GO111MODULE=off", "GOFLAGS=")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := runDocKey(signed); err != nil || !strings.Contains(out, "anchored: checkpoint 1 signs event 8") {
+		t.Errorf("the doc's program on a signed export: %v\n%s", err, out)
+	}
+	lines := slices.Collect(bytes.Lines(signed))
+	cut := bytes.Join(append(slices.Clone(lines[:len(lines)-3]), lines[len(lines)-1]), nil)
+	if out, err := runDocKey(cut); err == nil || !strings.Contains(out, "rows were cut off") {
+		t.Errorf("the doc's program on a cut export: %v\n%s", err, out)
+	}
+	forged := bytes.Replace(signed, []byte(`"signature":"`), []byte(`"signature":"AAAA`), 1)
+	if out, err := runDocKey(forged); err == nil || !strings.Contains(out, "signature does not verify") {
+		t.Errorf("the doc's program on a forged checkpoint: %v\n%s", err, out)
 	}
 }

@@ -22,7 +22,7 @@ var actionGroups = []ActionGroup{
 	{"templates", "Templates", []string{"template."}},
 	{"inbox", "Inbox", []string{"conversation.", "message.", "contact.", "canned_response.", "campaign.", "automation."}},
 	{"developers", "Developers", []string{"api_key.", "webhook.", "integration."}},
-	{"settings", "Settings", []string{"setup.", "workspace.", "settings.", "waba.", "number.", "phone_number.", "billing."}},
+	{"settings", "Settings", []string{"setup.", "workspace.", "settings.", "waba.", "number.", "phone_number.", "billing.", "mail."}},
 	{"other", "Other", nil},
 }
 

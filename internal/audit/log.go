@@ -21,7 +21,23 @@ type Log struct {
 	facets facetsCache
 	// pruneBatch is the most events one pruning transaction deletes.
 	pruneBatch int64
+	// checkpointer, when set, anchors the head at every export (SetCheckpointer).
+	checkpointer *Checkpointer
+	// nameTarget, when set, names targets recorded without a name (SetTargetNamer).
+	nameTarget TargetNamer
 }
+
+// TargetNamer says what a target is called, read through q (the transaction recording the
+// event, so a row created in it is seen); "" when it does not know.
+type TargetNamer func(ctx context.Context, q db.Querier, t Target) string
+
+// SetTargetNamer lets Append name targets, so that the log shows "Grace Hopper" rather than
+// "member 6" for every recorder without each having to look the name up.
+func (l *Log) SetTargetNamer(n TargetNamer) { l.nameTarget = n }
+
+// SetCheckpointer makes exports end with a fresh signed checkpoint of the head, so that a file
+// cut short is caught by verify-export. Without one, exports carry the newest stored checkpoint.
+func (l *Log) SetCheckpointer(c *Checkpointer) { l.checkpointer = c }
 
 // New returns a Log over d whose event times come from clk.
 func New(d *db.DB, clk clock.Clock) *Log {
@@ -42,7 +58,7 @@ const headQuery = `SELECT
 const insertQuery = `INSERT INTO audit_events (id, occurred_at,
 	actor_type, actor_id, actor_name, action, target_type, target_id,
 	changes, client_addr, user_agent, request_id, outcome,
-	prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	prev_hash, hash, target_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // Append writes ev as the newest event through q and returns it as stored (id, time, redacted
 // changes, hashes). q must be the write transaction that also makes the change ev describes:
@@ -60,6 +76,9 @@ func (l *Log) Append(ctx context.Context, q db.Querier, ev Event) (Event, error)
 	// Millisecond UTC is what the column holds, so the hash covers exactly what is stored.
 	ev.At = l.clk.Now().UTC().Truncate(time.Millisecond)
 	ev.Changes = redact(ev.Changes)
+	if ev.Target.Name == "" && ev.Target.ID != "" && l.nameTarget != nil {
+		ev.Target.Name = l.nameTarget(ctx, q, ev.Target)
+	}
 	changes, err := encodeChanges(ev.Changes)
 	if err != nil {
 		return Event{}, err
@@ -80,14 +99,14 @@ func (l *Log) Append(ctx context.Context, q db.Querier, ev Event) (Event, error)
 
 	at := ev.At.UnixMilli()
 	text := ev.texts(changes)
-	ev.Hash = string(newHasher().hash(appendCanonical(nil, ev.PrevHash, ev.ID, at, &text)))
+	ev.Hash = string(newHasher().hash(appendEventCanonical(nil, ev.PrevHash, ev.ID, at, &text, ev.Target.Name)))
 
-	args := make([]any, 0, 2+textColumns+2)
+	args := make([]any, 0, 2+textColumns+3)
 	args = append(args, ev.ID, at)
 	for _, s := range text {
 		args = append(args, s)
 	}
-	args = append(args, ev.PrevHash, ev.Hash)
+	args = append(args, ev.PrevHash, ev.Hash, ev.Target.Name)
 
 	if _, err := q.ExecContext(ctx, insertQuery, args...); err != nil {
 		return Event{}, fmt.Errorf("audit: insert %s: %w", ev.Action, err)

@@ -40,7 +40,7 @@ func TestRecordChainsEveryEvent(t *testing.T) {
 	}
 
 	rep := f.verify(t)
-	want := Report{Events: 200, FirstID: 1, LastID: 200, LastAt: evs[199].At, Intact: true}
+	want := Report{Events: 200, Checked: 200, FirstID: 1, LastID: 200, LastAt: evs[199].At, Intact: true}
 	if rep != want {
 		t.Errorf("report %+v, want %+v", rep, want)
 	}

@@ -51,7 +51,7 @@ type scanBudget struct {
 var defaultScan = scanBudget{window: 8192, budget: 25 * time.Millisecond}
 
 const listColumns = `id, occurred_at, actor_type, actor_id, actor_name, action, target_type, target_id,
-	changes, client_addr, user_agent, request_id, outcome, prev_hash, hash`
+	changes, client_addr, user_agent, request_id, outcome, prev_hash, hash, target_name`
 
 // List returns a page of events matching q.Filter, newest first.
 func (l *Log) List(ctx context.Context, q ListQuery) ([]Event, Page, error) {
@@ -343,7 +343,7 @@ func scanEvent(rows interface{ Scan(...any) error }) (Event, error) {
 		changes string
 	)
 	err := rows.Scan(&ev.ID, &at, &ev.Actor.Type, &ev.Actor.ID, &ev.Actor.Name, &ev.Action, &ev.Target.Type, &ev.Target.ID,
-		&changes, &ev.ClientAddr, &ev.UserAgent, &ev.RequestID, &ev.Outcome, &ev.PrevHash, &ev.Hash)
+		&changes, &ev.ClientAddr, &ev.UserAgent, &ev.RequestID, &ev.Outcome, &ev.PrevHash, &ev.Hash, &ev.Target.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, err
 	}

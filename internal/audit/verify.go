@@ -13,7 +13,10 @@ import (
 
 // Report is the outcome of Verify.
 type Report struct {
-	Events  int64 // events read
+	Events int64 // events read
+	// Checked is how many events were found intact before BrokenID (all of them when Intact).
+	// It is not Events: the count goes on past a break so the report still describes the log.
+	Checked int64
 	FirstID int64
 	LastID  int64
 	LastAt  time.Time // UTC time of the newest event
@@ -27,6 +30,9 @@ type Report struct {
 	// Gaps counts, for VerifyExport, the places where ids skip (a filtered export): the link
 	// across a gap can not be checked from the file alone.
 	Gaps int64
+	// Export is, for VerifyExportWith, the signed checkpoint that ends the export; nil when the
+	// export has none.
+	Export *ExportAnchor
 }
 
 // Reasons Verify gives for a broken link.
@@ -170,6 +176,7 @@ func (l *Log) verifyOnce(ctx context.Context) (Report, int64, error) {
 		}
 		if reason != "" {
 			rep.Intact, rep.BrokenID, rep.Reason = false, cp.EventID, reason
+			rep.Checked = 0 // nothing can be vouched for when the chain's start is in doubt
 		}
 	}
 	return rep, cp.ID, nil
@@ -187,6 +194,9 @@ func merge(parts []Report) Report {
 		}
 		rep.Events += p.Events
 		rep.LastID, rep.LastAt = p.LastID, p.LastAt
+		if rep.Intact {
+			rep.Checked += p.Checked
+		}
 		if rep.Intact && !p.Intact {
 			rep.Intact, rep.BrokenID, rep.Reason = false, p.BrokenID, p.Reason
 		}
@@ -241,6 +251,7 @@ func (l *Log) verifyRange(ctx context.Context, lo, hi int64, start chainStart) (
 			rep.Intact, rep.BrokenID, rep.Reason = false, id, reason
 			continue
 		}
+		rep.Checked++
 		link, prevID, first = appendField(link[:0], stored), id, false
 	}
 	if err := rows.Err(); err != nil {

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -22,7 +24,33 @@ const (
 // hold. A filtered export skips ids; those places are counted in Report.Gaps, and the link
 // across them can only be checked against the live log (or a complete export). It answers an
 // error, not a report, for a file that is not an export at all.
-func VerifyExport(r io.Reader) (Report, error) {
+func VerifyExport(r io.Reader) (Report, error) { return VerifyExportWith(r, nil) }
+
+// Reasons VerifyExport gives about the checkpoint at the end of an export.
+const (
+	ReasonExportCut       = "the export ends before the event its signed checkpoint anchors: rows were cut off its end"
+	ReasonExportAnchor    = "the event the checkpoint anchors does not have the hash it signed: the row was changed"
+	ReasonExportSignature = "the checkpoint at the end of the export is not validly signed: it was altered or forged"
+	ReasonExportHoles     = "ids skip in an export of the whole log: rows were removed from it"
+	ReasonExportAfter     = "rows follow the checkpoint at the end of the export: they were added"
+)
+
+// ExportAnchor is what VerifyExportWith found about the checkpoint that ends an export.
+type ExportAnchor struct {
+	Checkpoint SignedCheckpoint
+	Filter     string // the export's filter; "" for the whole log
+	// KeyID is the key the signature was checked with, and KeyFromFile says it was the key the
+	// export itself names (no key was given), which proves only that the file is consistent.
+	KeyID       string
+	KeyFromFile bool
+	// Complete: the export holds the anchored event, so nothing up to it can be cut unseen.
+	Complete bool
+}
+
+// VerifyExportWith is VerifyExport that also checks the signed checkpoint at the end of the
+// export with pub (or, when pub is nil, with the public key the export names). Report.Export is
+// nil for an export without one (made before checkpoints existed, or with its end cut off).
+func VerifyExportWith(r io.Reader, pub ed25519.PublicKey) (Report, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	first, err := br.Peek(1)
 	if errors.Is(err, io.EOF) {
@@ -47,6 +75,9 @@ func VerifyExport(r io.Reader) (Report, error) {
 		buf              []byte
 		prevID           int64
 		prevHash, stored string
+		trailer          *exportTrailer
+		firstGap         int64
+		after            bool // a row came after the trailer
 	)
 	for n := 1; ; n++ {
 		row, err := next()
@@ -56,6 +87,16 @@ func VerifyExport(r io.Reader) (Report, error) {
 		if err != nil {
 			return Report{}, fmt.Errorf("audit: export row %d: %w", n, err)
 		}
+		if row.trailer != nil {
+			if trailer != nil {
+				return Report{}, fmt.Errorf("audit: export row %d: a second checkpoint trailer", n)
+			}
+			trailer = row.trailer
+			continue
+		}
+		if trailer != nil {
+			after = true
+		}
 		rep.Events++
 		if rep.Events == 1 {
 			rep.FirstID = row.ID
@@ -64,7 +105,7 @@ func VerifyExport(r io.Reader) (Report, error) {
 		if !rep.Intact {
 			continue
 		}
-		buf = appendCanonical(buf[:0], row.PrevHash, row.ID, row.At, &row.Text)
+		buf = appendEventCanonical(buf[:0], row.PrevHash, row.ID, row.At, &row.Text, row.TargetName)
 		stored = row.Hash
 		reason := ""
 		switch {
@@ -83,15 +124,64 @@ func VerifyExport(r io.Reader) (Report, error) {
 			rep.Intact, rep.BrokenID, rep.Reason = false, row.ID, reason
 			continue
 		}
+		rep.Checked++
 		if rep.Events > 1 && row.ID > prevID+1 {
 			rep.Gaps++
+			if firstGap == 0 {
+				firstGap = row.ID
+			}
 		}
 		prevID, prevHash = row.ID, row.Hash
 	}
 	if rep.Events == 0 {
 		return Report{}, errors.New("audit: the export holds no events")
 	}
+	if trailer != nil {
+		checkExportAnchor(&rep, trailer, pub, prevID, prevHash, firstGap, after)
+	}
 	return rep, nil
+}
+
+// checkExportAnchor judges the trailer against the rows read; lastID and lastHash are the last
+// intact row's.
+func checkExportAnchor(rep *Report, t *exportTrailer, pub ed25519.PublicKey, lastID int64, lastHash string, firstGap int64, after bool) {
+	cp := t.Checkpoint
+	a := &ExportAnchor{Checkpoint: cp, Filter: t.Filter}
+	rep.Export = a
+	if pub == nil {
+		k, err := ParsePublicKey(t.PublicKey)
+		if err == nil {
+			pub, a.KeyFromFile = k, true
+		}
+	}
+	broken := func(id int64, reason string) {
+		if rep.Intact {
+			rep.Intact, rep.BrokenID, rep.Reason = false, id, reason
+		}
+	}
+	if pub == nil || cp.VerifySignature(pub) != nil {
+		broken(cp.EventID, ReasonExportSignature)
+	}
+	if pub != nil {
+		a.KeyID = KeyID(pub)
+	}
+	if !rep.Intact && rep.Reason != ReasonExportSignature {
+		return // the rows are broken already; the first break is what matters
+	}
+	switch {
+	case after:
+		broken(cp.EventID, ReasonExportAfter)
+	case lastID == cp.EventID:
+		a.Complete = true
+		if lastHash != cp.EventHash {
+			broken(cp.EventID, ReasonExportAnchor)
+		}
+	case lastID < cp.EventID && t.Filter == "":
+		broken(lastID+1, ReasonExportCut)
+	}
+	if t.Filter == "" && firstGap != 0 {
+		broken(firstGap, ReasonExportHoles)
+	}
 }
 
 // csvRows reads the header and returns a reader of rows. Fields are read byte for byte (a
@@ -102,10 +192,10 @@ func csvRows(br *bufio.Reader) (func() (*exportRow, error), error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: export header: %w", err)
 	}
-	if len(header) < len(exportColumns)-1 {
+	if len(header) < hashedExportColumns {
 		return nil, fmt.Errorf("audit: not an activity export: %d columns in the header", len(header))
 	}
-	for i, name := range exportColumns[:len(exportColumns)-1] {
+	for i, name := range exportColumns[:hashedExportColumns] {
 		if header[i] != name {
 			return nil, fmt.Errorf("audit: not an activity export: column %d is %q, want %q", i+1, header[i], name)
 		}
@@ -118,6 +208,9 @@ func csvRows(br *bufio.Reader) (func() (*exportRow, error), error) {
 		if len(rec) != len(header) {
 			return nil, fmt.Errorf("%d fields, the header has %d", len(rec), len(header))
 		}
+		if rec[0] == csvTrailerMark {
+			return trailerRow([]byte(rec[1]))
+		}
 		for i, f := range rec {
 			if len(f) > 0 && f[0] == '\'' {
 				rec[i] = f[1:]
@@ -125,6 +218,16 @@ func csvRows(br *bufio.Reader) (func() (*exportRow, error), error) {
 		}
 		return rowFromFields(rec)
 	}, nil
+}
+
+func trailerRow(b []byte) (*exportRow, error) {
+	var t exportTrailer
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("checkpoint trailer: %w", err)
+	}
+	return &exportRow{trailer: &t}, nil
 }
 
 func rowFromFields(rec []string) (*exportRow, error) {
@@ -140,6 +243,9 @@ func rowFromFields(rec []string) (*exportRow, error) {
 	r.PrevHash, r.Hash = rec[2+textColumns], rec[3+textColumns]
 	if len(rec) > 4+textColumns {
 		r.timeText = rec[4+textColumns]
+	}
+	if len(rec) > 5+textColumns {
+		r.TargetName = rec[5+textColumns]
 	}
 	return &r, nil
 }
@@ -214,9 +320,16 @@ func jsonlRows(br *bufio.Reader) func() (*exportRow, error) {
 	dec := json.NewDecoder(br)
 	dec.UseNumber()
 	return func() (*exportRow, error) {
-		var m map[string]json.RawMessage
-		if err := dec.Decode(&m); err != nil {
+		var line json.RawMessage
+		if err := dec.Decode(&line); err != nil {
 			return nil, err
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(line, &m); err != nil {
+			return nil, err
+		}
+		if _, ok := m["checkpoint"]; ok {
+			return trailerRow(line)
 		}
 		fields := make([]string, len(exportColumns))
 		for i, name := range exportColumns {
@@ -235,7 +348,7 @@ func jsonlRows(br *bufio.Reader) func() (*exportRow, error) {
 			default:
 				b64, ok := m[name+"_b64"]
 				if !ok {
-					if name == "time_utc" {
+					if name == "time_utc" || name == "target_name" {
 						continue
 					}
 					return nil, fmt.Errorf("no %q", name)

@@ -143,7 +143,7 @@ func TestVerifyRangesAgreeWithOnePass(t *testing.T) {
 	evs := f.record(t, 25)
 	for _, mode := range splitModes() {
 		f.log.split = mode.split
-		want := Report{Events: 25, FirstID: 1, LastID: 25, LastAt: evs[24].At, Intact: true}
+		want := Report{Events: 25, Checked: 25, FirstID: 1, LastID: 25, LastAt: evs[24].At, Intact: true}
 		if rep := f.verify(t); rep != want {
 			t.Errorf("%s: %+v, want %+v", mode.name, rep, want)
 		}

@@ -28,6 +28,8 @@ type Config struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	GraphURL        string
+	// SMTP is the mail server; its zero value means none (links are shown to copy).
+	SMTP SMTP
 }
 
 // DefaultGraphURL is Meta's Graph API.
@@ -57,6 +59,8 @@ type ServeFlags struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	GraphURL        string
+	SMTPURL         string
+	SMTPFrom        string
 }
 
 // RegisterServe adds the serve command's flags to fs.
@@ -69,6 +73,8 @@ func RegisterServe(fs *flag.FlagSet, f *ServeFlags) {
 	fs.DurationVar(&f.IdleTimeout, "idle-timeout", 30*time.Minute, "sign members out after this long without a request")
 	fs.DurationVar(&f.AbsoluteTimeout, "absolute-timeout", 12*time.Hour, "sign members out this long after sign-in, active or not")
 	fs.StringVar(&f.GraphURL, "graph-url", DefaultGraphURL, "base URL of Meta's Graph API (--demo uses the local simulator)")
+	fs.StringVar(&f.SMTPURL, "smtp-url", "", "mail server: smtp://user:password@host:587?tls=starttls|tls|none (none: links are shown to copy)")
+	fs.StringVar(&f.SMTPFrom, "smtp-from", "", "address mail is sent from, such as \"Switchboard <switchboard@example.com>\"")
 }
 
 // Parse parses args into fs, then fills every flag not given on the command line from its
@@ -137,6 +143,9 @@ func Serve(f ServeFlags) (Config, error) {
 		return Config{}, fmt.Errorf("--base-url %q: want an origin such as https://switchboard.example.com[:port], with no path", f.BaseURL)
 	}
 	c.BaseURL = u
+	if c.SMTP, err = ParseSMTP(f.SMTPURL, f.SMTPFrom); err != nil {
+		return Config{}, err
+	}
 	for _, s := range strings.Split(f.TrustedProxies, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue

@@ -134,6 +134,7 @@ func (s *Service) applyInbound(ctx context.Context, q db.Querier, in whatsapp.In
 	if err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
+	touch(ctx, q, convID)
 	return nil
 }
 
@@ -254,16 +255,17 @@ func (s *Service) applyStatus(ctx context.Context, q db.Querier, st whatsapp.Sta
 		return err // n == 0: a duplicate delivery
 	}
 	var (
-		msgID int64
-		cur   string
+		msgID, convID int64
+		cur           string
 	)
-	err = queryRowQ(ctx, q, `SELECT id, status FROM messages WHERE wamid = ? AND direction = 'out'`, st.MessageID).Scan(&msgID, &cur)
+	err = queryRowQ(ctx, q, `SELECT id, status, conversation_id FROM messages WHERE wamid = ? AND direction = 'out'`, st.MessageID).Scan(&msgID, &cur, &convID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // parked: applied when the message gets this wamid
 	}
 	if err != nil {
 		return fmt.Errorf("find message of status: %w", err)
 	}
+	touch(ctx, q, convID)
 	return setStatus(ctx, q, msgID, cur, row)
 }
 

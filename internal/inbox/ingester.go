@@ -34,6 +34,9 @@ type IngesterOptions struct {
 	Clock clock.Clock
 	// Logger reports bodies kept unprocessed (default slog.Default()).
 	Logger *slog.Logger
+	// Committed, if set, is told which conversations a transaction changed once it has
+	// committed (the live updates of open inbox pages). It must not block.
+	Committed func(conversationIDs []int64)
 }
 
 // Ingester stores webhook bodies durably and applies their events with group commit: the
@@ -225,9 +228,10 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 			s.kept = false
 		}
 	}
+	var b *batchState
 	err := g.d.Tx(ctx, func(tx *sql.Tx) error {
 		reset(batch...)
-		ctx, b := withBatch(ctx, tx)
+		ctx, b = withBatch(ctx, tx)
 		now := millis(g.opts.Clock.Now())
 		for _, s := range batch {
 			if s.events == nil {
@@ -249,7 +253,7 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 	if errors.Is(err, errApply) {
 		err = g.d.Tx(ctx, func(tx *sql.Tx) error {
 			reset(batch...)
-			ctx, b := withBatch(ctx, tx)
+			ctx, b = withBatch(ctx, tx)
 			for _, s := range batch {
 				if err := g.store(ctx, tx, s); err != nil {
 					return err
@@ -260,26 +264,37 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 		})
 	}
 	if err == nil {
+		g.announce(b)
 		return results
 	}
 	g.opts.Logger.ErrorContext(ctx, "inbox: webhook batch failed; storing its bodies one by one", "bodies", len(batch), "error", err)
 	for i, s := range batch {
 		results[i] = g.d.Tx(ctx, func(tx *sql.Tx) error {
 			reset(s)
-			ctx, b := withBatch(ctx, tx)
+			ctx, b = withBatch(ctx, tx)
 			if err := g.store(ctx, tx, s); err != nil {
 				return err
 			}
 			g.finish(ctx, b)
 			return nil
 		})
+		if results[i] == nil {
+			g.announce(b)
+		}
 	}
 	return results
 }
 
+// announce tells Committed which conversations a committed batch changed.
+func (g *Ingester) announce(b *batchState) {
+	if g.opts.Committed != nil && b != nil && len(b.touched) > 0 {
+		g.opts.Committed(b.touchedIDs())
+	}
+}
+
 // finish runs the work the bodies left for the end of the batch (indexing for search). Its
 // failure is logged, not fatal: the bodies are stored and applied, and the work catches up.
-func (g *Ingester) finish(ctx context.Context, b *batch) {
+func (g *Ingester) finish(ctx context.Context, b *batchState) {
 	if err := b.finish(ctx); err != nil {
 		g.opts.Logger.ErrorContext(ctx, "inbox: end-of-batch work failed", "error", err)
 	}

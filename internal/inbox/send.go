@@ -179,7 +179,7 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		}
 		return s.IndexSearch(ctx, tx)
 	})
-	if err != nil {
+	if err := s.changed(convID, err); err != nil {
 		return Message{}, err
 	}
 
@@ -227,7 +227,7 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		m, err = messageByID(ctx, tx, msgID, ViewFor(p))
 		return err
 	})
-	if err != nil {
+	if err := s.changed(convID, err); err != nil {
 		return Message{}, errors.Join(err, callErr)
 	}
 	if callErr != nil {

@@ -30,6 +30,8 @@ type Service struct {
 	audit  *audit.Log
 	clock  clock.Clock
 	sender Sender
+	// Live, if set, is told of every committed change to a conversation, for open inbox pages.
+	Live *Live
 	// Logger receives what cannot be returned: a failed mark-read call to Meta, skipped webhook
 	// events. slog.Default() when nil.
 	Logger *slog.Logger
@@ -39,6 +41,14 @@ type Service struct {
 // reads); sending then fails.
 func NewService(d *db.DB, log *audit.Log, clk clock.Clock, sender Sender) *Service {
 	return &Service{db: d, audit: log, clock: clk, sender: sender}
+}
+
+// changed announces a change to conversation id once err says it was committed.
+func (s *Service) changed(id int64, err error) error {
+	if err == nil {
+		s.Live.Publish(id)
+	}
+	return err
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }
@@ -246,7 +256,7 @@ func (s *Service) Assign(ctx context.Context, p *authz.Principal, id, memberID i
 	if !p.Can(authz.ConversationsAssign) {
 		return s.refuse(ctx, p, action, id, forbidden("Assigning conversations needs the conversations.assign permission."))
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.changed(id, s.db.Tx(ctx, func(tx *sql.Tx) error {
 		c, err := visibleConversation(ctx, tx, p.Conversations(), id)
 		if err != nil {
 			return err
@@ -290,7 +300,7 @@ func (s *Service) Assign(ctx context.Context, p *authz.Principal, id, memberID i
 			changes = append(changes, audit.Change{Field: "escalated", Before: true, After: false})
 		}
 		return s.appendEvent(ctx, tx, p, action, id, changes)
-	})
+	}))
 }
 
 const maxReasonRunes = 500
@@ -311,7 +321,7 @@ func (s *Service) Escalate(ctx context.Context, p *authz.Principal, id int64, re
 	case strings.ContainsRune(reason, 0):
 		return fieldError("reason", "The reason contains a character that cannot be stored.")
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.changed(id, s.db.Tx(ctx, func(tx *sql.Tx) error {
 		c, err := visibleConversation(ctx, tx, p.Conversations(), id)
 		if err != nil {
 			return err
@@ -328,7 +338,7 @@ func (s *Service) Escalate(ctx context.Context, p *authz.Principal, id int64, re
 			{Field: "escalated", Before: c.Escalated, After: true},
 			{Field: "reason", After: reason},
 		})
-	})
+	}))
 }
 
 // canWork reports whether p may change the state of a conversation it sees: its assignee, or
@@ -385,7 +395,7 @@ func (s *Service) setStatus(ctx context.Context, p *authz.Principal, id int64, t
 	if refusal != nil && errors.Is(err, refusal) {
 		return s.refuse(ctx, p, action, id, refusal)
 	}
-	return err
+	return s.changed(id, err)
 }
 
 // MarkRead clears the team's unread count when a member who works conversations (one who may
@@ -410,8 +420,12 @@ func (s *Service) MarkRead(ctx context.Context, p *authz.Principal, id int64) er
 		cleared, err = res.RowsAffected()
 		return err
 	})
-	if err != nil || cleared == 0 || c.LastInboundID == "" || s.sender == nil {
+	if err != nil || cleared == 0 {
 		return err
+	}
+	s.Live.Publish(id)
+	if c.LastInboundID == "" || s.sender == nil {
+		return nil
 	}
 	// Blue ticks are a courtesy: a failure must not fail the page that opened the conversation.
 	if err := s.sender.MarkRead(ctx, c.MetaNumberID, c.LastInboundID); err != nil {

@@ -12,23 +12,25 @@ import (
 // the statements prepared in it, so that the same few statements are parsed once per batch
 // rather than once per use (parsing is a fifth of the writer's time otherwise), and the work to
 // do once before commit. Both die with the transaction.
-type batch struct {
+type batchState struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
 	keys  map[string]bool
 	end   []func(context.Context, db.Querier) error
+	// touched are the conversations the batch changed, announced once it commits.
+	touched map[int64]struct{}
 }
 
 type batchKey struct{}
 
-func withBatch(ctx context.Context, tx *sql.Tx) (context.Context, *batch) {
-	b := &batch{tx: tx, stmts: map[string]*sql.Stmt{}, keys: map[string]bool{}}
+func withBatch(ctx context.Context, tx *sql.Tx) (context.Context, *batchState) {
+	b := &batchState{tx: tx, stmts: map[string]*sql.Stmt{}, keys: map[string]bool{}, touched: map[int64]struct{}{}}
 	return context.WithValue(ctx, batchKey{}, b), b
 }
 
 // batchOf returns the batch of ctx if q is its transaction.
-func batchOf(ctx context.Context, q db.Querier) *batch {
-	b, _ := ctx.Value(batchKey{}).(*batch)
+func batchOf(ctx context.Context, q db.Querier) *batchState {
+	b, _ := ctx.Value(batchKey{}).(*batchState)
 	if b == nil {
 		return nil
 	}
@@ -36,6 +38,22 @@ func batchOf(ctx context.Context, q db.Querier) *batch {
 		return nil
 	}
 	return b
+}
+
+// touch notes that the batch of ctx changed a conversation, for the live updates sent after
+// it commits. Outside a batch the caller publishes itself.
+func touch(ctx context.Context, q db.Querier, conversationID int64) {
+	if b := batchOf(ctx, q); b != nil {
+		b.touched[conversationID] = struct{}{}
+	}
+}
+
+func (b *batchState) touchedIDs() []int64 {
+	ids := make([]int64, 0, len(b.touched))
+	for id := range b.touched {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // atBatchEnd runs fn once before the batch commits, however many bodies ask for it; outside a
@@ -54,7 +72,7 @@ func atBatchEnd(ctx context.Context, q db.Querier, key string, fn func(context.C
 
 // finish runs the batch-end work behind a savepoint: should it fail, the bodies stay applied
 // and the work (which is idempotent) catches up with the next batch.
-func (b *batch) finish(ctx context.Context) error {
+func (b *batchState) finish(ctx context.Context) error {
 	if len(b.end) == 0 {
 		return nil
 	}

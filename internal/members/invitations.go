@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/db"
 )
 
 // InvitationLifetime is how long an invitation link works.
@@ -20,10 +21,11 @@ const InvitationLifetime = 72 * time.Hour
 // only that, not which (used, revoked, expired, unknown).
 var ErrInvitationInvalid = errors.New("this invitation link is not valid any more: ask for a new one")
 
-// InvitationSender delivers an invitation link, for example by e-mail. Switchboard needs none:
-// the administrator copies the link shown once. A deployment with a mail server plugs one in.
+// InvitationSender queues an invitation e-mail through q, the transaction that creates the
+// invitation, so the mail leaves only if the invitation exists. path is the invitation's page.
+// Switchboard needs none: without a mail server the administrator copies the link shown once.
 type InvitationSender interface {
-	SendInvitation(ctx context.Context, email, link string) error
+	SendInvitation(ctx context.Context, q db.Querier, to, invitedBy, roleName, path string, expires time.Time) error
 }
 
 // Invitation is an offer to join the workspace with a role and number scope.
@@ -37,7 +39,12 @@ type Invitation struct {
 	InvitedBy  string
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
+	// Mailed: the link went out by e-mail (a mail server is configured).
+	Mailed bool
 }
+
+// InvitationPath is the page of an invitation link.
+func InvitationPath(token string) string { return "/invitations/" + token }
 
 // InviteInput is what an administrator fills in to invite someone.
 type InviteInput struct {
@@ -114,6 +121,12 @@ func (s *Service) Invite(ctx context.Context, actor *authz.Principal, in InviteI
 		}
 		inv = Invitation{ID: id, Email: in.Email, RoleID: role.ID, RoleName: role.Name, AllNumbers: in.AllNumbers,
 			NumberIDs: in.NumberIDs, InvitedBy: actor.Name, CreatedAt: now, ExpiresAt: now.Add(InvitationLifetime)}
+		if s.Invitations != nil {
+			if err := s.Invitations.SendInvitation(ctx, tx, inv.Email, actor.Name, role.Name, InvitationPath(token), inv.ExpiresAt); err != nil {
+				return err
+			}
+			inv.Mailed = true
+		}
 		_, err = s.audit.Append(ctx, tx, audit.Event{Action: "invitation.created", Target: audit.NewTarget("invitation", id),
 			Changes: []audit.Change{{Field: "email", After: in.Email}, {Field: "role", After: role.Name},
 				{Field: "numbers", After: scopeLabel(in.AllNumbers, in.NumberIDs)}}})

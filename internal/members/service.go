@@ -30,6 +30,10 @@ type Service struct {
 	// when set, limits failed sign-ins per account and per address.
 	Alerts   *alerts.Service
 	Throttle *auth.Throttle
+	// Invitations and Resets, when set at wiring (a mail server is configured), queue invitation
+	// and password reset e-mails in the transaction that creates the link; nil shows links to copy.
+	Invitations InvitationSender
+	Resets      PasswordResetSender
 
 	// throttled thins out the record of refused attempts: an attacker gets thousands of them a
 	// second, and each would otherwise be an fsynced write.

@@ -71,29 +71,15 @@ func (b *Box) Open(sealed []byte, context string) ([]byte, error) {
 // LoadKey returns the key from the environment variable, or from the key file in dataDir,
 // creating that file (mode 0600) with a fresh random key on first start.
 func LoadKey(dataDir string, getenv func(string) string) ([]byte, error) {
-	if v := strings.TrimSpace(getenv(EnvKey)); v != "" {
-		key, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(key) != 32 {
-			return nil, fmt.Errorf("%s must be the base64 encoding of 32 random bytes (for example: openssl rand -base64 32)", EnvKey)
-		}
-		return key, nil
+	key, err := ReadKey(dataDir, getenv)
+	if !errors.Is(err, os.ErrNotExist) {
+		return key, err
 	}
 	path := filepath.Join(dataDir, KeyFileName)
-	data, err := os.ReadFile(path)
-	if err == nil {
-		key, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-		if derr != nil || len(key) != 32 {
-			return nil, fmt.Errorf("secrets: %s is not a valid key file", path)
-		}
-		return key, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("secrets: read %s: %w", path, err)
-	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
-	key := make([]byte, 32)
+	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
@@ -107,6 +93,28 @@ func LoadKey(dataDir string, getenv func(string) string) ([]byte, error) {
 	}
 	if err := f.Close(); err != nil {
 		return nil, err
+	}
+	return key, nil
+}
+
+// ReadKey is LoadKey without creating a key: commands that only read (audit verify) must not
+// leave a new key behind. The error wraps os.ErrNotExist when there is no key.
+func ReadKey(dataDir string, getenv func(string) string) ([]byte, error) {
+	if v := strings.TrimSpace(getenv(EnvKey)); v != "" {
+		key, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("%s must be the base64 encoding of 32 random bytes (for example: openssl rand -base64 32)", EnvKey)
+		}
+		return key, nil
+	}
+	path := filepath.Join(dataDir, KeyFileName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: read %s: %w", path, err)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("secrets: %s is not a valid key file", path)
 	}
 	return key, nil
 }

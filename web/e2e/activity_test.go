@@ -30,7 +30,7 @@ func TestActivityFilterExportAndVerify(t *testing.T) {
 
 	ctx := browser(t)
 	signIn(t, ctx, in, "alan@example.com", auditorPassword)
-	run(t, ctx, "open activity",
+	run(t, ctx, "open activity", chromedp.EmulateViewport(1366, 900),
 		chromedp.Click(chromedp.CSS(`.sidebar a[href="/activity"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".activity-table")),
 	)
@@ -51,7 +51,8 @@ func TestActivityFilterExportAndVerify(t *testing.T) {
 	})
 	screenshot(t, ctx, "filtered")
 	shown := rows(t, ctx)
-	if strings.Count(shown, "Grace Hopper") != 3 || strings.Contains(shown, "message.sent") {
+	// Three sign-in events of Grace's (she is their actor and their target), no message.
+	if strings.Count(shown, ", event ") != 3 || strings.Count(shown, "Grace Hopper") != 6 || strings.Contains(shown, "Sent a message") {
 		t.Errorf("filtered rows:\n%s", shown)
 	}
 
@@ -72,6 +73,12 @@ func TestActivityFilterExportAndVerify(t *testing.T) {
 	if resp.Status != 200 || err != nil {
 		t.Fatalf("export: %d %v\n%s", resp.Status, err, resp.Body)
 	}
+	// The last record is the signed checkpoint the export ends with.
+	if last := records[len(records)-1]; last[0] != "#checkpoint" {
+		t.Errorf("the export does not end with its checkpoint: %q", last)
+	} else {
+		records = records[:len(records)-1]
+	}
 	if len(records) != 1+3 {
 		t.Errorf("export holds %d rows, the page shows 3:\n%s", len(records)-1, resp.Body)
 	}
@@ -89,8 +96,8 @@ func TestActivityFilterExportAndVerify(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".activity-diff, #changes-title")),
 	)
 	screenshot(t, ctx, "event")
-	if h := text(t, ctx, ".page-header__title"); !strings.HasPrefix(h, "Event ") {
-		t.Errorf("event page heading %q", h)
+	if h, sub := text(t, ctx, ".page-header__title"), text(t, ctx, ".page-header__subtitle"); h != "Signed in" || !strings.Contains(sub, "member.signed_in") {
+		t.Errorf("event page heading %q, subtitle %q: want the action in words and its code", h, sub)
 	}
 	run(t, ctx, "follow the member",
 		chromedp.Click(chromedp.CSS(".activity-follow")),
@@ -208,6 +215,7 @@ func seedActivity(t *testing.T, in *apptest.Instance, graceID int64) {
 		{Actor: grace, Action: "member.signed_out", Target: audit.NewTarget("member", graceID)},
 		{Actor: audit.Anonymous(), Action: "member.sign_in_failed", Outcome: audit.OutcomeFailed, Changes: []audit.Change{{Field: "email", After: "grace@example.com"}}},
 		{Actor: grace, Action: "access.denied", Outcome: audit.OutcomeDenied, Target: audit.Target{Type: "route", ID: "GET /members"}},
+		{Actor: audit.SystemActor("switchboard user reset-password"), Action: "member.password_reset", Target: audit.NewTarget("member", graceID)},
 		{Actor: grace, Action: "member.signed_in", Target: audit.NewTarget("member", graceID)},
 	}
 	for _, ev := range evs {

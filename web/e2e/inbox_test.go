@@ -61,7 +61,8 @@ func TestAgentAnswersACustomer(t *testing.T) {
 	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505551234", "Sheena Nelson", "It is for my mother's birthday."); err != nil {
 		t.Fatal(err)
 	}
-	run(t, b, "the new message appears without a reload",
+	// The page polls only every 30 s, as a fallback: arriving within a few seconds is the push.
+	runWithin(t, b, 8*time.Second, "the new message appears without a reload, pushed",
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "mother's birthday")]`)),
 	)
 	run(t, b, "reply",
@@ -78,7 +79,7 @@ func TestAgentAnswersACustomer(t *testing.T) {
 		if err := in.Sim.Deliver(ctx, wamid, st); err != nil {
 			t.Fatal(err)
 		}
-		run(t, b, "status "+st,
+		runWithin(t, b, 8*time.Second, "status "+st+", pushed",
 			chromedp.WaitVisible(chromedp.CSS(`.message--out [data-status="`+st+`"]`)),
 		)
 	}
@@ -120,5 +121,16 @@ func TestAgentAnswersACustomer(t *testing.T) {
 	last := sent[len(sent)-1]
 	if last.Type != "template" || last.Err != nil {
 		t.Errorf("the simulator got %s (error %v), want an accepted template", last.Type, last.Err)
+	}
+}
+
+// runWithin is run with a deadline, for steps whose speed is what they show.
+func runWithin(t *testing.T, ctx context.Context, limit time.Duration, step string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sub, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := chromedp.Do(sub, actions...); err != nil {
+		screenshot(t, ctx, "failed-"+step)
+		t.Fatalf("%s (within %s): %v", step, limit, err)
 	}
 }

@@ -100,7 +100,7 @@ func SignIn(v SignInView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<div class=\"form__actions\"><button type=\"submit\" class=\"btn btn--primary btn--block\">Sign in</button></div></form><p class=\"auth__footer muted small\">Forgot your password? Ask an administrator of your workspace.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<div class=\"form__actions\"><button type=\"submit\" class=\"btn btn--primary btn--block\">Sign in</button></div></form><p class=\"auth__footer muted small\"><a href=\"/password-reset\">Forgot your password?</a></p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

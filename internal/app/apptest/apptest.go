@@ -24,6 +24,8 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/mail"
+	"github.com/switchboard/switchboard/internal/mail/mailtest"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 	"github.com/switchboard/switchboard/internal/whatsapp/simulator"
@@ -48,6 +50,21 @@ type Instance struct {
 // Start runs a server until the test ends.
 func Start(t testing.TB) *Instance {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// Options adjust the server StartWith runs.
+type Options struct {
+	// SMTP, when set, is the mail server: e-mail is on, delivered to it.
+	SMTP *mailtest.Server
+}
+
+// MailFrom is the from-address of instances started with a mail server.
+const MailFrom = "Switchboard <switchboard@example.com>"
+
+// StartWith runs a server with opts until the test ends.
+func StartWith(t testing.TB, opts Options) *Instance {
+	t.Helper()
 	dir := t.TempDir()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -64,13 +81,22 @@ func Start(t testing.TB) *Instance {
 	simServer := httptest.NewServer(sim.Handler())
 	t.Cleanup(simServer.Close)
 	f.GraphURL = simServer.URL
+	if opts.SMTP != nil {
+		f.SMTPURL, f.SMTPFrom = opts.SMTP.URL(), MailFrom
+	}
 	cfg, err := config.Serve(f)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var sender mail.Sender
+	if opts.SMTP != nil {
+		s := mail.NewSMTP(cfg.SMTP)
+		s.TLS = opts.SMTP.ClientTLS()
+		sender = s
+	}
 	logs := &LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Clock: clk, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	a, err := app.New(ctx, cfg, app.Options{Clock: clk, MailSender: sender, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

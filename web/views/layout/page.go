@@ -15,6 +15,8 @@ type Page struct {
 	Member    *Member // nil on pages for signed-out visitors
 	Nav       []NavItem
 	Flash     *Flash // a one-time message left by the previous request
+	// LiveURL, when set, is the server-sent event stream the page listens to for changes.
+	LiveURL string
 }
 
 // Flash is a one-time message shown at the top of the next page, after a redirect.

@@ -1,0 +1,142 @@
+package audit
+
+import "strings"
+
+// actionLabels says in words what each action id records, as the activity pages show it: what
+// the actor did, in the past tense, so that "Ada Lovelace · Changed a member's role" reads as a
+// sentence. The id stays the stable name (filters, alerts, exports); this is presentation only.
+// TestEveryRecordedActionHasALabel finds action ids in the code that are missing here.
+var actionLabels = map[string]string{
+	"access.denied":    "Was refused access",
+	"access.not_found": "Asked for a record that is missing or out of reach",
+
+	"alert.acknowledged": "Acknowledged a security alert",
+	"alert.raised":       "Raised a security alert",
+
+	"audit.exported":          "Exported the activity log",
+	"audit.pruned":            "Deleted activity older than the retention period",
+	"audit.retention_changed": "Changed how long activity is kept",
+	"audit.searched":          "Searched the activity log",
+
+	"canned_response.created": "Created a canned response",
+	"canned_response.deleted": "Deleted a canned response",
+	"canned_response.updated": "Updated a canned response",
+
+	"contact.pii_revealed": "Revealed a customer's personal data",
+	"contact.revealed":     "Revealed a customer's phone number",
+
+	"conversation.assigned":  "Assigned a conversation",
+	"conversation.closed":    "Closed a conversation",
+	"conversation.escalated": "Escalated a conversation",
+	"conversation.reopened":  "Reopened a conversation",
+	"conversation.viewed":    "Opened a conversation",
+	"conversations.exported": "Exported conversations",
+
+	"invitation.accepted": "Accepted an invitation",
+	"invitation.created":  "Invited a member",
+	"invitation.revoked":  "Revoked an invitation",
+
+	"member.2fa_enabled":                "Turned on two-factor authentication",
+	"member.2fa_enrolment_started":      "Started setting up two-factor authentication",
+	"member.2fa_failed":                 "Entered a wrong two-factor code",
+	"member.2fa_removed":                "Turned off two-factor authentication",
+	"member.2fa_reset":                  "Reset a member's two-factor authentication",
+	"member.2fa_verified":               "Entered a valid two-factor code",
+	"member.created":                    "Added a member",
+	"member.deactivated":                "Deactivated a member",
+	"member.deleted":                    "Deleted a member",
+	"member.password_accepted":          "Entered the right password",
+	"member.password_change_failed":     "Failed to change their password",
+	"member.password_changed":           "Changed their password",
+	"member.password_reset":             "Reset a password",
+	"member.password_reset_requested":   "Asked for a password reset link",
+	"member.password_reset_issued":      "Issued a password reset link for a member",
+	"member.password_reset_refused":     "Was refused a password reset",
+	"member.alert_mail_changed":         "Changed whether alerts are e-mailed to them",
+	"member.listed":                     "Listed the members",
+	"mail.test_requested":               "Sent a test e-mail",
+	"mail.sent":                         "Delivered an e-mail",
+	"mail.given_up":                     "Gave up delivering an e-mail",
+	"member.reactivated":                "Reactivated a member",
+	"member.reauthenticated":            "Confirmed their identity again",
+	"member.reauthentication_failed":    "Failed to confirm their identity",
+	"member.recovery_code_failed":       "Entered a wrong recovery code",
+	"member.recovery_code_used":         "Used a recovery code",
+	"member.recovery_codes_regenerated": "Made new recovery codes",
+	"member.role_changed":               "Changed a member's role",
+	"member.scope_changed":              "Changed a member's numbers",
+	"member.session_ended":              "Ended a session",
+	"member.sessions_ended":             "Ended a member's sessions",
+	"member.sign_in_failed":             "Failed to sign in",
+	"member.sign_in_throttled":          "Was slowed down after failed sign-ins",
+	"member.signed_in":                  "Signed in",
+	"member.signed_out":                 "Signed out",
+	"member.totp_replayed":              "Reused a two-factor code",
+	"member.updated":                    "Updated a member",
+
+	"message.sent":        "Sent a message",
+	"message.sent_by_api": "Sent a message through the API",
+
+	"phone_number.updated": "Updated a phone number",
+
+	"request.csrf_refused": "Had a request refused as cross-site or stale",
+
+	"role.2fa_requirement_changed": "Changed a role's two-factor requirement",
+	"role.created":                 "Created a role",
+	"role.deleted":                 "Deleted a role",
+	"role.permission_granted":      "Granted a permission to a role",
+	"role.permission_revoked":      "Took a permission from a role",
+	"role.updated":                 "Updated a role",
+
+	"settings.security_changed": "Changed the security settings",
+	"settings.updated":          "Changed the settings",
+
+	"setup.completed": "Set up the workspace",
+	"setup.refused":   "Was refused setting up the workspace",
+
+	"template.approved":             "Approved a template",
+	"template.created":              "Created a template",
+	"template.deleted":              "Deleted a template",
+	"template.imported":             "Imported a template from Meta",
+	"template.meta_status_changed":  "Saw Meta change a template's status",
+	"template.quality_changed":      "Saw Meta change a template's quality rating",
+	"template.revision_started":     "Started revising a template",
+	"template.sent_back":            "Sent a template back for changes",
+	"template.submitted_for_review": "Submitted a template for review",
+	"template.submitted_to_meta":    "Submitted a template to Meta",
+	"template.synced":               "Synced templates from Meta",
+	"template.updated":              "Updated a template",
+
+	"waba.connected":         "Connected a WhatsApp Business Account",
+	"waba.connection_tested": "Tested a WhatsApp Business Account's connection",
+	"waba.disconnected":      "Disconnected a WhatsApp Business Account",
+	"waba.numbers_synced":    "Synced phone numbers from Meta",
+	"waba.updated":           "Updated a WhatsApp Business Account",
+	"webhook.delivered":      "Received a webhook from Meta",
+}
+
+// ActionLabel is the words for an action id. An id without a label (one added since, or one an
+// older version recorded) is shown humanised, "canned_response.archived" as "Canned response
+// archived", never as an error or a blank.
+func ActionLabel(action string) string {
+	if l, ok := actionLabels[action]; ok {
+		return l
+	}
+	return humanise(action)
+}
+
+// HasActionLabel reports whether action has a label of its own rather than the humanised form.
+func HasActionLabel(action string) bool {
+	_, ok := actionLabels[action]
+	return ok
+}
+
+func humanise(action string) string {
+	s := strings.TrimSpace(strings.NewReplacer(".", " ", "_", " ").Replace(action))
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return action
+	}
+	s = strings.Replace(s, "2fa", "two-factor", 1)
+	return strings.ToUpper(s[:1]) + s[1:]
+}
