@@ -25,7 +25,7 @@ func SeedHistory(ctx context.Context, d *db.DB, now time.Time) error {
 		return nil
 	}
 	_, err := analyticsgen.Generate(ctx, d, analyticsgen.Options{Conversations: 800, Days: 90, Now: now.Add(-2 * time.Hour),
-		Seed: uint64(now.Unix()), Agents: 6, Chunk: 50, Templates: []analyticsgen.Template{
+		Seed: uint64(now.Unix()), Agents: 6, Chunk: 10, Pause: 25 * time.Millisecond, Templates: []analyticsgen.Template{
 			{Name: "order_confirmation", Category: "UTILITY", ReadRate: 0.84},
 			{Name: "we_miss_you", Category: "MARKETING", ReadRate: 0.41},
 		}})

@@ -30,6 +30,8 @@ type Options struct {
 	// Chunk commits every Chunk conversations, so that a live server's writes (webhooks) get
 	// the writer in between; 0 writes the whole history in one transaction.
 	Chunk int
+	// Pause between chunks, leaving the writer free for a while.
+	Pause time.Duration
 }
 
 // Template is a template the generator sends, with how often its messages are read.
@@ -105,6 +107,13 @@ func Generate(ctx context.Context, d *db.DB, o Options) (Result, error) {
 		chunk = o.Conversations
 	}
 	for from := 0; err == nil && from < o.Conversations; from += chunk {
+		if from > 0 && o.Pause > 0 {
+			select {
+			case <-ctx.Done():
+				return res, ctx.Err()
+			case <-time.After(o.Pause):
+			}
+		}
 		err = d.Tx(ctx, func(tx *sql.Tx) error {
 			return history(ctx, tx, rng, o, res, from, min(from+chunk, o.Conversations), &res.Messages)
 		})
