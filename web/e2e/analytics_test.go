@@ -34,6 +34,10 @@ func TestAnalyticsPage(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".analytics-chart")),
 	)
 	chartsDrawn(t, ctx, 4)
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll(".analytics-figure__img")).every(i => !i.currentSrc.includes("size=narrow"))`))
+	if err != nil || !wide {
+		t.Errorf("a desktop gets the phone-width charts: %v", err)
+	}
 	screenshot(t, ctx, "desktop")
 
 	// Keyboard: tab to the first chart's table toggle and open it with Enter.
