@@ -56,6 +56,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return fmt.Errorf("prepare the demo: %w", err)
 		}
+		if err := demo.SeedHistory(ctx, a.DB, a.Clock.Now()); err != nil {
+			return err
+		}
 		var b strings.Builder
 		b.WriteString("\nDemo workspace: sign in at " + cfg.BaseURL.String() + "/login as\n")
 		for _, c := range creds {
@@ -87,9 +90,6 @@ func serve(ctx context.Context, args []string, e env) error {
 	go a.PruneWebhooksEvery(ctx, 24*time.Hour)
 	if sandbox != nil {
 		go func() {
-			if err := demo.SeedHistory(ctx, a.DB, a.Clock.Now()); err != nil {
-				logger.Warn("demo history could not be seeded", "error", err)
-			}
 			if err := sandbox.CustomersWriteIn(ctx, a.Members, a.Inbox); err != nil {
 				logger.Warn("demo customers could not write in", "error", err)
 			}
