@@ -541,3 +541,32 @@ func TestActivityShowsNamesAsTheyWereAndActionsInWords(t *testing.T) {
 		t.Errorf("event page does not show the label and the code:\n%s", r.Body)
 	}
 }
+
+// Item 2 on the integrity page: the signed checkpoint vouches for the newest events, and events
+// cut off the end with the triggers dropped are reported, though the chain holds together.
+func TestActivityIntegrityPageShowsEventsCutOffTheEnd(t *testing.T) {
+	w := newActivityWorld(t)
+	w.record(t, audit.Event{Actor: audit.System(), Action: "settings.updated"}, audit.Event{Actor: audit.System(), Action: "settings.updated"})
+	cp, _, err := w.in.App.AuditCheckpoints.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.auditor.Get("/activity/integrity?run=1")
+	if !strings.Contains(r.Body, "Signed checkpoints") || !strings.Contains(r.Body, fmt.Sprintf("event %d</a>", cp.EventID)) {
+		t.Fatalf("the integrity page does not show the checkpoint:\n%s", r.Body)
+	}
+	if _, err := w.in.App.DB.W.Exec(`DROP TRIGGER audit_events_no_delete`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.in.App.DB.W.Exec(`DELETE FROM audit_events WHERE id > ?`, cp.EventID-2); err != nil {
+		t.Fatal(err)
+	}
+	r = w.auditor.Get("/activity/integrity?run=1")
+	if !strings.Contains(r.Body, "integrity--intact") {
+		t.Errorf("the chain itself still holds together after a cut at its end")
+	}
+	want := fmt.Sprintf("the last 2 events (%d to %d) were removed", cp.EventID-1, cp.EventID)
+	if !strings.Contains(r.Body, "The signed checkpoints do not hold") || !strings.Contains(r.Body, want) {
+		t.Errorf("the integrity page does not report the cut (%q):\n%s", want, r.Body)
+	}
+}

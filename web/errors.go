@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
@@ -18,6 +19,10 @@ import (
 // people get a page while API clients get JSON. Internal details are logged, never shown.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if isAPI(c) {
+		s.writeProblem(c, err)
 		return
 	}
 	status, message := classify(err)
@@ -54,11 +59,11 @@ func classify(err error) (int, string) {
 			msg = defaultMessage(he.Code)
 		}
 		return he.Code, msg
-	case errors.Is(err, members.ErrNotFound), errors.Is(err, members.ErrInvitationInvalid):
+	case errors.Is(err, members.ErrNotFound), errors.Is(err, members.ErrInvitationInvalid), errors.Is(err, apikeys.ErrNotFound):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
 	case errors.Is(err, inbox.ErrNotFound), errors.Is(err, templates.ErrNotFound), errors.Is(err, audit.ErrNotFound):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
-	case errors.Is(err, members.ErrForbidden), errors.Is(err, inbox.ErrForbidden), errors.Is(err, templates.ErrForbidden):
+	case errors.Is(err, members.ErrForbidden), errors.Is(err, inbox.ErrForbidden), errors.Is(err, templates.ErrForbidden), errors.Is(err, apikeys.ErrForbidden):
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, members.ErrConflict):
 		return http.StatusConflict, err.Error()

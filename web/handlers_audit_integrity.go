@@ -33,6 +33,13 @@ func (s *Server) activityIntegrity(c echo.Context) error {
 			lastHash = ev.Hash
 		}
 		v.Report = integrityReport(rep, q, lastHash, time.Since(start))
+		crep, ok, err := s.Audit.VerifyOwnCheckpoints(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if ok {
+			v.Report.Anchor = integrityAnchor(crep, q)
+		}
 		if isHTMX(c) {
 			return render(c, http.StatusOK, views.IntegrityReportPart(v.Report))
 		}
@@ -62,6 +69,22 @@ func integrityReport(rep audit.Report, q activityQuery, lastHash string, took ti
 		r.CheckpointCount = thousands(cp.Pruned)
 	}
 	return r
+}
+
+func integrityAnchor(rep audit.CheckpointReport, q activityQuery) views.IntegrityAnchor {
+	a := views.IntegrityAnchor{Shown: true, OK: rep.OK(), None: !rep.HasLatest, Problems: rep.Problems, KeyID: rep.KeyID}
+	if rep.HasLatest {
+		cp := rep.Latest
+		a.Seq, a.EventID = thousands(cp.Seq), thousands(cp.EventID)
+		a.EventHref = q.href("/activity/" + strconv.FormatInt(cp.EventID, 10))
+		a.At = cp.Time().In(q.Loc).Format("2 Jan 2006 15:04:05 MST")
+		a.Pruned = rep.AnchorPruned
+		a.Unanchored = thousands(rep.Unanchored) + " events"
+		if rep.Unanchored == 1 {
+			a.Unanchored = "1 event"
+		}
+	}
+	return a
 }
 
 // thousands writes n with comma separators: 1,000,000.

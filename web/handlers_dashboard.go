@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/web/views"
+	"github.com/switchboard/switchboard/web/views/layout"
 )
 
 const dashboardRecentEvents = 6
@@ -29,6 +30,7 @@ func (s *Server) dashboard(c echo.Context) error {
 		RoleName:  p.RoleName,
 		Access:    accessAreas(p.Permissions),
 	}
+	v.Shortcuts = shortcuts(v.Page.Nav, p)
 	if p.Can(authz.MembersView) {
 		n, err := s.Members.Store().Count(ctx, s.DB.R)
 		if err != nil {
@@ -82,6 +84,65 @@ func (s *Server) dashboard(c echo.Context) error {
 	return render(c, http.StatusOK, views.Dashboard(v))
 }
 
+// shortcutTexts say what a member does on each page of the navigation, by its address.
+// A page without a text here is left off the dashboard, never shown with an empty line. The
+// inbox's text depends on the role (inboxShortcutText).
+var shortcutTexts = map[string]string{
+	"/templates":         "Message templates, their review and Meta's verdict.",
+	"/canned":            "Ready-made answers for the questions that come up often.",
+	"/numbers":           "Quality rating and messaging limit of each number.",
+	"/members":           "Who has access, with which role and numbers.",
+	"/roles":             "What each role allows.",
+	"/activity":          "Every change in the workspace, and who made it.",
+	"/alerts":            "Failed sign-ins and other signs of trouble.",
+	"/settings/security": "Two-factor authentication and session policy.",
+	"/settings/whatsapp": "WhatsApp Business Accounts, tokens and numbers.",
+}
+
+// shortcuts lists the pages of the member's navigation (which holds only pages they may open)
+// with what they do there, and their own account, which every member has.
+func shortcuts(nav []layout.NavItem, p *authz.Principal) []views.Shortcut {
+	var out []views.Shortcut
+	for _, n := range nav {
+		text, ok := shortcutTexts[n.Href]
+		if n.Href == "/inbox" {
+			text, ok = inboxShortcutText(p), true
+		}
+		if ok {
+			out = append(out, views.Shortcut{Label: n.Label, Href: n.Href, Text: text})
+		}
+	}
+	return append(out, views.Shortcut{Label: "Your account", Href: "/account",
+		Text: "Your password, two-factor authentication and where you are signed in."})
+}
+
+// inboxShortcutText says which conversations the member sees and what they may do with them:
+// the inbox is the page where roles differ most, and an Analyst must not be told to answer.
+func inboxShortcutText(p *authz.Principal) string {
+	which := "Conversations assigned to you"
+	if p.Can(authz.ConversationsViewAll) {
+		which = "All conversations of your numbers"
+	}
+	var can []string
+	if p.CanAny(authz.MessagesSendText, authz.MessagesSendTemplate, authz.MessagesSendCanned, authz.MessagesSendMedia) {
+		can = append(can, "answer customers")
+	}
+	if p.Can(authz.ConversationsAssign) {
+		can = append(can, "assign")
+	}
+	if p.Can(authz.ConversationsEscalate) {
+		can = append(can, "escalate to a supervisor")
+	}
+	switch len(can) {
+	case 0:
+		return which + ", to read."
+	case 1:
+		return which + ": " + can[0] + "."
+	default:
+		return which + ": " + strings.Join(can[:len(can)-1], ", ") + " and " + can[len(can)-1] + "."
+	}
+}
+
 func accessAreas(perms authz.Set) []views.AccessArea {
 	var out []views.AccessArea
 	var held []string
@@ -96,7 +157,7 @@ func accessAreas(perms authz.Set) []views.AccessArea {
 		last.Total++
 		if perms.Has(d.Permission) {
 			last.Held++
-			held = append(held, d.ID)
+			held = append(held, d.Label)
 		}
 	}
 	if len(out) > 0 {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -33,10 +34,7 @@ func (s *Server) inboxPage(c echo.Context) error {
 	if len(counts.Boxes) == 0 {
 		return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an administrator if you need it.")
 	}
-	box, err := inbox.ParseBox(c.QueryParam("box"))
-	if err != nil || !slices.Contains(counts.Boxes, box) {
-		box = counts.Boxes[0]
-	}
+	box := s.chooseBox(c, counts)
 	before, _ := inbox.ParseCursor(c.QueryParam("before"))
 	search := strings.TrimSpace(c.QueryParam("q"))
 	v := views.InboxView{Page: s.livePage(c, "Inbox", "inbox"), Box: string(box), Search: search,
@@ -88,18 +86,20 @@ func (s *Server) inboxPage(c echo.Context) error {
 	return render(c, http.StatusOK, views.Inbox(v))
 }
 
-func boxCount(c inbox.Counts, b inbox.Box) int {
-	switch b {
-	case inbox.BoxMine:
-		return c.Mine
-	case inbox.BoxUnassigned:
-		return c.Unassigned
-	case inbox.BoxEscalated:
-		return c.Escalated
-	case inbox.BoxAll:
-		return c.All
+func boxCount(c inbox.Counts, b inbox.Box) int { return c.Count(b) }
+
+// chooseBox opens the box named in the URL, and remembers it in the session as the member's
+// choice when they picked it (not when the list refreshes itself); without one it opens
+// inbox.Counts.DefaultBox of the remembered choice.
+func (s *Server) chooseBox(c echo.Context, counts inbox.Counts) inbox.Box {
+	ctx := c.Request().Context()
+	if box, err := inbox.ParseBox(c.QueryParam("box")); err == nil && slices.Contains(counts.Boxes, box) {
+		if !isHTMX(c) && s.Sessions.GetString(ctx, sessionInboxBox) != string(box) {
+			s.Sessions.Put(ctx, sessionInboxBox, string(box))
+		}
+		return box
 	}
-	return 0
+	return counts.DefaultBox(inbox.Box(s.Sessions.GetString(ctx, sessionInboxBox)))
 }
 
 // listContact is how lists show a customer: never the full number, even to those who may see
@@ -189,6 +189,15 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	if conv.Contact.Phone == "" {
 		v.Phone = conv.Contact.UserID
 	}
+	served, err := s.Workspace.NumberServed(ctx, conv.PhoneNumberID)
+	if err != nil {
+		return v, err
+	}
+	if !served {
+		// Its account was disconnected: the history stays, nothing can be sent.
+		v.Disconnected = true
+		v.CanText, v.CanCanned, v.CanTemplate, v.CanMedia = false, false, false, false
+	}
 	if reveal && v.CanReveal {
 		v.Revealed, v.Phone, v.Contact = true, conv.Contact.Phone, conv.Contact.Label()
 	}
@@ -271,19 +280,40 @@ func relativeTime(now, t time.Time) string {
 	return t.Format("2 Jan")
 }
 
-// afterSend answers a reply form: back to the conversation, with what went wrong if anything.
-// A refusal by the window or by Meta is shown on the page; the message stays with its error.
-func (s *Server) afterSend(c echo.Context, err error, ok string) error {
+// afterSend answers a reply form: back to the conversation when it went through. A refusal (the
+// window, a switched-off number, a rule, Meta) answers the conversation page again with the
+// reason beside the form and what the member typed still in it: a refused send must not cost
+// them the draft.
+func (s *Server) afterSend(c echo.Context, err error, ok string, draft views.Draft) error {
 	var fe inbox.FieldErrors
+	var tfe templates.FieldErrors
 	switch {
 	case err == nil:
 		return s.redirectWithFlash(c, memberlessURL(c), ok)
-	case errors.Is(err, inbox.ErrWindowClosed), errors.Is(err, inbox.ErrSendFailed), errors.Is(err, inbox.ErrNumberDisabled), errors.As(err, &fe),
+	case errors.Is(err, inbox.ErrWindowClosed), errors.Is(err, inbox.ErrSendFailed), errors.Is(err, inbox.ErrNumberDisabled), errors.Is(err, inbox.ErrNumberDisconnected),
+		errors.As(err, &fe), errors.As(err, &tfe),
 		errors.Is(err, templates.ErrNotSendable), errors.Is(err, templates.ErrInvalidState):
-		s.flash(c, "error", sendProblem(err))
-		return c.Redirect(http.StatusSeeOther, memberlessURL(c))
+		draft.Problem = sendProblem(err)
+		return s.renderDraft(c, draft)
 	}
 	return err
+}
+
+// renderDraft shows the conversation with a refused form filled in as it was sent.
+func (s *Server) renderDraft(c echo.Context, draft views.Draft) error {
+	v, err := s.conversationView(c, false)
+	if err != nil {
+		return err
+	}
+	v.Draft = draft
+	if draft.Form == "template" && draft.TemplateID != "" {
+		id, _ := strconv.ParseInt(draft.TemplateID, 10, 64)
+		v.DraftFields, v.DraftPreview = s.templateVars(c.Request().Context(), principalOf(c), id)
+		for i := range v.DraftFields {
+			v.DraftFields[i].Value = draft.Values[v.DraftFields[i].Name]
+		}
+	}
+	return render(c, http.StatusUnprocessableEntity, views.Conversation(v))
 }
 
 func sendProblem(err error) string {
@@ -309,28 +339,36 @@ func sendProblem(err error) string {
 func memberlessURL(c echo.Context) string { return "/conversations/" + c.Param("id") }
 
 func (s *Server) sendText(c echo.Context) error {
-	_, err := s.Inbox.SendText(c.Request().Context(), principalOf(c), pathID(c), c.FormValue("body"))
-	return s.afterSend(c, err, "Message sent.")
+	body := c.FormValue("body")
+	_, err := s.Inbox.SendText(c.Request().Context(), principalOf(c), pathID(c), body)
+	return s.afterSend(c, err, "Message sent.", views.Draft{Form: "text", Text: body})
 }
 
 func (s *Server) sendCanned(c echo.Context) error {
 	id, _ := strconv.ParseInt(c.FormValue("canned"), 10, 64)
 	_, err := s.Inbox.SendCanned(c.Request().Context(), principalOf(c), pathID(c), id)
-	return s.afterSend(c, err, "Canned reply sent.")
+	return s.afterSend(c, err, "Canned reply sent.", views.Draft{Form: "canned", Canned: c.FormValue("canned")})
 }
 
 func (s *Server) sendMedia(c echo.Context) error {
 	m := whatsapp.MediaMessage{Type: c.FormValue("type"), Link: c.FormValue("link"), Caption: c.FormValue("caption")}
 	_, err := s.Inbox.SendMedia(c.Request().Context(), principalOf(c), pathID(c), m)
-	return s.afterSend(c, err, "Media sent.")
+	return s.afterSend(c, err, "Media sent.", views.Draft{Form: "media", MediaType: m.Type, MediaLink: m.Link, MediaCaption: m.Caption})
 }
 
 // templateFields answers the template picker with inputs for the chosen template's variables.
 func (s *Server) templateFields(c echo.Context) error {
 	id, _ := strconv.ParseInt(c.QueryParam("template"), 10, 64)
-	t, err := s.Templates.Get(c.Request().Context(), principalOf(c), id)
+	vars, preview := s.templateVars(c.Request().Context(), principalOf(c), id)
+	return render(c, http.StatusOK, views.TemplateFields(vars, preview))
+}
+
+// templateVars lists the inputs a sendable template needs, with its body as a preview; nothing
+// for a template the member may not send.
+func (s *Server) templateVars(ctx context.Context, p *authz.Principal, id int64) ([]views.TemplateVariable, string) {
+	t, err := s.Templates.Get(ctx, p, id)
 	if err != nil || !t.Sendable() {
-		return render(c, http.StatusOK, views.TemplateFields(nil, ""))
+		return nil, ""
 	}
 	content := t.Live.Content
 	var vars []views.TemplateVariable
@@ -351,22 +389,28 @@ func (s *Server) templateFields(c echo.Context) error {
 			vars = append(vars, views.TemplateVariable{Name: key, Label: "Button “" + b.Text + "”: the code to copy", Example: b.Example})
 		}
 	}
-	return render(c, http.StatusOK, views.TemplateFields(vars, content.Body.Text))
+	return vars, content.Body.Text
 }
 
 func (s *Server) sendTemplate(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := principalOf(c)
 	id, _ := strconv.ParseInt(c.FormValue("template"), 10, 64)
+	form, _ := c.FormParams()
+	draft := views.Draft{Form: "template", TemplateID: c.FormValue("template"), Values: map[string]string{}}
+	for key, vals := range form {
+		if strings.HasPrefix(key, "body_") || strings.HasPrefix(key, "header_") || strings.HasPrefix(key, "button_") {
+			draft.Values[key] = vals[0]
+		}
+	}
 	t, err := s.Templates.Get(ctx, p, id)
 	if errors.Is(err, templates.ErrNotFound) {
-		s.flash(c, "error", "Choose one of the approved templates.")
-		return c.Redirect(http.StatusSeeOther, memberlessURL(c))
+		draft.Problem = "Choose one of the approved templates."
+		return s.renderDraft(c, draft)
 	}
 	if err != nil {
 		return err
 	}
-	form, _ := c.FormParams()
 	values := templates.Values{Header: map[string]string{}, Body: map[string]string{}, Buttons: map[int]string{}}
 	for key, vals := range form {
 		switch {
@@ -382,7 +426,7 @@ func (s *Server) sendTemplate(c echo.Context) error {
 	}
 	built, err := templates.BuildMessage(t, values)
 	if err != nil {
-		return s.afterSend(c, err, "")
+		return s.afterSend(c, err, "", draft)
 	}
 	var msg whatsapp.TemplateMessage
 	if b, merr := json.Marshal(built); merr != nil {
@@ -398,7 +442,7 @@ func (s *Server) sendTemplate(c echo.Context) error {
 		}
 	}
 	_, err = s.Inbox.SendTemplateAs(ctx, p, pathID(c), msg, strings.Join(shown, "\n"))
-	return s.afterSend(c, err, "Template "+t.Name+" sent.")
+	return s.afterSend(c, err, "Template "+t.Name+" sent.", draft)
 }
 
 func (s *Server) assignConversation(c echo.Context) error {
@@ -416,11 +460,11 @@ func (s *Server) assignConversation(c echo.Context) error {
 }
 
 func (s *Server) escalateConversation(c echo.Context) error {
-	err := s.Inbox.Escalate(c.Request().Context(), principalOf(c), pathID(c), c.FormValue("reason"))
+	reason := c.FormValue("reason")
+	err := s.Inbox.Escalate(c.Request().Context(), principalOf(c), pathID(c), reason)
 	var fe inbox.FieldErrors
 	if errors.As(err, &fe) {
-		s.flash(c, "error", sendProblem(err))
-		return c.Redirect(http.StatusSeeOther, memberlessURL(c))
+		return s.renderDraft(c, views.Draft{Form: "escalate", Reason: reason, Problem: sendProblem(err)})
 	}
 	if err != nil {
 		return err
@@ -447,11 +491,20 @@ func (s *Server) cannedPage(c echo.Context) error {
 }
 
 func (s *Server) renderCanned(c echo.Context, status int, title, body string, errs map[string]string) error {
+	return s.renderCannedView(c, status, views.CannedView{Title: title, Body: body, Errors: errs})
+}
+
+// renderCannedEdit shows a refused edit of reply id with what was typed still in its form.
+func (s *Server) renderCannedEdit(c echo.Context, id int64, title, body string, errs map[string]string) error {
+	return s.renderCannedView(c, http.StatusUnprocessableEntity, views.CannedView{Title: title, Body: body, Errors: errs, EditID: id})
+}
+
+func (s *Server) renderCannedView(c echo.Context, status int, v views.CannedView) error {
 	list, err := s.Inbox.CannedResponses(c.Request().Context(), principalOf(c))
 	if err != nil {
 		return err
 	}
-	v := views.CannedView{Page: s.page(c, "Canned replies", "canned"), Title: title, Body: body, Errors: errs}
+	v.Page = s.page(c, "Canned replies", "canned")
 	for _, cr := range list {
 		v.Canned = append(v.Canned, views.CannedRow{ID: cr.ID, Title: cr.Title, Body: cr.Body})
 	}
@@ -476,7 +529,7 @@ func (s *Server) updateCanned(c echo.Context) error {
 	_, err := s.Inbox.UpdateCanned(c.Request().Context(), principalOf(c), pathID(c), in)
 	var fe inbox.FieldErrors
 	if errors.As(err, &fe) {
-		return s.renderCanned(c, http.StatusUnprocessableEntity, "", "", fe)
+		return s.renderCannedEdit(c, pathID(c), in.Title, in.Body, fe)
 	}
 	if err != nil {
 		return err

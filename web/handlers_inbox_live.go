@@ -73,6 +73,11 @@ func (s *Server) inboxLive(c echo.Context) error {
 			return nil
 		case <-recheck.C:
 			if !s.liveStillAllowed(c, sub) {
+				// The page refreshes once more: that request meets the ended session (or the lost
+				// permission) and takes the member to sign in, saying why, instead of a page that
+				// silently stops updating.
+				fmt.Fprint(w, "event: resync\ndata: 0\n\nevent: conversation\ndata: 0\n\n")
+				w.Flush()
 				return nil
 			}
 			continue

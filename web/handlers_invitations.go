@@ -28,6 +28,8 @@ func (s *Server) renderInvite(c echo.Context, status int, v views.InviteView, er
 	}
 	v.Page = s.page(c, "Invite a member", "members")
 	v.Errors = errs
+	// No role is preselected: the inviter chooses one, and the least privileged come first.
+	members.LeastPrivilegedFirst(roles)
 	for _, r := range roles {
 		if r.Permissions.SubsetOf(p.Permissions) {
 			v.Roles = append(v.Roles, views.RoleOption{ID: r.ID, Name: r.Name, Selected: r.ID == v.RoleID, Hint: r.Description})

@@ -114,6 +114,20 @@ func (s *Server) changeMemberNumbers(c echo.Context) error {
 	return s.redirectWithFlash(c, memberURL(c), "Phone numbers changed.")
 }
 
+// deactivateMemberPage asks before deactivating: a page of its own, not a script dialog, so the
+// consequences can be read (and reached by keyboard and screen reader) before confirming.
+func (s *Server) deactivateMemberPage(c echo.Context) error {
+	m, err := s.Members.Store().ByID(c.Request().Context(), pathID(c))
+	if err != nil {
+		return err
+	}
+	if !m.Active() {
+		return c.Redirect(http.StatusSeeOther, memberURL(c))
+	}
+	return render(c, http.StatusOK, views.DeactivateMember(views.DeleteMemberView{Page: s.page(c, "Deactivate "+m.Name, "members"),
+		ID: m.ID, Name: m.Name, Email: m.Email}))
+}
+
 func (s *Server) deactivateMember(c echo.Context) error {
 	if err := s.Members.Deactivate(c.Request().Context(), principalOf(c), pathID(c)); err != nil {
 		return err

@@ -26,7 +26,7 @@ func (s *Server) rolesPage(c echo.Context) error {
 			v.Areas = append(v.Areas, views.PermissionArea{Name: d.Area.Name})
 		}
 		area := &v.Areas[len(v.Areas)-1]
-		area.Permissions = append(area.Permissions, views.PermissionRow{ID: d.ID, Description: d.Description})
+		area.Permissions = append(area.Permissions, views.PermissionRow{ID: d.ID, Label: d.Label, Description: d.Description})
 	}
 	return render(c, http.StatusOK, views.Roles(v))
 }
@@ -120,7 +120,7 @@ func (s *Server) toggleRolePermission(c echo.Context) error {
 		}
 		// 200, not 4xx: htmx swaps only successful answers, and the cell must snap back.
 		_, msg := classify(err)
-		cell := views.MatrixCellView{RoleID: cur.ID, RoleName: cur.Name, Permission: perm.ID(), Granted: cur.Permissions.Has(perm),
+		cell := views.MatrixCellView{RoleID: cur.ID, RoleName: cur.Name, Permission: perm.ID(), PermissionLabel: perm.Label(), Granted: cur.Permissions.Has(perm),
 			Editable: true, Message: msg, MessageKind: "error"}
 		return render(c, http.StatusOK, views.MatrixCellResponse(cell))
 	}
@@ -131,8 +131,8 @@ func (s *Server) toggleRolePermission(c echo.Context) error {
 	if granted {
 		verb = "now grants"
 	}
-	cell := views.MatrixCellView{RoleID: r.ID, RoleName: r.Name, Permission: perm.ID(), Granted: r.Permissions.Has(perm), Editable: true,
-		Message: r.Name + " " + verb + " " + perm.ID() + ".", MessageKind: "success"}
+	cell := views.MatrixCellView{RoleID: r.ID, RoleName: r.Name, Permission: perm.ID(), PermissionLabel: perm.Label(), Granted: r.Permissions.Has(perm),
+		Editable: true, Message: r.Name + " " + verb + " “" + perm.Label() + "”.", MessageKind: "success"}
 	return render(c, http.StatusOK, views.MatrixCellResponse(cell))
 }
 

@@ -19,8 +19,13 @@ func (s *Server) signInPage(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
 	v := views.SignInView{Page: s.page(c, "Sign in", ""), Next: safeNext(c.QueryParam("next"))}
-	if c.QueryParam("signed_out") == "1" {
+	switch {
+	case c.QueryParam("signed_out") == "1":
 		v.Info = "You are signed out."
+	case c.QueryParam("expired") == "1":
+		v.Info = "Your session expired. Sign in again to continue."
+	case c.QueryParam("ended") == "1":
+		v.Info = "You were signed out: your session was ended. Sign in again to continue."
 	}
 	return render(c, http.StatusOK, views.SignIn(v))
 }

@@ -101,7 +101,8 @@ func (s *Server) templatesPage(c echo.Context) error {
 	}
 	names := accountNames(wabas)
 	v := views.TemplatesView{Page: s.page(c, "Templates", "templates"), Filter: f, CanCreate: p.Can(authz.TemplatesCreate),
-		NoAccounts: len(wabas) == 0, ManyWABAs: len(wabas) > 1}
+		NoAccounts: len(wabas) == 0, ManyWABAs: len(wabas) > 1,
+		CanConnect: p.Can(authz.WorkspaceSettingsManage)}
 	if p.Can(authz.TemplatesApprove) {
 		for _, w := range wabas {
 			v.SyncTargets = append(v.SyncTargets, views.TemplateSyncTarget{WABAID: w.WABAID, Name: names[w.WABAID]})
@@ -117,6 +118,8 @@ func (s *Server) templatesPage(c echo.Context) error {
 		v.Rows = append(v.Rows, row)
 	}
 	switch n := len(v.Rows); {
+	case n == 1 && f.Active:
+		v.Summary = "1 template matches"
 	case n == 1:
 		v.Summary = "1 template"
 	case f.Active:

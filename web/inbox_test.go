@@ -173,13 +173,13 @@ func TestNothingIsSentFromADisabledNumber(t *testing.T) {
 	before := len(in.Sim.Sent())
 	path := "/conversations/" + strconv.FormatInt(conv, 10)
 	r := admin.PostForm(path+"/text", url.Values{"body": {"hello"}})
-	if r.Status != http.StatusSeeOther {
+	if r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("send: %d", r.Status)
 	}
 	if len(in.Sim.Sent()) != before {
 		t.Error("a message went out from a disabled number")
 	}
-	if !strings.Contains(admin.Get(path).Body, "switched off") {
+	if !strings.Contains(r.Body, "switched off") {
 		t.Error("the conversation does not say why nothing was sent")
 	}
 	if n := secCount(t, in, `SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {

@@ -99,6 +99,8 @@ func toggle(t *testing.T, c *apptest.Client, roleID int64, perm string, granted 
 	return r
 }
 
+var matrixStatus = regexp.MustCompile(`(?s)<div id="matrix-status".*?</div>`)
+
 func TestMatrixRefusesToGrantWhatTheEditorLacks(t *testing.T) {
 	in := apptest.Start(t)
 	_, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
@@ -116,6 +118,10 @@ func TestMatrixRefusesToGrantWhatTheEditorLacks(t *testing.T) {
 	if !strings.Contains(r.Body, "permissions you do not hold") || strings.Contains(r.Body, "checked") {
 		t.Errorf("escalation through the matrix was not refused: %s", r.Body)
 	}
+	// The refusal names the permission as people know it, not by its id.
+	if status := matrixStatus.FindString(r.Body); !strings.Contains(status, "Manage billing") || strings.Contains(status, "billing.manage") {
+		t.Errorf("the refusal reads %q: want the label “Manage billing”, not the id", status)
+	}
 	role, err := in.App.Members.Store().RoleByID(context.Background(), own)
 	if err != nil {
 		t.Fatal(err)
@@ -129,8 +135,9 @@ func TestMatrixRefusesToGrantWhatTheEditorLacks(t *testing.T) {
 	}
 	// Without htmx the refusal is a plain 403.
 	form := url.Values{"granted": {"on"}}
-	if r := c.PostForm("/roles/"+strconv.FormatInt(own, 10)+"/permissions/audit.export", form); r.Status != http.StatusForbidden {
-		t.Errorf("plain POST escalation: %d, want 403", r.Status)
+	if r := c.PostForm("/roles/"+strconv.FormatInt(own, 10)+"/permissions/audit.export", form); r.Status != http.StatusForbidden ||
+		!strings.Contains(r.Body, "Export the activity log") || strings.Contains(r.Body, "audit.export") {
+		t.Errorf("plain POST escalation: %d, want 403 naming “Export the activity log” and not its id: %s", r.Status, r.Body)
 	}
 	// Built-in roles are read-only even for an administrator.
 	if r := admin.PostForm("/roles/"+strconv.FormatInt(roleID(t, in, authz.RoleAgent), 10)+"/permissions/billing.view", form); r.Status != http.StatusConflict {

@@ -110,8 +110,10 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 		CookieSecure:   s.Config.Secure(),
 		CookieSameSite: http.SameSiteLaxMode,
 		ContextKey:     csrfContextKey,
-		// Machine endpoints change nothing and serve no forms: no token cookie for them.
-		Skipper: isMachineRoute,
+		// Machine endpoints change nothing and serve no forms: no token cookie for them. The API
+		// reads no cookie at all (a bearer key is not sent by a browser on its own), so there is
+		// nothing for a forged cross-site request to ride on.
+		Skipper: func(c echo.Context) bool { return isMachineRoute(c) || isAPI(c) },
 		// Cross-site and same-site state changes: same-site falls back to the token check (and its
 		// refusal below); cross-site is refused here, and recorded like any other refusal.
 		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
@@ -197,6 +199,9 @@ func (s *Server) guard(req authz.Requirement) echo.MiddlewareFunc {
 			}
 			p := principalOf(c)
 			if p == nil {
+				if isAPI(c) {
+					return apiProblem(problemUnauthorized, "Send an API key as Authorization: Bearer sb_live_….")
+				}
 				return s.requireSignIn(c)
 			}
 			if p.MustEnrolTwoFactor && !req.AllowsDuringEnrolment() {
@@ -208,6 +213,9 @@ func (s *Server) guard(req authz.Requirement) echo.MiddlewareFunc {
 			}
 			if !req.Allows(p) {
 				s.recordDenied(c, "access.denied", "requires "+req.String())
+				if isAPI(c) {
+					return apiProblem(problemMissingScope, "This API key does not allow this: it needs %s.", req.String())
+				}
 				return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an administrator if you need it.")
 			}
 			if req.NeedsFreshAuth() && !s.recentlyAuthenticated(c.Request().Context()) {
@@ -218,15 +226,65 @@ func (s *Server) guard(req authz.Requirement) echo.MiddlewareFunc {
 	}
 }
 
+// requireSignIn sends a visitor without a session to the sign-in page, saying why when their
+// session ran out, and with the page to come back to: the requested page, or for an htmx request
+// the page the member was on (HX-Current-URL), not the partial it fetched. Only a path on this
+// site is kept (safeNext); anything else returns to the dashboard.
 func (s *Server) requireSignIn(c echo.Context) error {
 	req := c.Request()
-	if req.Method == http.MethodGet && !isHTMX(c) {
-		return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(req.URL.RequestURI()))
+	var back string
+	switch {
+	case isHTMX(c):
+		back = sameOriginPath(req, req.Header.Get("HX-Current-URL"))
+	case req.Method == http.MethodGet:
+		back = req.URL.RequestURI()
+	default:
+		back = sameOriginPath(req, req.Referer())
+	}
+	q := url.Values{}
+	if why := s.whySignedOut(c); why != "" {
+		q.Set(why, "1")
+	}
+	if next := safeNext(back); next != "/" {
+		q.Set("next", next)
+	}
+	to := "/login"
+	if len(q) > 0 {
+		to += "?" + q.Encode()
 	}
 	if isHTMX(c) {
-		c.Response().Header().Set("HX-Redirect", "/login")
+		c.Response().Header().Set("HX-Redirect", to)
+		return echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
 	}
-	return echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// whySignedOut names the sign-in page's notice for a request that came without a live session:
+// "expired" when a session cookie came but its session timed out or is gone, "ended" when it was
+// ended on purpose (signed out elsewhere, deactivated), "" for a visitor who was not signed in.
+func (s *Server) whySignedOut(c echo.Context) string {
+	if reason, _ := c.Get(sessionEndedKey).(string); reason != "" {
+		if reason == "idle time-out" || reason == "absolute time-out" {
+			return "expired"
+		}
+		return "ended"
+	}
+	if !sessionLoaded(c) || s.pendingSecondFactor(c.Request().Context()) != 0 {
+		return ""
+	}
+	if ck, err := c.Cookie(s.Sessions.Cookie.Name); err == nil && ck.Value != "" {
+		return "expired" // the store dropped it at its own time-out
+	}
+	return ""
+}
+
+// sameOriginPath is the path and query of raw when it is an absolute URL of this very host, else "".
+func sameOriginPath(req *http.Request, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host != req.Host || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
+		return ""
+	}
+	return u.RequestURI()
 }
 
 // requireReauth sends the member to confirm their password or a 2FA code. A refused POST has

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/web/views"
 	"github.com/switchboard/switchboard/web/views/layout"
 )
 
@@ -62,6 +63,7 @@ var navigation = []navEntry{
 	{"alerts", "Alerts", "/alerts", authz.Require(authz.AlertsView), "Security"},
 	{"security", "Security settings", "/settings/security", authz.Require(authz.SecurityManage), "Security"},
 	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
+	{"developers", "Developers", "/developers", authz.Require(authz.APIKeysManage), "Settings"},
 }
 
 // page builds the layout part of a view model for the current request.
@@ -132,7 +134,8 @@ func safeNext(next string) string {
 		}
 	}
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(u.Path, "//") {
+	// The decoded path too: some browsers and proxies decode %5C or %2F before resolving.
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") || strings.ContainsRune(u.Path, '\\') {
 		return "/"
 	}
 	return next
@@ -148,9 +151,4 @@ func (s *Server) healthz(c echo.Context) error {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // plural says "1 phone number" or "3 phone numbers".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
+func plural(n int, one, many string) string { return views.Plural(n, one, many) }

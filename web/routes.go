@@ -35,6 +35,8 @@ func (s *Server) routes() []route {
 		s.inboxRoutes(),
 		s.mailRoutes(),
 		s.analyticsRoutes(),
+		s.developerRoutes(),
+		s.apiRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -13,6 +13,7 @@ func (s *Server) memberRoutes() []route {
 		{http.MethodPost, "/members/:id/role", authz.Require(authz.MembersManage).Fresh(), s.changeMemberRole},
 		{http.MethodPost, "/members/:id/2fa/reset", authz.Require(authz.MembersManage).Fresh(), s.resetMemberTwoFactor},
 		{http.MethodPost, "/members/:id/numbers", authz.Require(authz.MembersManage), s.changeMemberNumbers},
+		{http.MethodGet, "/members/:id/deactivate", authz.Require(authz.MembersManage), s.deactivateMemberPage},
 		{http.MethodPost, "/members/:id/deactivate", authz.Require(authz.MembersManage), s.deactivateMember},
 		{http.MethodPost, "/members/:id/reactivate", authz.Require(authz.MembersManage), s.reactivateMember},
 		{http.MethodPost, "/members/:id/sign-out", authz.Require(authz.MembersManage), s.signOutMember},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/analytics"
+	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
@@ -48,6 +49,7 @@ type Deps struct {
 	Inbox       *inbox.Service
 	Live        *inbox.Live
 	Analytics   *analytics.Service
+	APIKeys     *apikeys.Service
 	Audit       *audit.Log
 	Assets      *static.Assets
 	Sessions    *scs.SessionManager
@@ -65,7 +67,9 @@ type Server struct {
 	deniedSampler     *audit.Sampler
 	// shuttingDown closes when a graceful shutdown starts, so that open event streams end and
 	// do not hold the shutdown up.
-	shuttingDown chan struct{}
+	shuttingDown   chan struct{}
+	apiReadSampler *audit.Sampler
+	apiLimiter     *keyLimiter
 }
 
 // New builds the HTTP server with every route of the routes table registered.
@@ -77,7 +81,8 @@ func New(d Deps) (*Server, error) {
 	e.Server.IdleTimeout = 2 * time.Minute
 	e.IPExtractor = ipExtractor(d.Config)
 
-	s := &Server{Deps: d, echo: e, deniedSampler: audit.NewSampler(time.Minute), shuttingDown: make(chan struct{})}
+	s := &Server{Deps: d, echo: e, deniedSampler: audit.NewSampler(time.Minute), shuttingDown: make(chan struct{}),
+		apiReadSampler: audit.NewSampler(time.Minute), apiLimiter: newKeyLimiter(apiRate, apiBurst)}
 	e.Server.RegisterOnShutdown(func() { close(s.shuttingDown) })
 	m, err := newHTTPMetrics(d.Metrics)
 	if err != nil {
@@ -97,6 +102,7 @@ func New(d Deps) (*Server, error) {
 		parseForms,
 		s.sessionMiddleware,
 		s.loadPrincipal,
+		s.apiAuth,
 		s.csrf(),
 	)
 	if err := s.register(s.routes()); err != nil {

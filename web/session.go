@@ -33,6 +33,12 @@ const (
 	sessionPendingAt       = "pending_at"
 )
 
+// Session keys of pages that remember something for the member.
+const (
+	sessionInboxBox    = "inbox_box"    // the inbox box the member last chose
+	sessionPendingWABA = "pending_waba" // a connection the Cloud API refused, sealed, for "Save anyway"
+)
+
 // seenAtResolution bounds how often a busy session is written just to record activity.
 const seenAtResolution = time.Minute
 
@@ -67,7 +73,8 @@ func NewSessionManager(d *db.DB, cfg config.Config) *scs.SessionManager {
 func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	sm := s.Sessions
 	return func(c echo.Context) error {
-		if isMachineRoute(c) {
+		if isMachineRoute(c) || isAPI(c) {
+			// The API authenticates with keys only: a session cookie must not work there.
 			// No session for static files, health and metrics: a refreshed session cookie on a
 			// publicly cacheable asset could be handed by a cache to everyone.
 			return next(c)
@@ -122,6 +129,7 @@ func (s *Server) sessionMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 const (
 	principalKey     = "principal"
 	sessionLoadedKey = "session_loaded"
+	sessionEndedKey  = "session_ended" // why loadPrincipal ended this request's session
 )
 
 // isMachineRoute reports the routes that serve no person's page: static files, health, metrics.
@@ -172,6 +180,7 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if reason != "" {
 			s.Logger.InfoContext(ctx, "session ended", "member_id", id, "reason", reason)
+			c.Set(sessionEndedKey, reason)
 			if err := s.endSession(ctx); err != nil {
 				return err
 			}

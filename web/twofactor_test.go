@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,7 +75,8 @@ func TestMembersWhoMustUse2FAAreTakenToEnrolmentEverywhere(t *testing.T) {
 	if page.Status != http.StatusOK || !strings.Contains(page.Body, "data:image/png;base64,") {
 		t.Fatalf("enrolment page: %d", page.Status)
 	}
-	secret := strings.ReplaceAll(between(page.Body, `id="totp-secret">`, "<"), " ", "")
+	// The key is shown in groups of four, each in its own element.
+	secret := regexp.MustCompile(`<[^>]*>|\s`).ReplaceAllString(between(page.Body, `id="totp-secret">`, "</p>"), "")
 	in.RememberTOTP("dev@example.com", secret)
 	before := c.Cookie("switchboard_session")
 	r := c.PostForm("/account/2fa", url.Values{"code": {in.TOTPCode("dev@example.com")}})

@@ -89,7 +89,7 @@ func auditCommand(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(e.stdout, "not anchored: no signed checkpoint yet, so %s could be cut off the end unseen (the server signs one every minute with new events, and at shutdown)\n", plural(crep.Unanchored, "event"))
 	default:
 		cp := crep.Latest
-		anchor := fmt.Sprintf("checkpoint %d of %s signs event %d (hash %s…)", cp.Seq, cp.Time().Format(time.RFC3339), cp.EventID, cp.EventHash[:12])
+		anchor := fmt.Sprintf("checkpoint %d of %s signs event %d (hash %s…)", cp.Seq, cp.Time().Format(time.RFC3339), cp.EventID, audit.ShortHash(cp.EventHash))
 		if crep.AnchorPruned {
 			anchor += ", since pruned by retention"
 		}
@@ -189,7 +189,7 @@ func verifyExport(args []string, e env) error {
 	if !rep.Intact {
 		fmt.Fprintf(e.stdout, "BROKEN at event %d: %s (%s checked before it)\n", rep.BrokenID, rep.Reason, plural(rep.Checked, "event"))
 		if a := rep.Export; a != nil && rep.Reason == audit.ReasonExportCut {
-			fmt.Fprintf(e.stdout, "  the file ends at event %d; checkpoint %d signs event %d (hash %s…)\n", rep.LastID, a.Checkpoint.Seq, a.Checkpoint.EventID, a.Checkpoint.EventHash[:12])
+			fmt.Fprintf(e.stdout, "  the file ends at event %d; checkpoint %d signs event %d (hash %s…)\n", rep.LastID, a.Checkpoint.Seq, a.Checkpoint.EventID, audit.ShortHash(a.Checkpoint.EventHash))
 		}
 		return exitCode(1)
 	}

@@ -65,7 +65,8 @@ func serve(ctx context.Context, args []string, e env) error {
 			fmt.Fprintf(&b, "  %-14s %-40s %s\n", c.RoleName, c.Email, c.Password)
 		}
 		b.WriteString("The Administrator and Developer set up two-factor authentication at their first sign-in:\n" +
-			"have an authenticator app ready. Passwords change at every start.\n")
+			"have an authenticator app ready. Passwords change at every start.\n" +
+			"The Marketing lead (a custom role) approves templates: the Administrator's \"" + demo.InReviewTemplate + "\" waits for review.\n")
 		fmt.Fprintln(e.stdout, b.String())
 	}
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/analytics"
+	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
@@ -76,6 +77,7 @@ type Core struct {
 	TwoFactor *members.TwoFactor
 	Settings  *settings.Store
 	Secrets   *secrets.Box
+	APIKeys   *apikeys.Service
 	Clock     clock.Clock
 	// AuditKey signs the activity log's checkpoints; derived from the secret key, never stored.
 	AuditKey ed25519.PrivateKey
@@ -189,6 +191,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		Alerts:    al, Throttle: throttle, Mail: mailer,
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
+		APIKeys:   apikeys.NewService(d, store, log, al, st, clk),
 	}, nil
 }
 
@@ -237,7 +240,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Live: core.Inbox.Live, Ingester: core.Ingester, Analytics: core.Analytics,
-		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
+		APIKeys: core.APIKeys, Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg,
+		MailService: core.Mail,
 	})
 	if err != nil {
 		core.DB.Close()

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/authz"
 )
 
 // ErrInvalid marks an event that Append refuses before touching the database.
@@ -54,6 +56,18 @@ func MemberActor(id int64, name string) Actor {
 // APIKeyActor is a request authenticated by an API key.
 func APIKeyActor(id int64, name string) Actor {
 	return Actor{Type: ActorAPIKey, ID: strconv.FormatInt(id, 10), Name: name}
+}
+
+// PrincipalActor is whoever the principal is: its API key when the request came with one, the
+// member otherwise. A nil principal is Anonymous.
+func PrincipalActor(p *authz.Principal) Actor {
+	switch {
+	case p == nil:
+		return Anonymous()
+	case p.APIKeyID != 0:
+		return APIKeyActor(p.APIKeyID, p.APIKeyName)
+	}
+	return MemberActor(p.MemberID, p.Name)
 }
 
 // System is Switchboard acting on its own.

@@ -21,7 +21,7 @@ var actionGroups = []ActionGroup{
 	{"audit", "Activity log", []string{"audit."}},
 	{"templates", "Templates", []string{"template."}},
 	{"inbox", "Inbox", []string{"conversation.", "message.", "contact.", "canned_response.", "campaign.", "automation."}},
-	{"developers", "Developers", []string{"api_key.", "webhook.", "integration."}},
+	{"developers", "Developers", []string{"api_key.", "api.", "webhook.", "integration."}},
 	{"settings", "Settings", []string{"setup.", "workspace.", "settings.", "waba.", "number.", "phone_number.", "billing.", "mail."}},
 	{"other", "Other", nil},
 }

@@ -90,6 +90,11 @@ var actionLabels = map[string]string{
 	"role.updated":                 "Updated a role",
 
 	"settings.security_changed": "Changed the security settings",
+	"settings.api_keys_changed": "Changed whether API keys may never expire",
+	"api_key.created":           "Created an API key",
+	"api_key.revoked":           "Revoked an API key",
+	"api_key.refused":           "Was refused an API key",
+	"api.read":                  "Read through the API",
 	"settings.updated":          "Changed the settings",
 
 	"setup.completed": "Set up the workspace",

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -26,6 +27,8 @@ type CheckpointReport struct {
 	AnchorPruned bool
 	// Problems are sentences, most important first; none when the checkpoints hold.
 	Problems []string
+	// KeyID names the key the signatures were checked with.
+	KeyID string
 }
 
 // OK reports whether the checkpoints hold.
@@ -66,6 +69,9 @@ func (p *problems) done() []string {
 func (l *Log) VerifyCheckpoints(ctx context.Context, pub ed25519.PublicKey, file io.Reader) (CheckpointReport, error) {
 	var rep CheckpointReport
 	var p problems
+	if pub != nil {
+		rep.KeyID = KeyID(pub)
+	}
 	tx, err := l.db.R.BeginTx(ctx, nil)
 	if err != nil {
 		return rep, fmt.Errorf("audit verify checkpoints: %w", err)
@@ -177,7 +183,7 @@ func (l *Log) VerifyCheckpoints(ctx context.Context, pub ed25519.PublicKey, file
 		case !hash.Valid:
 			// The newest checkpoint gets its own, fuller sentence below.
 		case hash.String != cp.EventHash:
-			p.add("event %d does not have the hash checkpoint %d signed (%s…): it was changed, or the log was rebuilt", cp.EventID, cp.Seq, cp.EventHash[:12])
+			p.add("event %d does not have the hash checkpoint %d signed (%s…): it was changed, or the log was rebuilt", cp.EventID, cp.Seq, ShortHash(cp.EventHash))
 		}
 		if !hash.Valid && !(retention.ID != 0 && cp.EventID < retention.FirstID) && firstMissing.Seq == 0 {
 			firstMissing = cp
@@ -281,9 +287,44 @@ func (l *Log) VerifyCheckpoints(ctx context.Context, pub ed25519.PublicKey, file
 	return rep, nil
 }
 
+// ShortHash is the start of a hash, for sentences; a value from a file may be any length.
+func ShortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
 func countEvents(n int64) string {
 	if n == 1 {
 		return "1 event"
 	}
 	return itoa(n) + " events"
+}
+
+// VerifyOwnCheckpoints is VerifyCheckpoints as the running server sees it: with its own public
+// key and its own checkpoint file. ok is false when no Checkpointer is set.
+func (l *Log) VerifyOwnCheckpoints(ctx context.Context) (rep CheckpointReport, ok bool, err error) {
+	c := l.checkpointer
+	if c == nil {
+		return CheckpointReport{}, false, nil
+	}
+	var file io.Reader
+	for _, s := range c.sinks {
+		fs, isFile := s.sink.(*FileSink)
+		if !isFile {
+			continue
+		}
+		f, err := os.Open(fs.path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return CheckpointReport{}, true, err
+		}
+		if err == nil {
+			defer f.Close()
+			file = f
+		}
+		break
+	}
+	rep, err = l.VerifyCheckpoints(ctx, c.PublicKey(), file)
+	return rep, true, err
 }

@@ -2,12 +2,13 @@ package authz
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 )
 
 func TestCatalogueIDsAreUniqueAndWellFormed(t *testing.T) {
 	idForm := regexp.MustCompile(`^[a-z_]+(\.[a-z_]+)+$`)
-	seen := map[string]bool{}
+	seen, labels := map[string]bool{}, map[string]bool{}
 	for _, d := range All() {
 		if !idForm.MatchString(d.ID) {
 			t.Errorf("permission id %q is not dotted lower case", d.ID)
@@ -19,6 +20,11 @@ func TestCatalogueIDsAreUniqueAndWellFormed(t *testing.T) {
 		if d.Description == "" || d.Area.Key == "" {
 			t.Errorf("permission %q lacks a description or area", d.ID)
 		}
+		// People read the label: it is words, not an id, and no two permissions share one.
+		if d.Label == "" || strings.ContainsAny(d.Label, "._") || labels[d.Label] {
+			t.Errorf("permission %q has the label %q: want a unique label in words", d.ID, d.Label)
+		}
+		labels[d.Label] = true
 		p, err := Parse(d.ID)
 		if err != nil || p != d.Permission {
 			t.Errorf("Parse(%q) = %v, %v; want %v", d.ID, p, err, d.Permission)

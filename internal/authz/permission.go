@@ -80,58 +80,61 @@ var (
 	AreaMoney      = Area{"money", "Numbers & money"}
 )
 
-// Definition describes a permission for people and for storage.
+// Definition describes a permission for people and for storage. People see the Label and the
+// Description; the ID is for storage, routes and API-key scopes (and the roles matrix shows it
+// small, for administrators who script against it).
 type Definition struct {
 	Permission  Permission
 	ID          string
+	Label       string
 	Area        Area
 	Description string
 }
 
 // catalogue is indexed by Permission. It is read-only after package initialisation.
 var catalogue = [permissionCount]Definition{
-	WorkspaceSettingsManage: {ID: "workspace.settings.manage", Area: AreaWorkspace, Description: "Connect WhatsApp Business Accounts and phone numbers; set the access token and app secret."},
-	NumbersView:             {ID: "numbers.view", Area: AreaWorkspace, Description: "See the connected phone numbers and their quality rating."},
+	WorkspaceSettingsManage: {ID: "workspace.settings.manage", Label: "Manage WhatsApp settings", Area: AreaWorkspace, Description: "Connect WhatsApp Business Accounts and phone numbers; set the access token and app secret."},
+	NumbersView:             {ID: "numbers.view", Label: "See phone numbers", Area: AreaWorkspace, Description: "See the connected phone numbers and their quality rating."},
 
-	MembersView:   {ID: "members.view", Area: AreaMembers, Description: "See who is in the workspace, with role, number scope and status."},
-	MembersInvite: {ID: "members.invite", Area: AreaMembers, Description: "Invite new members by e-mail address."},
-	MembersManage: {ID: "members.manage", Area: AreaMembers, Description: "Change a member's role and number scope, deactivate, reset 2FA, end sessions."},
-	RolesManage:   {ID: "roles.manage", Area: AreaMembers, Description: "Create, edit and delete custom roles."},
+	MembersView:   {ID: "members.view", Label: "See members", Area: AreaMembers, Description: "See who is in the workspace, with role, number scope and status."},
+	MembersInvite: {ID: "members.invite", Label: "Invite members", Area: AreaMembers, Description: "Invite new members by e-mail address."},
+	MembersManage: {ID: "members.manage", Label: "Manage members", Area: AreaMembers, Description: "Change a member's role and number scope, deactivate, reset 2FA, end sessions."},
+	RolesManage:   {ID: "roles.manage", Label: "Manage roles", Area: AreaMembers, Description: "Create, edit and delete custom roles."},
 
-	SecurityManage:      {ID: "security.manage", Area: AreaSecurity, Description: "Set the 2FA and session policy, the IP allow-list and alert routing."},
-	AuditView:           {ID: "audit.view", Area: AreaSecurity, Description: "Read the activity log and verify its integrity."},
-	AuditExport:         {ID: "audit.export", Area: AreaSecurity, Description: "Export the activity log as CSV or JSON Lines."},
-	AccessReviewsManage: {ID: "access_reviews.manage", Area: AreaSecurity, Description: "Run access reviews: keep or revoke each member's access."},
-	AlertsView:          {ID: "alerts.view", Area: AreaSecurity, Description: "See security alerts such as repeated failed sign-ins."},
+	SecurityManage:      {ID: "security.manage", Label: "Manage security settings", Area: AreaSecurity, Description: "Set the 2FA and session policy, the IP allow-list and alert routing."},
+	AuditView:           {ID: "audit.view", Label: "Read the activity log", Area: AreaSecurity, Description: "Read the activity log and verify its integrity."},
+	AuditExport:         {ID: "audit.export", Label: "Export the activity log", Area: AreaSecurity, Description: "Export the activity log as CSV or JSON Lines."},
+	AccessReviewsManage: {ID: "access_reviews.manage", Label: "Run access reviews", Area: AreaSecurity, Description: "Run access reviews: keep or revoke each member's access."},
+	AlertsView:          {ID: "alerts.view", Label: "See security alerts", Area: AreaSecurity, Description: "See security alerts such as repeated failed sign-ins."},
 
-	TemplatesView:    {ID: "templates.view", Area: AreaTemplates, Description: "See message templates and their status."},
-	TemplatesCreate:  {ID: "templates.create", Area: AreaTemplates, Description: "Compose templates and edit one's own drafts."},
-	TemplatesApprove: {ID: "templates.approve", Area: AreaTemplates, Description: "Approve or reject templates and submit them to Meta, never one's own."},
-	TemplatesDelete:  {ID: "templates.delete", Area: AreaTemplates, Description: "Delete templates."},
+	TemplatesView:    {ID: "templates.view", Label: "See templates", Area: AreaTemplates, Description: "See message templates and their status."},
+	TemplatesCreate:  {ID: "templates.create", Label: "Write templates", Area: AreaTemplates, Description: "Compose templates and edit one's own drafts."},
+	TemplatesApprove: {ID: "templates.approve", Label: "Approve templates", Area: AreaTemplates, Description: "Approve or reject templates and submit them to Meta, never one's own."},
+	TemplatesDelete:  {ID: "templates.delete", Label: "Delete templates", Area: AreaTemplates, Description: "Delete templates."},
 
-	ConversationsViewAssigned: {ID: "conversations.view_assigned", Area: AreaInbox, Description: "See conversations assigned to oneself, escalated by or involving oneself."},
-	ConversationsViewAll:      {ID: "conversations.view_all", Area: AreaInbox, Description: "See every conversation in one's number scope."},
-	ConversationsAssign:       {ID: "conversations.assign", Area: AreaInbox, Description: "Assign and reassign conversations; receive escalations."},
-	ConversationsEscalate:     {ID: "conversations.escalate", Area: AreaInbox, Description: "Escalate a conversation to a supervisor with a reason."},
-	MessagesSendText:          {ID: "messages.send_text", Area: AreaInbox, Description: "Reply with free text while the 24-hour window is open."},
-	MessagesSendMedia:         {ID: "messages.send_media", Area: AreaInbox, Description: "Send images, documents and other media."},
-	MessagesSendTemplate:      {ID: "messages.send_template", Area: AreaInbox, Description: "Send approved message templates."},
-	MessagesSendCanned:        {ID: "messages.send_canned", Area: AreaInbox, Description: "Reply with pre-approved canned responses."},
-	CannedResponsesManage:     {ID: "canned_responses.manage", Area: AreaInbox, Description: "Write and edit the canned responses."},
+	ConversationsViewAssigned: {ID: "conversations.view_assigned", Label: "See own conversations", Area: AreaInbox, Description: "See conversations assigned to oneself, escalated by or involving oneself."},
+	ConversationsViewAll:      {ID: "conversations.view_all", Label: "See all conversations", Area: AreaInbox, Description: "See every conversation in one's number scope."},
+	ConversationsAssign:       {ID: "conversations.assign", Label: "Assign conversations", Area: AreaInbox, Description: "Assign and reassign conversations; receive escalations."},
+	ConversationsEscalate:     {ID: "conversations.escalate", Label: "Escalate conversations", Area: AreaInbox, Description: "Escalate a conversation to a supervisor with a reason."},
+	MessagesSendText:          {ID: "messages.send_text", Label: "Reply with text", Area: AreaInbox, Description: "Reply with free text while the 24-hour window is open."},
+	MessagesSendMedia:         {ID: "messages.send_media", Label: "Send media", Area: AreaInbox, Description: "Send images, documents and other media."},
+	MessagesSendTemplate:      {ID: "messages.send_template", Label: "Send templates", Area: AreaInbox, Description: "Send approved message templates."},
+	MessagesSendCanned:        {ID: "messages.send_canned", Label: "Send canned replies", Area: AreaInbox, Description: "Reply with pre-approved canned responses."},
+	CannedResponsesManage:     {ID: "canned_responses.manage", Label: "Write canned replies", Area: AreaInbox, Description: "Write and edit the canned responses."},
 
-	ContactsViewPII: {ID: "contacts.view_pii", Area: AreaCustomers, Description: "See customers' full phone numbers and names unmasked."},
-	ContactsExport:  {ID: "contacts.export", Area: AreaCustomers, Description: "Export contacts."},
-	ContactsErase:   {ID: "contacts.erase", Area: AreaCustomers, Description: "Erase a customer's messages and personal data (GDPR)."},
+	ContactsViewPII: {ID: "contacts.view_pii", Label: "See customers' numbers and names", Area: AreaCustomers, Description: "See customers' full phone numbers and names unmasked."},
+	ContactsExport:  {ID: "contacts.export", Label: "Export contacts", Area: AreaCustomers, Description: "Export contacts."},
+	ContactsErase:   {ID: "contacts.erase", Label: "Erase customer data", Area: AreaCustomers, Description: "Erase a customer's messages and personal data (GDPR)."},
 
-	APIKeysManage:      {ID: "api_keys.manage", Area: AreaDevelopers, Description: "Create and revoke API keys."},
-	WebhooksManage:     {ID: "webhooks.manage", Area: AreaDevelopers, Description: "Configure outgoing webhooks and see their deliveries."},
-	IntegrationsManage: {ID: "integrations.manage", Area: AreaDevelopers, Description: "Change integration settings."},
-	APILogsView:        {ID: "api_logs.view", Area: AreaDevelopers, Description: "Read the log of Cloud API calls for debugging."},
+	APIKeysManage:      {ID: "api_keys.manage", Label: "Manage API keys", Area: AreaDevelopers, Description: "Create and revoke API keys."},
+	WebhooksManage:     {ID: "webhooks.manage", Label: "Manage outgoing webhooks", Area: AreaDevelopers, Description: "Configure outgoing webhooks and see their deliveries."},
+	IntegrationsManage: {ID: "integrations.manage", Label: "Manage integrations", Area: AreaDevelopers, Description: "Change integration settings."},
+	APILogsView:        {ID: "api_logs.view", Label: "Read Cloud API logs", Area: AreaDevelopers, Description: "Read the log of Cloud API calls for debugging."},
 
-	AnalyticsView: {ID: "analytics.view", Area: AreaMoney, Description: "See delivery, read and response dashboards."},
-	ReportsExport: {ID: "reports.export", Area: AreaMoney, Description: "Export reports as CSV."},
-	BillingView:   {ID: "billing.view", Area: AreaMoney, Description: "See usage and estimated costs."},
-	BillingManage: {ID: "billing.manage", Area: AreaMoney, Description: "Change the rate card and billing settings."},
+	AnalyticsView: {ID: "analytics.view", Label: "See analytics", Area: AreaMoney, Description: "See delivery, read and response dashboards."},
+	ReportsExport: {ID: "reports.export", Label: "Export reports", Area: AreaMoney, Description: "Export reports as CSV."},
+	BillingView:   {ID: "billing.view", Label: "See usage and costs", Area: AreaMoney, Description: "See usage and estimated costs."},
+	BillingManage: {ID: "billing.manage", Label: "Manage billing", Area: AreaMoney, Description: "Change the rate card and billing settings."},
 }
 
 var byID = func() map[string]Permission {
@@ -160,6 +163,14 @@ func (p Permission) ID() string {
 		return "invalid"
 	}
 	return catalogue[p].ID
+}
+
+// Label is the short human name of p, as pages show it.
+func (p Permission) Label() string {
+	if !p.Valid() {
+		return "an unknown permission"
+	}
+	return catalogue[p].Label
 }
 
 // String returns the id.

@@ -1,5 +1,7 @@
 package authz
 
+import "slices"
+
 // Principal is who is making a request, as loaded fresh from the database on every request so
 // that a changed role or a deactivation takes effect at once.
 type Principal struct {
@@ -15,12 +17,54 @@ type Principal struct {
 	// workspace policy requires 2FA and they have none yet, so they may do nothing but enrol.
 	TwoFactorEnabled   bool
 	MustEnrolTwoFactor bool
+
+	// APIKeyID is set when the request is made with an API key (internal/apikeys): the key acts
+	// for its creator (MemberID), with the intersection of its scopes and the creator's current
+	// permissions and number scope, and is the actor in the activity log.
+	APIKeyID   int64
+	APIKeyName string
 }
 
 // NumberScope is the set of phone numbers a member works in.
 type NumberScope struct {
 	All bool
 	IDs []int64
+}
+
+// Within reports whether every number of n is also in other: the no-escalation rule for number
+// scope.
+func (n NumberScope) Within(other NumberScope) bool {
+	if other.All {
+		return true
+	}
+	if n.All {
+		return false
+	}
+	for _, id := range n.IDs {
+		if !slices.Contains(other.IDs, id) {
+			return false
+		}
+	}
+	return true
+}
+
+// Intersect returns the numbers in both n and other.
+func (n NumberScope) Intersect(other NumberScope) NumberScope {
+	switch {
+	case n.All && other.All:
+		return NumberScope{All: true}
+	case n.All:
+		return NumberScope{IDs: slices.Clone(other.IDs)}
+	case other.All:
+		return NumberScope{IDs: slices.Clone(n.IDs)}
+	}
+	var ids []int64
+	for _, id := range n.IDs {
+		if slices.Contains(other.IDs, id) {
+			ids = append(ids, id)
+		}
+	}
+	return NumberScope{IDs: ids}
 }
 
 // Can reports whether the principal holds perm. A nil principal holds nothing.

@@ -61,6 +61,12 @@ func (s Set) Minus(other Set) Set {
 	return Set{s[0] &^ other[0], s[1] &^ other[1]}
 }
 
+// Intersect returns the permissions in both s and other: an API key's effective permissions
+// are its scopes intersected with its creator's current ones.
+func (s Set) Intersect(other Set) Set {
+	return Set{s[0] & other[0], s[1] & other[1]}
+}
+
 // Len counts the permissions in the set.
 func (s Set) Len() int { return bits.OnesCount64(s[0]) + bits.OnesCount64(s[1]) }
 
@@ -81,6 +87,16 @@ func (s Set) IDs() []string {
 	out := make([]string, len(perms))
 	for i, p := range perms {
 		out[i] = p.ID()
+	}
+	return out
+}
+
+// Labels lists the human labels of the set in catalogue order, for messages to people.
+func (s Set) Labels() []string {
+	perms := s.Permissions()
+	out := make([]string, len(perms))
+	for i, p := range perms {
+		out[i] = p.Label()
 	}
 	return out
 }

@@ -140,7 +140,39 @@ func Prepare(ctx context.Context, m *members.Service, ws *workspace.Service, tpl
 	if _, err := tpl.SyncFromMeta(ctx, WABAID); err != nil {
 		return nil, fmt.Errorf("demo: fetch sandbox templates: %w", err)
 	}
+	if err := templateInReview(ctx, tpl, admin); err != nil {
+		return nil, err
+	}
 	return creds, nil
+}
+
+// InReviewTemplate is the template the demo's Administrator wrote and sent for review, so the
+// Marketing lead has a colleague's template to approve (four eyes) at their first sign-in.
+const InReviewTemplate = "spring_offer"
+
+func templateInReview(ctx context.Context, tpl *templates.Service, author *authz.Principal) error {
+	existing, err := tpl.List(ctx, author, templates.ListFilter{WABAID: WABAID, NameContains: InReviewTemplate})
+	if err != nil {
+		return err
+	}
+	for _, t := range existing {
+		if t.Name == InReviewTemplate {
+			return nil // kept as the demo left it: approved, sent back or still waiting
+		}
+	}
+	t, err := tpl.CreateDraft(ctx, author, templates.Draft{WABAID: WABAID, Name: InReviewTemplate, Language: "en_US",
+		Content: templates.Content{Category: templates.CategoryMarketing, ParameterFormat: templates.ParameterFormatPositional,
+			Header: templates.Header{Format: templates.HeaderNone},
+			Body: templates.Body{Text: "Hi {{1}}, our spring sale starts today: 20% off every olive tree until Sunday.",
+				Examples: map[string]string{"1": "Sheena"}},
+			Footer: "Lucky Shrub"}})
+	if err != nil {
+		return fmt.Errorf("demo: write the template in review: %w", err)
+	}
+	if _, err := tpl.SubmitForReview(ctx, author, t.ID); err != nil {
+		return fmt.Errorf("demo: send the template for review: %w", err)
+	}
+	return nil
 }
 
 // Customers are the demo's people who write in.

@@ -21,7 +21,10 @@ var (
 	// Meta's error 131047 maps to it too.
 	// ErrNumberDisabled: the conversation's business number is switched off in the settings.
 	ErrNumberDisabled = errors.New("this phone number is switched off in Settings → WhatsApp, so nothing can be sent from it")
-	ErrWindowClosed   = errors.New("the 24-hour customer service window is closed: only an approved template can be sent")
+	// ErrNumberDisconnected: the number's WhatsApp Business Account was disconnected; its
+	// conversations are kept read-only.
+	ErrNumberDisconnected = errors.New("this phone number's WhatsApp Business Account was disconnected, so its conversations are read-only")
+	ErrWindowClosed       = errors.New("the 24-hour customer service window is closed: only an approved template can be sent")
 	// ErrClosed: Submit after the Ingester was closed.
 	ErrClosed = errors.New("inbox: ingester closed")
 )

@@ -55,7 +55,9 @@ func numberRef(ctx context.Context, q db.Querier, cache map[string]int64, metaID
 		return id, nil
 	}
 	var id int64
-	err := queryRowQ(ctx, q, `SELECT id FROM phone_numbers WHERE phone_number_id = ?`, metaID).Scan(&id)
+	// A number of a disconnected account is not served: its messages are not stored.
+	err := queryRowQ(ctx, q, `SELECT p.id FROM phone_numbers p JOIN wabas w ON w.id = p.waba_ref
+		WHERE p.phone_number_id = ? AND w.disconnected_at IS NULL`, metaID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		cache[metaID] = 0
 		return 0, nil

@@ -3,6 +3,7 @@ package inbox
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -263,4 +264,45 @@ func nullMillis(ms *int64) time.Time {
 		return time.Time{}
 	}
 	return fromMillis(*ms)
+}
+
+// workOrder is the order in which boxes are tried for "the first box with work": what is the
+// member's own first, then what waits for a supervisor, then what waits for anyone.
+var workOrder = []Box{BoxMine, BoxEscalated, BoxUnassigned, BoxAll}
+
+// Count is the number of open conversations in box b (0 for boxes without a count).
+func (c Counts) Count(b Box) int {
+	switch b {
+	case BoxMine:
+		return c.Mine
+	case BoxUnassigned:
+		return c.Unassigned
+	case BoxEscalated:
+		return c.Escalated
+	case BoxAll:
+		return c.All
+	}
+	return 0
+}
+
+// DefaultBox is the box the inbox opens when the member did not name one. The member's last
+// explicit choice (remembered, may be "") wins while it has conversations; otherwise the first
+// box with work, in workOrder, among those the member may open; otherwise the first box they may
+// open. An explicit choice is therefore never lost, but an empty box never hides waiting work.
+func (c Counts) DefaultBox(remembered Box) Box {
+	if remembered != "" && slices.Contains(c.Boxes, remembered) && c.Count(remembered) > 0 {
+		return remembered
+	}
+	for _, b := range workOrder {
+		if slices.Contains(c.Boxes, b) && c.Count(b) > 0 {
+			return b
+		}
+	}
+	if remembered != "" && slices.Contains(c.Boxes, remembered) {
+		return remembered
+	}
+	if len(c.Boxes) == 0 {
+		return ""
+	}
+	return c.Boxes[0]
 }

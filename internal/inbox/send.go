@@ -128,7 +128,7 @@ func (s *Service) SendMedia(ctx context.Context, p *authz.Principal, conversatio
 func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o outgoing) (Message, error) {
 	const action = "message.sent"
 	if !p.Can(o.perm) {
-		return Message{}, s.refuse(ctx, p, action, convID, forbidden("Sending this needs the %s permission.", o.perm.ID()))
+		return Message{}, s.refuse(ctx, p, action, convID, forbidden("Sending this needs the permission “%s”.", o.perm.Label()))
 	}
 	if o.validate != nil {
 		if err := o.validate(); err != nil {
@@ -152,10 +152,15 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		if o.needsWindow && !windowAt(c.LastInboundAt, now).Open {
 			return ErrWindowClosed
 		}
-		// An administrator switched the number off in Settings → WhatsApp: nothing goes out from it.
-		var enabled bool
-		if err := tx.QueryRowContext(ctx, `SELECT enabled FROM phone_numbers WHERE id = ?`, c.PhoneNumberID).Scan(&enabled); err != nil {
+		// An administrator switched the number off, or disconnected its account, in Settings →
+		// WhatsApp: nothing goes out from it.
+		var enabled, connected bool
+		if err := tx.QueryRowContext(ctx, `SELECT p.enabled, w.disconnected_at IS NULL FROM phone_numbers p
+			JOIN wabas w ON w.id = p.waba_ref WHERE p.id = ?`, c.PhoneNumberID).Scan(&enabled, &connected); err != nil {
 			return fmt.Errorf("check phone number: %w", err)
+		}
+		if !connected {
+			return ErrNumberDisconnected
 		}
 		if !enabled {
 			return ErrNumberDisabled

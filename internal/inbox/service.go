@@ -145,8 +145,17 @@ func listSQL(p *authz.Principal, q ListQuery, view View, limit int) (string, []a
 		args = append(args, q.Before.At, q.Before.ID)
 	}
 	args = append(args, limit)
-	return `SELECT ` + conversationColumns + conversationFrom +
-		` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`, args, nil
+	// The page's ids are chosen over conversations alone, and joined afterwards: with the joins
+	// in the same query, SQLite may drive the loop from phone_numbers (a number-scoped member's
+	// IN list) and sort every older conversation of those numbers, preview subquery included,
+	// before taking 50 (measured: 1.5 s for page 2 at 100k conversations, against 3 ms).
+	return `SELECT ` + conversationColumns + ` FROM (SELECT c.id FROM conversations c WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?) page
+	JOIN conversations c ON c.id = page.id
+	JOIN contacts ct ON ct.id = c.contact_id
+	JOIN phone_numbers pn ON pn.id = c.phone_number_id
+	LEFT JOIN members am ON am.id = c.assignee_id
+	ORDER BY c.last_message_at DESC, c.id DESC`, args, nil
 }
 
 // CountCap bounds every figure of Counts: a box with CountCap or more conversations counts
@@ -460,10 +469,7 @@ func conversationTarget(id int64) audit.Target {
 }
 
 func memberActor(p *authz.Principal) audit.Actor {
-	if p == nil {
-		return audit.Anonymous()
-	}
-	return audit.MemberActor(p.MemberID, p.Name)
+	return audit.PrincipalActor(p)
 }
 
 // nullID is an optional member or row id as SQL (and audit) wants it: NULL for none.

@@ -71,7 +71,7 @@ func (s *Service) Invite(ctx context.Context, actor *authz.Principal, in InviteI
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		role, err := s.store.roleByID(ctx, tx, in.RoleID)
 		if errors.Is(err, ErrNotFound) {
-			fe.Add("role", "Choose one of the roles.")
+			fe.Add("role", "Choose a role for the new member.")
 		} else if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -53,6 +54,17 @@ func (s *Store) Roles(ctx context.Context) ([]RoleSummary, error) {
 	}
 	sortRoles(out, order)
 	return out, nil
+}
+
+// LeastPrivilegedFirst orders roles by how many permissions they grant, fewest first, built-in
+// and custom alike (ties by name), so a form offering them leads with the safest choice.
+func LeastPrivilegedFirst(rs []RoleSummary) {
+	slices.SortStableFunc(rs, func(a, b RoleSummary) int {
+		if d := a.Permissions.Len() - b.Permissions.Len(); d != 0 {
+			return d
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
 }
 
 // RoleByID finds a role by id.
@@ -196,7 +208,7 @@ func (s *Service) SetRolePermission(ctx context.Context, actor *authz.Principal,
 		}
 		before := r.Permissions
 		if granted {
-			if err := checkGrant(actor, perm.ID(), authz.NewSet(perm)); err != nil {
+			if err := checkGrant(actor, "“"+perm.Label()+"”", authz.NewSet(perm)); err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO role_permissions (role_id, permission) VALUES (?, ?)`, r.ID, perm.ID())

@@ -16,7 +16,7 @@ func checkGrant(actor *authz.Principal, what string, perms authz.Set) error {
 		return forbidden("Sign in first.")
 	}
 	if missing := perms.Minus(actor.Permissions); missing.Len() > 0 {
-		return forbidden("You cannot grant %s: it includes permissions you do not hold (%s).", what, strings.Join(missing.IDs(), ", "))
+		return forbidden("You cannot grant %s: it includes permissions you do not hold (%s).", what, strings.Join(missing.Labels(), ", "))
 	}
 	return nil
 }
@@ -40,7 +40,7 @@ func checkManageable(actor *authz.Principal, target Member, targetPerms authz.Se
 // member is described by the invitation's role and scope.
 func checkWithin(actor *authz.Principal, who string, perms authz.Set, scope authz.NumberScope) error {
 	if missing := perms.Minus(actor.Permissions); missing.Len() > 0 {
-		return forbidden("%s holds permissions you do not hold (%s), so you cannot change their access.", who, strings.Join(missing.IDs(), ", "))
+		return forbidden("%s holds permissions you do not hold (%s), so you cannot change their access.", who, strings.Join(missing.Labels(), ", "))
 	}
 	if !actor.Numbers.Covers(scope) {
 		return forbidden("%s works in phone numbers you do not work in, so you cannot change their access.", who)

@@ -122,10 +122,7 @@ func templateTarget(id int64) audit.Target {
 }
 
 func memberActor(p *authz.Principal) audit.Actor {
-	if p == nil {
-		return audit.Anonymous()
-	}
-	return audit.MemberActor(p.MemberID, p.Name)
+	return audit.PrincipalActor(p)
 }
 
 // systemActor is the request's actor when a member asked for the work (a "sync now" button),

@@ -87,7 +87,7 @@ func (s *Service) run(ctx context.Context, p *authz.Principal, id int64, st step
 }
 
 func missing(perm authz.Permission) error {
-	return fmt.Errorf("%w: this needs the %s permission", ErrForbidden, perm.ID())
+	return fmt.Errorf("%w: this needs the permission “%s”", ErrForbidden, perm.Label())
 }
 
 func authorName(t Template) string {

@@ -50,7 +50,8 @@ func NewStore(d *db.DB) *Store { return &Store{db: d} }
 func (s *Store) PhoneNumbers(ctx context.Context) ([]PhoneNumber, error) {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT p.id, w.id, w.waba_id, p.phone_number_id, p.display_phone_number, p.verified_name,
 		p.quality_rating, p.messaging_limit, p.label, p.enabled
-		FROM phone_numbers p JOIN wabas w ON w.id = p.waba_ref ORDER BY p.display_phone_number, p.id`)
+		FROM phone_numbers p JOIN wabas w ON w.id = p.waba_ref WHERE w.disconnected_at IS NULL
+		ORDER BY p.display_phone_number, p.id`)
 	if err != nil {
 		return nil, fmt.Errorf("list phone numbers: %w", err)
 	}
@@ -69,7 +70,17 @@ func (s *Store) PhoneNumbers(ctx context.Context) ([]PhoneNumber, error) {
 
 // WABAs lists the connected WhatsApp Business Accounts.
 func (s *Store) WABAs(ctx context.Context) ([]WABA, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+wabaColumns+` FROM wabas ORDER BY id`)
+	return s.wabas(ctx, `disconnected_at IS NULL`)
+}
+
+// DisconnectedWABAs lists the accounts that were disconnected, newest first: their numbers'
+// conversations are still in the inbox, and connecting the same account again brings them back.
+func (s *Store) DisconnectedWABAs(ctx context.Context) ([]WABA, error) {
+	return s.wabas(ctx, `disconnected_at IS NOT NULL`)
+}
+
+func (s *Store) wabas(ctx context.Context, where string) ([]WABA, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+wabaColumns+` FROM wabas WHERE `+where+` ORDER BY disconnected_at DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list WABAs: %w", err)
 	}
@@ -85,9 +96,9 @@ func (s *Store) WABAs(ctx context.Context) ([]WABA, error) {
 	return out, rows.Err()
 }
 
-// WABA finds a connected WABA by our id.
+// WABA finds a connected WABA by our id; a disconnected one is ErrNotFound.
 func (s *Store) WABA(ctx context.Context, ref int64) (WABA, error) {
-	w, err := scanWABA(s.db.R.QueryRowContext(ctx, `SELECT `+wabaColumns+` FROM wabas WHERE id = ?`, ref))
+	w, err := scanWABA(s.db.R.QueryRowContext(ctx, `SELECT `+wabaColumns+` FROM wabas WHERE id = ? AND disconnected_at IS NULL`, ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return WABA{}, ErrNotFound
 	}
@@ -95,15 +106,20 @@ func (s *Store) WABA(ctx context.Context, ref int64) (WABA, error) {
 }
 
 const wabaColumns = `id, waba_id, name, access_token_last4, app_secret_last4, verify_token_last4,
-	access_token_enc IS NOT NULL, app_secret_enc IS NOT NULL, verify_token_enc IS NOT NULL, created_at`
+	access_token_enc IS NOT NULL, app_secret_enc IS NOT NULL, verify_token_enc IS NOT NULL, created_at, disconnected_at,
+	(SELECT count(*) FROM phone_numbers p WHERE p.waba_ref = wabas.id)`
 
 func scanWABA(row interface{ Scan(...any) error }) (WABA, error) {
 	var w WABA
 	var created int64
+	var disconnected sql.NullInt64
 	if err := row.Scan(&w.ID, &w.WABAID, &w.Name, &w.AccessTokenLast4, &w.AppSecretLast4, &w.VerifyTokenLast4,
-		&w.HasAccessToken, &w.HasAppSecret, &w.HasVerifyToken, &created); err != nil {
+		&w.HasAccessToken, &w.HasAppSecret, &w.HasVerifyToken, &created, &disconnected, &w.Numbers); err != nil {
 		return WABA{}, err
 	}
 	w.CreatedAt = time.UnixMilli(created).UTC()
+	if disconnected.Valid {
+		w.DisconnectedAt = time.UnixMilli(disconnected.Int64).UTC()
+	}
 	return w, nil
 }

@@ -3,6 +3,7 @@ package workspace
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -58,6 +59,8 @@ type WABA struct {
 	HasAppSecret     bool
 	HasVerifyToken   bool
 	CreatedAt        time.Time
+	DisconnectedAt   time.Time // zero while connected
+	Numbers          int       // phone numbers fetched for it
 }
 
 // WABAInput is the connection form. Empty secrets on an update keep the stored ones: secrets are
@@ -68,7 +71,17 @@ type WABAInput struct {
 	AccessToken string
 	AppSecret   string
 	VerifyToken string
+	// SaveUntested stores the account even though the Cloud API refused its credentials: the
+	// administrator saw the refusal and chose "Save anyway".
+	SaveUntested bool `json:"save_untested"`
 }
+
+// ConnectionTestError is the Cloud API's refusal of the credentials of an account being
+// connected. Nothing was stored; Connect with SaveUntested stores it anyway.
+type ConnectionTestError struct{ Err error }
+
+func (e *ConnectionTestError) Error() string { return "connection test failed: " + e.Err.Error() }
+func (e *ConnectionTestError) Unwrap() error { return e.Err }
 
 var numericID = regexp.MustCompile(`^[0-9]{5,25}$`)
 
@@ -106,39 +119,66 @@ func secretContext(ref int64, what string) string {
 	return "waba:" + strconv.FormatInt(ref, 10) + ":" + what
 }
 
-// Connect adds a WABA with its credentials, encrypted.
+// Connect adds a WABA with its credentials, encrypted. The credentials are tried against the
+// Cloud API first: an account whose token Meta refuses is not stored (a *ConnectionTestError)
+// unless in.SaveUntested says the administrator chose to keep it anyway. Connecting an account
+// that was disconnected brings back its row, numbers and conversations.
 func (s *Service) Connect(ctx context.Context, in WABAInput) (WABA, error) {
 	if fe := in.validate(true); len(fe) > 0 {
 		return WABA{}, fe
+	}
+	var exists int
+	if err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM wabas WHERE waba_id = ? AND disconnected_at IS NULL`, in.WABAID).Scan(&exists); err != nil {
+		return WABA{}, err
+	}
+	if exists > 0 {
+		return WABA{}, FieldErrors{"waba_id": "This WhatsApp Business Account is already connected."}
+	}
+	tested := "passed"
+	if _, err := s.client.ListPhoneNumbers(ctx, whatsapp.Credentials{Token: in.AccessToken, AppSecret: in.AppSecret}, in.WABAID); err != nil {
+		if !in.SaveUntested {
+			if _, aerr := s.audit.Record(ctx, audit.Event{Action: "waba.connection_tested", Target: audit.Target{Type: "meta_waba", ID: in.WABAID},
+				Outcome: audit.OutcomeFailed}); aerr != nil {
+				return WABA{}, aerr
+			}
+			return WABA{}, &ConnectionTestError{Err: err}
+		}
+		tested = "failed, saved anyway"
 	}
 	// After the commit, so that no reader caches the secrets as they were before it.
 	defer s.forgetSecrets()
 	var w WABA
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM wabas WHERE waba_id = ?`, in.WABAID).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return FieldErrors{"waba_id": "This WhatsApp Business Account is already connected."}
-		}
 		now := s.clock.Now().UnixMilli()
-		res, err := tx.ExecContext(ctx, `INSERT INTO wabas (waba_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`, in.WABAID, in.Name, now, now)
+		var ref int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM wabas WHERE waba_id = ? AND disconnected_at IS NOT NULL`, in.WABAID).Scan(&ref)
+		reconnected := err == nil
+		switch {
+		case reconnected:
+			_, err = tx.ExecContext(ctx, `UPDATE wabas SET disconnected_at = NULL, name = ?, updated_at = ? WHERE id = ?`, in.Name, now, ref)
+		case errors.Is(err, sql.ErrNoRows):
+			var res sql.Result
+			res, err = tx.ExecContext(ctx, `INSERT INTO wabas (waba_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`, in.WABAID, in.Name, now, now)
+			if err == nil {
+				ref, err = res.LastInsertId()
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("connect WABA: %w", err)
-		}
-		ref, err := res.LastInsertId()
-		if err != nil {
-			return err
 		}
 		if err := s.storeSecrets(ctx, tx, ref, in); err != nil {
 			return err
 		}
-		_, err = s.audit.Append(ctx, tx, audit.Event{Action: "waba.connected", Target: audit.NewTarget("waba", ref), Changes: []audit.Change{
+		changes := []audit.Change{
 			{Field: "waba_id", After: in.WABAID}, {Field: "name", After: in.Name},
 			{Field: "access_token_last4", After: secrets.Last4(in.AccessToken)},
 			{Field: "app_secret_last4", After: secrets.Last4(in.AppSecret)},
-		}})
+			{Field: "connection_test", After: tested},
+		}
+		if reconnected {
+			changes = append(changes, audit.Change{Field: "disconnected", Before: true, After: false})
+		}
+		_, err = s.audit.Append(ctx, tx, audit.Event{Action: "waba.connected", Target: audit.NewTarget("waba", ref), Changes: changes})
 		w.ID = ref
 		return err
 	})
@@ -146,6 +186,43 @@ func (s *Service) Connect(ctx context.Context, in WABAInput) (WABA, error) {
 		return WABA{}, err
 	}
 	return s.store.WABA(ctx, w.ID)
+}
+
+// Disconnect removes a WABA from service without erasing what happened in it: its secrets are
+// wiped (so its webhooks no longer pass the signature check and nothing can call Meta for it),
+// its phone numbers are no longer served (not listed, nothing sent, no new messages stored), and
+// its conversations stay in the inbox, read-only, with their history. Connecting the same
+// account again undoes it.
+func (s *Service) Disconnect(ctx context.Context, ref int64) error {
+	cur, err := s.store.WABA(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer s.forgetSecrets()
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.clock.Now().UnixMilli()
+		if _, err := tx.ExecContext(ctx, `UPDATE wabas SET disconnected_at = ?, updated_at = ?,
+			access_token_enc = NULL, app_secret_enc = NULL, verify_token_enc = NULL,
+			access_token_last4 = '', app_secret_last4 = '', verify_token_last4 = '' WHERE id = ?`, now, now, ref); err != nil {
+			return fmt.Errorf("disconnect WABA: %w", err)
+		}
+		_, err := s.audit.Append(ctx, tx, audit.Event{Action: "waba.disconnected", Target: audit.NewTarget("waba", ref), Changes: []audit.Change{
+			{Field: "waba_id", Before: cur.WABAID}, {Field: "name", Before: cur.Name},
+			{Field: "phone_numbers_served", Before: cur.Numbers, After: 0},
+			{Field: "access_token_last4", Before: cur.AccessTokenLast4, After: ""},
+			{Field: "app_secret_last4", Before: cur.AppSecretLast4, After: ""},
+		}})
+		return err
+	})
+}
+
+// NumberServed says whether a phone number (our id) belongs to a connected account: the
+// conversations of a disconnected account's numbers are kept read-only.
+func (s *Service) NumberServed(ctx context.Context, id int64) (bool, error) {
+	var n int
+	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM phone_numbers p JOIN wabas w ON w.id = p.waba_ref
+		WHERE p.id = ? AND w.disconnected_at IS NULL`, id).Scan(&n)
+	return n > 0, err
 }
 
 // Update changes a WABA's name or replaces any of its secrets.
@@ -210,7 +287,7 @@ func (s *Service) storeSecrets(ctx context.Context, q db.Querier, ref int64, in 
 // Credentials decrypts what the Cloud API client needs for a WABA.
 func (s *Service) Credentials(ctx context.Context, ref int64) (whatsapp.Credentials, error) {
 	var tok, sec []byte
-	err := s.db.R.QueryRowContext(ctx, `SELECT access_token_enc, app_secret_enc FROM wabas WHERE id = ?`, ref).Scan(&tok, &sec)
+	err := s.db.R.QueryRowContext(ctx, `SELECT access_token_enc, app_secret_enc FROM wabas WHERE id = ? AND disconnected_at IS NULL`, ref).Scan(&tok, &sec)
 	if errors.Is(err, sql.ErrNoRows) {
 		return whatsapp.Credentials{}, ErrNotFound
 	}
@@ -238,7 +315,8 @@ func (s *Service) Credentials(ctx context.Context, ref int64) (whatsapp.Credenti
 // CredentialsForNumber finds the WABA of a phone number (Meta's id) and its credentials.
 func (s *Service) CredentialsForNumber(ctx context.Context, phoneNumberID string) (whatsapp.Credentials, error) {
 	var ref int64
-	err := s.db.R.QueryRowContext(ctx, `SELECT waba_ref FROM phone_numbers WHERE phone_number_id = ?`, phoneNumberID).Scan(&ref)
+	err := s.db.R.QueryRowContext(ctx, `SELECT p.waba_ref FROM phone_numbers p JOIN wabas w ON w.id = p.waba_ref
+		WHERE p.phone_number_id = ? AND w.disconnected_at IS NULL`, phoneNumberID).Scan(&ref)
 	if errors.Is(err, sql.ErrNoRows) {
 		return whatsapp.Credentials{}, ErrNotFound
 	}
@@ -251,7 +329,7 @@ func (s *Service) CredentialsForNumber(ctx context.Context, phoneNumberID string
 // CredentialsForWABA finds a WABA by Meta's id and returns its credentials.
 func (s *Service) CredentialsForWABA(ctx context.Context, wabaID string) (whatsapp.Credentials, error) {
 	var ref int64
-	err := s.db.R.QueryRowContext(ctx, `SELECT id FROM wabas WHERE waba_id = ?`, wabaID).Scan(&ref)
+	err := s.db.R.QueryRowContext(ctx, `SELECT id FROM wabas WHERE waba_id = ? AND disconnected_at IS NULL`, wabaID).Scan(&ref)
 	if errors.Is(err, sql.ErrNoRows) {
 		return whatsapp.Credentials{}, ErrNotFound
 	}
@@ -410,4 +488,45 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// pendingLifetime bounds how long a refused connection waits for "Save anyway".
+const pendingLifetime = 15 * time.Minute
+
+type pendingConnection struct {
+	Input   WABAInput `json:"input"`
+	Created int64     `json:"created"`
+}
+
+// SealPending encrypts a connection the Cloud API refused, so the page can offer "Save anyway"
+// without sending the secrets back to the browser: the caller keeps the sealed value on the
+// server side (the member's session).
+func (s *Service) SealPending(in WABAInput) ([]byte, error) {
+	b, err := json.Marshal(pendingConnection{Input: in, Created: s.clock.Now().UnixMilli()})
+	if err != nil {
+		return nil, err
+	}
+	return s.box.Seal(b, "pending-waba")
+}
+
+// ErrPendingExpired is a "Save anyway" for a refused connection that is gone or too old.
+var ErrPendingExpired = errors.New("the refused connection is no longer waiting: enter it again")
+
+// OpenPending decrypts a connection sealed by SealPending, refusing one older than 15 minutes.
+func (s *Service) OpenPending(sealed []byte) (WABAInput, error) {
+	if len(sealed) == 0 {
+		return WABAInput{}, ErrPendingExpired
+	}
+	b, err := s.box.Open(sealed, "pending-waba")
+	if err != nil {
+		return WABAInput{}, ErrPendingExpired
+	}
+	var p pendingConnection
+	if err := json.Unmarshal(b, &p); err != nil {
+		return WABAInput{}, ErrPendingExpired
+	}
+	if s.clock.Now().Sub(time.UnixMilli(p.Created)) > pendingLifetime {
+		return WABAInput{}, ErrPendingExpired
+	}
+	return p.Input, nil
 }

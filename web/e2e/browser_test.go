@@ -21,6 +21,12 @@ const chromiumPath = "/usr/bin/chromium"
 // SWITCHBOARD_E2E=1 (as in CI) says browser tests must run, in which case it fails.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	return browserFor(t, 90*time.Second)
+}
+
+// browserFor is browser with a longer time limit, for a test that walks many pages.
+func browserFor(t *testing.T, limit time.Duration) context.Context {
+	t.Helper()
 	path := chromiumPath
 	if _, err := os.Stat(path); err != nil {
 		if p, lerr := exec.LookPath("chromium"); lerr == nil {
@@ -48,7 +54,7 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()

@@ -94,15 +94,15 @@ func TestInviteAnalystAndBuildACustomRole(t *testing.T) {
 	if id == "" {
 		t.Fatal("the new role is not stored")
 	}
-	for _, perm := range []string{"templates.view", "templates.create", "analytics.view"} {
-		cell := "#cell-" + id + "-" + strings.ReplaceAll(perm, ".", "_") + " input"
-		run(t, ctx, "tick "+perm,
+	for _, perm := range []authz.Permission{authz.TemplatesView, authz.TemplatesCreate, authz.AnalyticsView} {
+		cell := "#cell-" + id + "-" + strings.ReplaceAll(perm.ID(), ".", "_") + " input"
+		run(t, ctx, "tick "+perm.ID(),
 			chromedp.Click(chromedp.CSS(cell)),
 			// The checked attribute comes only from the server's answer (a click sets the property).
 			chromedp.WaitVisible(chromedp.CSS(cell+"[checked]")),
 		)
 		msg := text(t, ctx, "#matrix-status")
-		if !strings.Contains(msg, "now grants "+perm) {
+		if !strings.Contains(msg, "now grants “"+perm.Label()+"”") {
 			t.Errorf("after ticking %s the status says %q", perm, msg)
 		}
 	}
