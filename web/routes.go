@@ -34,6 +34,7 @@ func (s *Server) routes() []route {
 		s.whatsappRoutes(),
 		s.inboxRoutes(),
 		s.mailRoutes(),
+		s.analyticsRoutes(),
 		s.developerRoutes(),
 		s.apiRoutes(),
 		s.reviewRoutes(),

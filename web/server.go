@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard/switchboard/internal/alerts"
+	"github.com/switchboard/switchboard/internal/analytics"
 	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
@@ -49,6 +50,7 @@ type Deps struct {
 	MailService *mail.Mailer
 	Inbox       *inbox.Service
 	Live        *inbox.Live
+	Analytics   *analytics.Service
 	APIKeys     *apikeys.Service
 	Reviews     *reviews.Service
 	AllowList   *settings.AllowList

@@ -56,6 +56,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return fmt.Errorf("prepare the demo: %w", err)
 		}
+		if err := demo.SeedHistory(ctx, a.DB, a.Clock.Now()); err != nil {
+			return err
+		}
 		var b strings.Builder
 		b.WriteString("\nDemo workspace: sign in at " + cfg.BaseURL.String() + "/login as\n")
 		for _, c := range creds {

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchboard/switchboard/internal/alerts"
+	"github.com/switchboard/switchboard/internal/analytics"
 	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
@@ -71,6 +72,7 @@ type Core struct {
 	Workspace *workspace.Service
 	Templates *templates.Service
 	Inbox     *inbox.Service
+	Analytics *analytics.Service
 	Ingester  *inbox.Ingester
 	Audit     *audit.Log
 	Members   *members.Service
@@ -192,7 +194,8 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	return &Core{
 		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
-		Alerts: al, Throttle: throttle, Mail: mailer,
+		Analytics: analytics.NewService(d, logger, clk, log),
+		Alerts:    al, Throttle: throttle, Mail: mailer,
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
 		APIKeys:   apikeys.NewService(d, store, log, al, st, clk),
@@ -247,7 +250,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Live: core.Inbox.Live, Ingester: core.Ingester,
-		APIKeys: core.APIKeys, Reviews: core.Reviews, AllowList: core.AllowList, Consent: core.Consent,
+		APIKeys: core.APIKeys, Reviews: core.Reviews, AllowList: core.AllowList, Consent: core.Consent, Analytics: core.Analytics,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
 	})
 	if err != nil {

@@ -26,6 +26,7 @@ var actionLabels = map[string]string{
 	"contact.revealed":     "Revealed a customer's phone number",
 
 	"conversation.assigned":  "Assigned a conversation",
+	"billing.rate_set":       "Changed the rate card",
 	"conversation.closed":    "Closed a conversation",
 	"conversation.escalated": "Escalated a conversation",
 	"conversation.reopened":  "Reopened a conversation",

@@ -1,0 +1,295 @@
+package web
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/analytics"
+	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/web/views"
+)
+
+// analyticsQuery is the page's state as the URL carries it.
+type analyticsQuery struct {
+	Range, From, To, TZ, Number, Agent, Template string
+	Loc                                          *time.Location
+	Period                                       analytics.Period
+	Filter                                       analytics.Filter
+}
+
+// values is the query for links to charts and exports of the same view.
+func (q analyticsQuery) values() url.Values {
+	v := url.Values{}
+	for k, val := range map[string]string{"range": q.Range, "from": q.From, "to": q.To, "tz": q.TZ,
+		"number": q.Number, "agent": q.Agent, "template": q.Template} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return v
+}
+
+func (s *Server) parseAnalyticsQuery(c echo.Context) (analyticsQuery, error) {
+	v := c.QueryParams()
+	q := analyticsQuery{Range: v.Get("range"), From: v.Get("from"), To: v.Get("to"), TZ: v.Get("tz"),
+		Number: v.Get("number"), Agent: v.Get("agent"), Template: v.Get("template"), Loc: time.UTC}
+	if q.Range == "" {
+		q.Range = analytics.Preset30
+	}
+	if q.TZ != "" && q.TZ != "UTC" {
+		loc, ok := commonLocations()[q.TZ]
+		if !ok {
+			return q, errors.New("Choose a time zone from the list.")
+		}
+		q.Loc = loc
+	}
+	if q.TZ == "" {
+		q.TZ = "UTC"
+	}
+	if len(q.Template) > 512 {
+		return q, errors.New("Choose a template from the list.")
+	}
+	q.Filter.Template = q.Template
+	for _, f := range []struct {
+		s  string
+		id *int64
+	}{{q.Number, &q.Filter.NumberID}, {q.Agent, &q.Filter.MemberID}} {
+		if f.s == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(f.s, 10, 64)
+		if err != nil || id <= 0 {
+			return q, errors.New("Choose a phone number and an agent from the lists.")
+		}
+		*f.id = id
+	}
+	p, err := analytics.ParsePeriod(q.Range, q.From, q.To, q.Loc, s.Clock.Now())
+	if err != nil {
+		return q, errors.New(strings.TrimPrefix(err.Error(), analytics.ErrBadPeriod.Error()+": "))
+	}
+	q.Period = p
+	if q.Range != analytics.PresetCustom {
+		q.From, q.To = "", ""
+	}
+	return q, nil
+}
+
+// analyticsError maps the service's refusals: a number outside the scope is 404 like a
+// missing one.
+func analyticsError(err error) error {
+	switch {
+	case errors.Is(err, analytics.ErrNotFound):
+		return echo.NewHTTPError(http.StatusNotFound)
+	case errors.Is(err, analytics.ErrForbidden):
+		return echo.NewHTTPError(http.StatusForbidden)
+	}
+	return err
+}
+
+func (s *Server) analyticsPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	q, qerr := s.parseAnalyticsQuery(c)
+	opts, err := s.Analytics.Options(ctx, p)
+	if err != nil {
+		return analyticsError(err)
+	}
+	v := views.AnalyticsView{Page: s.page(c, "Analytics", "analytics"), Filter: analyticsFilterView(q, opts, s.Clock.Now())}
+	if qerr != nil {
+		v.Filter.Error = qerr.Error()
+		return render(c, http.StatusBadRequest, views.Analytics(v))
+	}
+	r, err := s.Analytics.Report(ctx, p, q.Period, q.Filter)
+	if err != nil {
+		return analyticsError(err)
+	}
+	fillAnalyticsView(&v, q, r, p.Can(authz.ReportsExport))
+	return render(c, http.StatusOK, views.Analytics(v))
+}
+
+// analyticsTableOf answers the report's table name for the chart and export routes.
+func (s *Server) analyticsTableOf(c echo.Context, ext string) (views.DataTable, error) {
+	name, ok := strings.CutSuffix(c.Param("name"), ext)
+	if !ok {
+		return views.DataTable{}, echo.NewHTTPError(http.StatusNotFound)
+	}
+	q, err := s.parseAnalyticsQuery(c)
+	if err != nil {
+		return views.DataTable{}, echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	r, err := s.Analytics.Report(c.Request().Context(), principalOf(c), q.Period, q.Filter)
+	if err != nil {
+		return views.DataTable{}, analyticsError(err)
+	}
+	t, ok := analyticsTable(r, name)
+	if !ok {
+		return views.DataTable{}, echo.NewHTTPError(http.StatusNotFound)
+	}
+	return t, nil
+}
+
+func (s *Server) analyticsChartImage(c echo.Context) error {
+	t, err := s.analyticsTableOf(c, ".svg")
+	if err != nil {
+		return err
+	}
+	svg, ok, err := analyticsChart(t, c.QueryParam("theme") == "dark", c.QueryParam("size") == "narrow")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	return c.Blob(http.StatusOK, "image/svg+xml", svg)
+}
+
+// analyticsExport writes a chart's table as CSV, row by row. The tables are rollup-sized (at
+// most a row per hour of the range), so memory stays flat however many messages there are.
+func (s *Server) analyticsExport(c echo.Context) error {
+	t, err := s.analyticsTableOf(c, ".csv")
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="switchboard-%s-%s.csv"`, t.Name, s.Clock.Now().UTC().Format("20060102")))
+	h.Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(http.StatusOK)
+	w := csv.NewWriter(c.Response())
+	write := func(row []string) {
+		safe := make([]string, len(row))
+		for i, cell := range row {
+			safe[i] = csvCell(cell)
+		}
+		_ = w.Write(safe)
+	}
+	write(t.Columns)
+	for _, row := range t.Rows {
+		write(row)
+	}
+	if len(t.Foot) > 0 {
+		write(t.Foot)
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// csvCell keeps a spreadsheet from running a cell as a formula (a member or template name
+// starting with = + - @).
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+var analyticsRanges = []views.Option{
+	{Value: analytics.PresetToday, Label: "Today"},
+	{Value: analytics.Preset7, Label: "Last 7 days"},
+	{Value: analytics.Preset30, Label: "Last 30 days"},
+	{Value: analytics.Preset90, Label: "Last 90 days"},
+	{Value: analytics.PresetCustom, Label: "Custom (from – to)"},
+}
+
+func analyticsFilterView(q analyticsQuery, o analytics.Options, now time.Time) views.AnalyticsFilter {
+	f := views.AnalyticsFilter{Range: q.Range, From: q.From, To: q.To, TZ: q.TZ, Number: q.Number, Agent: q.Agent,
+		Template: q.Template, Ranges: analyticsRanges}
+	f.Zones = append(f.Zones, views.Option{Value: "UTC", Label: "UTC"})
+	for _, z := range commonZones {
+		f.Zones = append(f.Zones, views.Option{Value: z, Label: zoneLabel(z, now)})
+	}
+	for _, n := range o.Numbers {
+		f.Numbers = append(f.Numbers, views.Option{Value: i64(n.ID), Label: n.Name})
+	}
+	for _, m := range o.Members {
+		f.Agents = append(f.Agents, views.Option{Value: i64(m.ID), Label: m.Name})
+	}
+	for _, t := range o.Templates {
+		f.Templates = append(f.Templates, views.Option{Value: t, Label: t})
+	}
+	return f
+}
+
+func fillAnalyticsView(v *views.AnalyticsView, q analyticsQuery, r analytics.Report, canExport bool) {
+	p := r.Period
+	v.RangeLabel = p.From.Format("Mon 2 Jan 2006")
+	if !p.To.Equal(p.From) {
+		v.RangeLabel += " – " + p.To.Format("Mon 2 Jan 2006")
+	}
+	v.RangeLabel += " (" + q.TZ + ")"
+	if p.Shifted {
+		v.ZoneNote = fmt.Sprintf("Figures are kept by the whole hour in UTC, and %s is not a whole number of hours from UTC: "+
+			"each day here runs from %s to %s your time.", q.TZ, p.Start.In(p.Loc).Format("15:04"), p.Start.In(p.Loc).Format("15:04"))
+	}
+	t := r.Totals
+	v.Empty = t.Outbound == 0 && t.Inbound == 0 && r.Opened == 0 && r.Closed == 0
+	v.Stats = []views.Stat{
+		{Label: "Messages sent", Value: i64(t.Outbound), Hint: i64(t.Inbound) + " received"},
+		{Label: "Delivery rate", Value: percent(t.DeliveredOrRead(), t.Outbound), Hint: i64(t.DeliveredOrRead()) + " delivered"},
+		{Label: "Read rate", Value: percent(t.Read, t.DeliveredOrRead()), Hint: "of delivered messages"},
+		{Label: "Failed", Value: i64(t.Failed), Hint: percent(t.Failed, t.Outbound) + " of sent"},
+		{Label: "First response, median", Value: dist(r.FirstResponse, 50), Hint: "p90 " + dist(r.FirstResponse, 90)},
+		{Label: "Resolution, median", Value: dist(r.Resolution, 50), Hint: "p90 " + dist(r.Resolution, 90)},
+	}
+	base := q.values()
+	link := func(prefix, name, ext string, extra ...string) string {
+		vals := url.Values{}
+		for k, vs := range base {
+			vals[k] = vs
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			vals.Set(extra[i], extra[i+1])
+		}
+		s := prefix + name + ext
+		if e := vals.Encode(); e != "" {
+			s += "?" + e
+		}
+		return s
+	}
+	agentNote, tplNote := "", ""
+	if q.Filter.MemberID != 0 {
+		agentNote = "The agent filter does not apply to incoming messages or opened conversations (they belong to no agent)."
+	}
+	if q.Filter.Template != "" {
+		tplNote = "The template filter applies to messages only."
+	}
+	desc := map[string][3]string{
+		tableMessages: {"Messages over time", "Outgoing messages by " + stepWord(p) + ", stacked by what became of them (read, delivered, sent, failed); the table adds incoming messages.", agentNote},
+		tableFailures: {"Failures by Meta error code", "Outgoing messages that failed, by the error code Meta gave and what it means.", ""},
+		tableConversations: {"Conversations and response times by number", "Conversations opened and closed on each number; first response (customer's first message of a turn to the member's reply) and resolution (start to closing), median and 90th percentile, to the histogram's step.",
+			joinNotes(agentNote, tplNote)},
+		tableHeat:      {"Incoming messages by weekday and hour", "When customers write, in your time zone: plan shifts where the colour is darkest.", joinNotes(agentNote, tplNote)},
+		tableAgents:    {"Agents", "Each member's work on the numbers you see: messages sent, conversations closed while assigned, and how fast they answered.", ""},
+		tableTemplates: {"Templates", "Sends of each template, what became of them, and how many the customer answered (their next message within a day); with the template's status and quality at Meta.", ""},
+	}
+	for _, name := range analyticsTableNames {
+		tbl, _ := analyticsTable(r, name)
+		d := desc[name]
+		ch := views.AnalyticsChart{Table: tbl, Title: d[0], Description: d[1], Note: d[2]}
+		if name != tableAgents && name != tableTemplates && len(tbl.Rows) > 0 {
+			ch.Image = link("/analytics/charts/", name, ".svg")
+			ch.ImageDark = link("/analytics/charts/", name, ".svg", "theme", "dark")
+			ch.ImageNarrow = link("/analytics/charts/", name, ".svg", "size", "narrow")
+			ch.ImageNarrowDark = link("/analytics/charts/", name, ".svg", "size", "narrow", "theme", "dark")
+		}
+		if canExport {
+			ch.CSV = link("/analytics/export/", name, ".csv")
+		}
+		v.Charts = append(v.Charts, ch)
+	}
+}
+
+func joinNotes(a, b string) string {
+	return strings.TrimSpace(a + " " + b)
+}
