@@ -51,7 +51,8 @@ func TestAccessReviewInTheBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(item+` input[value=revoke]`)),
 		chromedp.SendKeys(chromedp.CSS(item+" textarea"), "Moved to another team"),
 		chromedp.Click(chromedp.CSS(item+" button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".alert")),
+		// The flash of the review opening is still up: wait for the one naming the decision.
+		chromedp.WaitVisible(chromedp.Search(`//*[contains(@class,"alert") and contains(., "Gus Agent")]`)),
 	)
 	if s := text(t, ctx, item); !strings.Contains(s, "Deactivated; sessions ended") || !strings.Contains(s, "Moved to another team") {
 		t.Errorf("Gus's item after the decision: %q", s)
