@@ -147,7 +147,7 @@ func problemOf(err error) Problem {
 		kind, out.Detail = problemConflict, err.Error()
 	case errors.Is(err, inbox.ErrWindowClosed):
 		kind, out.Detail = problemWindowClosed, "Only an approved template can be sent until the customer writes again."
-	case errors.Is(err, inbox.ErrNumberDisabled):
+	case errors.Is(err, inbox.ErrNumberDisabled), errors.Is(err, inbox.ErrNumberDisconnected):
 		kind, out.Detail = problemNumberDisabled, err.Error()
 	case errors.Is(err, inbox.ErrSendFailed):
 		kind, out.Detail = problemSendFailed, err.Error()

@@ -97,6 +97,11 @@ var shortcutTexts = map[string]string{
 	"/alerts":            "Failed sign-ins and other signs of trouble.",
 	"/settings/security": "Two-factor authentication and session policy.",
 	"/settings/whatsapp": "WhatsApp Business Accounts, tokens and numbers.",
+	"/analytics":         "Delivery, read and response figures, with charts and exports.",
+	"/usage":             "Billable messages and their estimated cost.",
+	"/reviews":           "Regular reviews of who has access, and their reports.",
+	"/developers":        "API keys for integrations, and the API reference.",
+	"/settings/privacy":  "Marketing consent keywords and what is stored.",
 }
 
 // shortcuts lists the pages of the member's navigation (which holds only pages they may open)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -427,24 +426,11 @@ func (s *Server) sendTemplate(c echo.Context) error {
 			}
 		}
 	}
-	built, err := templates.BuildMessage(t, values)
+	msg, shown, err := templateMessage(t, values)
 	if err != nil {
 		return s.afterSend(c, err, "", draft)
 	}
-	var msg whatsapp.TemplateMessage
-	if b, merr := json.Marshal(built); merr != nil {
-		return merr
-	} else if merr := json.Unmarshal(b, &msg); merr != nil {
-		return merr
-	}
-	preview := templates.Render(t.Live.Content, values)
-	var shown []string
-	for _, part := range []string{preview.Header, preview.Body, preview.Footer} {
-		if part != "" {
-			shown = append(shown, part)
-		}
-	}
-	_, err = s.Inbox.SendTemplateAs(ctx, p, pathID(c), msg, strings.Join(shown, "\n"))
+	_, err = s.Inbox.SendTemplateAs(ctx, p, pathID(c), msg, shown)
 	return s.afterSend(c, err, "Template "+t.Name+" sent.", draft)
 }
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/inbox"
-	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/web/views/layout"
 )
 
@@ -126,16 +124,8 @@ func conversationFrame(ev inbox.LiveEvent) string {
 // must still be valid and the member must still read conversations. The member's current
 // visibility then filters what the stream sends.
 func (s *Server) liveStillAllowed(c echo.Context, sub *inbox.Subscription) bool {
-	ctx := c.Request().Context()
-	p, m, err := s.Members.Store().Principal(ctx, s.Sessions.GetInt64(ctx, sessionMemberID))
-	if err != nil && !errors.Is(err, members.ErrNotFound) {
-		return false
-	}
-	policy, perr := s.Settings.Security(ctx)
-	if perr != nil {
-		return false
-	}
-	if reason, rerr := s.sessionEnded(ctx, m, err, policy); rerr != nil || reason != "" {
+	p, _, _, reason, err := s.sessionPrincipal(c, s.Sessions.GetInt64(c.Request().Context(), sessionMemberID))
+	if err != nil || reason != "" {
 		return false
 	}
 	if !inboxLiveAccess.Allows(p) {

@@ -166,21 +166,11 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		if id == 0 {
 			return next(c)
 		}
-		p, m, err := s.Members.Store().Principal(ctx, id)
-		if err != nil && !errors.Is(err, members.ErrNotFound) {
+		p, m, policy, reason, err := s.sessionPrincipal(c, id)
+		if err != nil {
 			return err // fail closed: an error here is a 500, never a pass
 		}
-		policy, perr := s.Settings.Security(ctx)
-		if perr != nil {
-			return perr
-		}
-		reason, rerr := s.sessionEnded(ctx, m, err, policy)
-		if rerr != nil {
-			return rerr
-		}
-		// The IP allow-list holds for sessions too: one used from outside it ends at once.
-		if reason == "" && !s.AllowList.Allowed(c.RealIP()) {
-			reason = "address not on the IP allow-list"
+		if reason == reasonOutsideAllowList {
 			if err := s.recordSessionOutsideAllowList(c, id); err != nil {
 				return err
 			}
@@ -207,6 +197,32 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(c.Request().WithContext(audit.WithActor(ctx, audit.MemberActor(p.MemberID, p.Name))))
 		return next(c)
 	}
+}
+
+const reasonOutsideAllowList = "address not on the IP allow-list"
+
+// sessionPrincipal loads the member of a session and says why the session may no longer be
+// used ("" when it may): every request asks it, and so does an open event stream at each
+// re-check, so that both end for the same reasons.
+func (s *Server) sessionPrincipal(c echo.Context, memberID int64) (*authz.Principal, members.Member, settings.Security, string, error) {
+	ctx := c.Request().Context()
+	p, m, err := s.Members.Store().Principal(ctx, memberID)
+	if err != nil && !errors.Is(err, members.ErrNotFound) {
+		return nil, members.Member{}, settings.Security{}, "", err
+	}
+	policy, perr := s.Settings.Security(ctx)
+	if perr != nil {
+		return nil, members.Member{}, settings.Security{}, "", perr
+	}
+	reason, rerr := s.sessionEnded(ctx, m, err, policy)
+	if rerr != nil {
+		return nil, members.Member{}, settings.Security{}, "", rerr
+	}
+	// The IP allow-list holds for sessions too: one used from outside it ends at once.
+	if reason == "" && !s.AllowList.Allowed(c.RealIP()) {
+		reason = reasonOutsideAllowList
+	}
+	return p, m, policy, reason, nil
 }
 
 // sessionEnded says why a session may no longer be used, or "" when it may.

@@ -249,7 +249,7 @@ func TestAKeyStopsWithItsCreatorsAccess(t *testing.T) {
 
 func TestKeyNumberScopeIsWithinTheCreators(t *testing.T) {
 	a := authz.NumberScope{IDs: []int64{1, 2}}
-	if !(authz.NumberScope{IDs: []int64{2}}).Within(a) || (authz.NumberScope{All: true}).Within(a) || (authz.NumberScope{IDs: []int64{3}}).Within(a) {
+	if !a.Covers(authz.NumberScope{IDs: []int64{2}}) || a.Covers(authz.NumberScope{All: true}) || a.Covers(authz.NumberScope{IDs: []int64{3}}) {
 		t.Error("Within")
 	}
 	if got := (authz.NumberScope{All: true}).Intersect(a); got.All || len(got.IDs) != 2 {

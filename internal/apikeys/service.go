@@ -141,7 +141,7 @@ func (s *Service) validate(ctx context.Context, p *authz.Principal, in NewKey) (
 			fe["numbers"] = "Choose all numbers or at least one number."
 		}
 	}
-	if _, bad := fe["numbers"]; !bad && !k.Numbers.Within(p.Numbers) {
+	if _, bad := fe["numbers"]; !bad && !p.Numbers.Covers(k.Numbers) {
 		fe["numbers"] = "A key can only work in phone numbers you work in yourself."
 	}
 	switch {

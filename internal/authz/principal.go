@@ -31,23 +31,6 @@ type NumberScope struct {
 	IDs []int64
 }
 
-// Within reports whether every number of n is also in other: the no-escalation rule for number
-// scope.
-func (n NumberScope) Within(other NumberScope) bool {
-	if other.All {
-		return true
-	}
-	if n.All {
-		return false
-	}
-	for _, id := range n.IDs {
-		if !slices.Contains(other.IDs, id) {
-			return false
-		}
-	}
-	return true
-}
-
 // Intersect returns the numbers in both n and other.
 func (n NumberScope) Intersect(other NumberScope) NumberScope {
 	switch {
