@@ -44,6 +44,7 @@ const (
 	MessagesSendTemplate
 	MessagesSendCanned
 	CannedResponsesManage
+	LabelsManage
 
 	ContactsViewPII
 	ContactsExport
@@ -58,6 +59,10 @@ const (
 	ReportsExport
 	BillingView
 	BillingManage
+
+	CampaignsManage
+	CampaignsApprove
+	AutomationManage
 
 	permissionCount
 )
@@ -78,6 +83,7 @@ var (
 	AreaCustomers  = Area{"customers", "Customers"}
 	AreaDevelopers = Area{"developers", "Developers"}
 	AreaMoney      = Area{"money", "Numbers & money"}
+	AreaAutomation = Area{"automation", "Campaigns & automation"}
 )
 
 // Definition describes a permission for people and for storage. People see the Label and the
@@ -121,6 +127,7 @@ var catalogue = [permissionCount]Definition{
 	MessagesSendTemplate:      {ID: "messages.send_template", Label: "Send templates", Area: AreaInbox, Description: "Send approved message templates."},
 	MessagesSendCanned:        {ID: "messages.send_canned", Label: "Send canned replies", Area: AreaInbox, Description: "Reply with pre-approved canned responses."},
 	CannedResponsesManage:     {ID: "canned_responses.manage", Label: "Write canned replies", Area: AreaInbox, Description: "Write and edit the canned responses."},
+	LabelsManage:              {ID: "labels.manage", Label: "Define labels", Area: AreaInbox, Description: "Create, rename and delete the labels put on conversations and contacts."},
 
 	ContactsViewPII: {ID: "contacts.view_pii", Label: "See customers' numbers and names", Area: AreaCustomers, Description: "See customers' full phone numbers and names unmasked."},
 	ContactsExport:  {ID: "contacts.export", Label: "Export contacts", Area: AreaCustomers, Description: "Export contacts."},
@@ -135,6 +142,10 @@ var catalogue = [permissionCount]Definition{
 	ReportsExport: {ID: "reports.export", Label: "Export reports", Area: AreaMoney, Description: "Export reports as CSV."},
 	BillingView:   {ID: "billing.view", Label: "See usage and costs", Area: AreaMoney, Description: "See usage and estimated costs."},
 	BillingManage: {ID: "billing.manage", Label: "Manage billing", Area: AreaMoney, Description: "Change the rate card and billing settings."},
+
+	CampaignsManage:  {ID: "campaigns.manage", Label: "Prepare campaigns", Area: AreaAutomation, Description: "Build segments and campaigns from approved templates, and see their results."},
+	CampaignsApprove: {ID: "campaigns.approve", Label: "Start campaigns", Area: AreaAutomation, Description: "Approve and start a campaign someone else prepared, never one's own; pause or cancel it."},
+	AutomationManage: {ID: "automation.manage", Label: "Manage automation", Area: AreaAutomation, Description: "Set business hours, away messages, keyword auto-replies, button menus and rating requests."},
 }
 
 var byID = func() map[string]Permission {
