@@ -247,6 +247,9 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 				return errApply
 			}
 		}
+		if err := b.flushRollups(ctx); err != nil {
+			return err
+		}
 		g.finish(ctx, b)
 		return nil
 	})
@@ -258,6 +261,9 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 				if err := g.store(ctx, tx, s); err != nil {
 					return err
 				}
+			}
+			if err := b.flushRollups(ctx); err != nil {
+				return err
 			}
 			g.finish(ctx, b)
 			return nil
@@ -273,6 +279,9 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 			reset(s)
 			ctx, b = withBatch(ctx, tx)
 			if err := g.store(ctx, tx, s); err != nil {
+				return err
+			}
+			if err := b.flushRollups(ctx); err != nil {
 				return err
 			}
 			g.finish(ctx, b)
@@ -314,7 +323,11 @@ func (g *Ingester) store(ctx context.Context, tx *sql.Tx, s *submission) error {
 	if err != nil {
 		return fmt.Errorf("store webhook body: %w", err)
 	}
-	if applyErr := g.apply(ctx, tx, s.events); applyErr != nil {
+	b := batchOf(ctx, tx)
+	b.beginBody()
+	applyErr := g.apply(ctx, tx, s.events)
+	b.endBody(applyErr == nil)
+	if applyErr != nil {
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO webhook_body`); err != nil {
 			return fmt.Errorf("roll back webhook body: %w", err)
 		}
@@ -386,7 +399,12 @@ func (g *Ingester) Reprocess(ctx context.Context) (int, error) {
 			var applyErr error
 			err := g.d.Tx(ctx, func(tx *sql.Tx) error {
 				ctx, b := withBatch(ctx, tx)
+				b.beginBody()
 				applyErr = g.applySaved(ctx, tx, p.raw)
+				b.endBody(applyErr == nil)
+				if err := b.flushRollups(ctx); err != nil {
+					return err
+				}
 				g.finish(ctx, b)
 				if applyErr != nil {
 					_, err := tx.ExecContext(ctx, `UPDATE webhook_events SET attempts = attempts + 1, error = ? WHERE id = ?`, errorText(applyErr), p.id)

@@ -19,6 +19,8 @@ type batchState struct {
 	end   []func(context.Context, db.Querier) error
 	// touched are the conversations the batch changed, announced once it commits.
 	touched map[int64]struct{}
+	// rollup gathers the batch's analytics changes (rollup.go).
+	rollup batchRollup
 }
 
 type batchKey struct{}
