@@ -24,8 +24,9 @@ type batchRollup struct {
 
 // noteRollup runs fn with the delta of ctx's batch and the mark, or, outside a batch, with a
 // delta it writes through q at once.
-func noteRollup(ctx context.Context, q db.Querier, fn func(d *rollup.Delta, mark int64) error) error {
+func noteRollup(ctx context.Context, q db.Querier, fn func(q db.Querier, d *rollup.Delta, mark int64) error) error {
 	if b := batchOf(ctx, q); b != nil {
+		q := batchQuerier{b}
 		r := &b.rollup
 		if r.delta == nil {
 			r.delta, r.mark = rollup.New(), -1
@@ -37,14 +38,14 @@ func noteRollup(ctx context.Context, q db.Querier, fn func(d *rollup.Delta, mark
 			}
 			r.mark = m
 		}
-		return fn(r.delta, r.mark)
+		return fn(q, r.delta, r.mark)
 	}
 	mark, err := rollup.Mark(ctx, q)
 	if err != nil {
 		return err
 	}
 	d := rollup.New()
-	if err := fn(d, mark); err != nil {
+	if err := fn(q, d, mark); err != nil {
 		return err
 	}
 	return d.Flush(ctx, q)
@@ -53,7 +54,7 @@ func noteRollup(ctx context.Context, q db.Querier, fn func(d *rollup.Delta, mark
 // countStatus records, before it is written, that message id moves to status (with code, for
 // a failure).
 func countStatus(ctx context.Context, q db.Querier, id int64, status string, code sql.NullInt64) error {
-	return noteRollup(ctx, q, func(d *rollup.Delta, mark int64) error {
+	return noteRollup(ctx, q, func(q db.Querier, d *rollup.Delta, mark int64) error {
 		m, counted, err := rollup.MessageFacts(ctx, q, id, mark)
 		if err != nil || !counted {
 			return err
@@ -72,7 +73,7 @@ func countBillable(ctx context.Context, q db.Querier, wamid, status string, at i
 	if !billable || (status != "delivered" && status != "read") {
 		return nil
 	}
-	return noteRollup(ctx, q, func(d *rollup.Delta, mark int64) error {
+	return noteRollup(ctx, q, func(q db.Querier, d *rollup.Delta, mark int64) error {
 		return d.BillableStatus(ctx, q, wamid, at, category, mark)
 	})
 }
@@ -97,10 +98,10 @@ func (b *batchState) flushRollups(ctx context.Context) error {
 	if d == nil {
 		d = rollup.New()
 	}
-	if err := d.CatchUp(ctx, b.tx); err != nil {
+	if err := d.CatchUp(ctx, batchQuerier{b}); err != nil {
 		return err
 	}
-	if err := d.Flush(ctx, b.tx); err != nil {
+	if err := d.Flush(ctx, batchQuerier{b}); err != nil {
 		return err
 	}
 	b.rollup.delta = nil

@@ -233,11 +233,11 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 				return fmt.Errorf("store wamid: %w", err)
 			}
 			// Statuses that overtook the call's answer are billed now that the message has its wamid.
-			if err := noteRollup(ctx, tx, func(d *rollup.Delta, mark int64) error {
+			if err := noteRollup(ctx, tx, func(q db.Querier, d *rollup.Delta, mark int64) error {
 				if msgID > mark {
 					return nil // counted with its statuses when caught up
 				}
-				return d.BillableOf(ctx, tx, msgID)
+				return d.BillableOf(ctx, q, msgID)
 			}); err != nil {
 				return err
 			}
