@@ -1,5 +1,5 @@
 // Package rollup keeps the analytics rollups of migrations/0014_analytics.sql up to date. It
-// replaces the row triggers that did it before (dropped by migrations/0016_rollup_batches.sql):
+// replaces the row triggers that did it before (dropped by migrations/0016_ingest_and_inbox_speed.sql):
 // they ran several upserts at three grains and a few look-ups for every message and status, and
 // webhook ingest fell behind at 3,300 events/s. Changes are gathered in a Delta, in memory, and
 // written by Flush as one upsert per grain and key, so a batch of 200 webhook bodies costs a
