@@ -35,6 +35,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
@@ -74,6 +75,8 @@ type Service struct {
 	optOuts OptOuts
 	logger  *slog.Logger
 	wake    chan struct{}
+	// runMu makes one run at a time: the worker's, or a test's.
+	runMu sync.Mutex
 }
 
 // New wires automation.

@@ -80,6 +80,8 @@ func (s *Service) Recover(ctx context.Context) error {
 
 // RunOnce processes what is waiting: new inbound messages, new closings, then pending jobs.
 func (s *Service) RunOnce(ctx context.Context) error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
 	for {
 		n, err := s.planMessages(ctx)
 		if err != nil {
@@ -132,7 +134,15 @@ func (s *Service) planMessages(ctx context.Context) (int, error) {
 	var touched []int64
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		touched = touched[:0]
+		// Read again under the write lock: what another run planned meanwhile is not planned twice.
+		var now int64
+		if err := tx.QueryRowContext(ctx, `SELECT message_cursor FROM automation_state WHERE id = 1`).Scan(&now); err != nil {
+			return err
+		}
 		for _, m := range list {
+			if m.ID <= now {
+				continue
+			}
 			// One message's failure must not hold up every later one: it is logged and passed.
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT automation_message`); err != nil {
 				return err

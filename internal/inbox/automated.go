@@ -232,7 +232,7 @@ func (s *Service) SendAutomated(ctx context.Context, convID int64, m AutomatedMe
 // transaction, with Automation as the activity event's actor. The member must be active and
 // see the conversation once assigned: the same check as Assign, the same predicate as every
 // read. It reports false, changing nothing, when the conversation is no longer open and
-// unassigned (a person was quicker) or the member would not see it.
+// unassigned (a person was quicker), or the member would not see it or cannot answer in it.
 func (s *Service) AssignAutomated(ctx context.Context, tx *sql.Tx, convID, memberID int64, why string) (bool, error) {
 	t, err := AutomationConversation(ctx, tx, convID)
 	if err != nil {
@@ -249,6 +249,10 @@ func (s *Service) AssignAutomated(ctx context.Context, tx *sql.Tx, convID, membe
 		return false, err
 	}
 	if !target.Conversations().Allows(authz.ConversationFacts{PhoneNumberID: t.PhoneNumberID, AssigneeID: memberID}) {
+		return false, nil
+	}
+	// Work goes to members who can answer: a read-only viewer (an Analyst) would see it and do nothing.
+	if !target.CanAny(authz.MessagesSendText, authz.MessagesSendCanned, authz.MessagesSendTemplate, authz.MessagesSendMedia) {
 		return false, nil
 	}
 	now := s.now()
