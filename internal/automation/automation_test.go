@@ -152,7 +152,7 @@ func TestAwayMessageIsSentOncePerConversationOutsideBusinessHours(t *testing.T) 
 	}
 	// Inside the hours, no away message.
 	if err := f.in.App.Automation.SaveNumber(f.ctx, f.admin, f.numA, automation.NumberInput{TimeZone: "UTC",
-		Days: [7]string{"00:00-24:00", "00:00-24:00", "00:00-24:00", "00:00-24:00", "00:00-24:00", "00:00-24:00", "00:00-24:00"},
+		Days:        [7]string{"00:00-24:00", "00:00-24:00", "00:00-24:00", "00:00-24:00", "00:00-24:00", "00:00-24:00", "00:00-24:00"},
 		AwayEnabled: true, AwayMessage: "Closed."}); err != nil {
 		t.Fatal(err)
 	}
