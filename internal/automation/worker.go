@@ -517,3 +517,16 @@ func truncate(s string, n int) string {
 	}
 	return string([]rune(s)[:n])
 }
+
+// SkipHistory moves both cursors to what exists now, so that messages and closings written
+// in bulk (an import, the demo's history) get no automated answers. Call it while the worker
+// is not running.
+func (s *Service) SkipHistory(ctx context.Context) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE automation_state SET
+			message_cursor = max(message_cursor, coalesce((SELECT max(id) FROM messages), 0)),
+			closed_at = coalesce((SELECT max(closed_at) FROM conversations WHERE status = 'closed'), closed_at),
+			closed_id = coalesce((SELECT max(id) FROM conversations WHERE status = 'closed'), closed_id) WHERE id = 1`)
+		return err
+	})
+}
