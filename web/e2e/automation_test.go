@@ -142,7 +142,7 @@ func TestAutomationPagesAtDesktopAndPhoneWidth(t *testing.T) {
 	team, err := a.SaveTeam(ctx, p, 0, "Sales", []int64{agent.ID})
 	must(err)
 	must(a.SaveNumber(ctx, p, number, automation.NumberInput{TimeZone: "America/Los_Angeles",
-		Days: [7]string{"", "09:00-18:00", "09:00-18:00", "09:00-18:00", "09:00-18:00", "09:00-18:00", "10:00-14:00"},
+		Days:     [7]string{"", "09:00-18:00", "09:00-18:00", "09:00-18:00", "09:00-18:00", "09:00-18:00", "10:00-14:00"},
 		Holidays: "2026-12-25", AwayEnabled: true, AwayMessage: "We are closed now and answer from 9:00.", AutoAssign: true, RatingEnabled: true}))
 	must(a.SaveMenu(ctx, p, number, "Welcome to Lucky Shrub! What can we help you with?", false))
 	must(a.AddOption(ctx, p, number, automation.OptionInput{Title: "Buy plants", Reply: "A seller will be with you shortly.",
