@@ -57,6 +57,9 @@ func Start(t testing.TB) *Instance {
 type Options struct {
 	// SMTP, when set, is the mail server: e-mail is on, delivered to it.
 	SMTP *mailtest.Server
+	// Sandbox runs the server as --demo does (without the demo's data): webhooks may then go
+	// to receivers on 127.0.0.1.
+	Sandbox bool
 }
 
 // MailFrom is the from-address of instances started with a mail server.
@@ -73,6 +76,7 @@ func StartWith(t testing.TB, opts Options) *Instance {
 	var f config.ServeFlags
 	f.Addr, f.DataDir, f.LogLevel, f.LogFormat = l.Addr().String(), dir, "debug", "text"
 	f.IdleTimeout, f.AbsoluteTimeout = 30*time.Minute, 12*time.Hour
+	f.Demo = opts.Sandbox
 	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	// The local Cloud API stand-in answers for Meta, and plays customers against our webhook.
 	sim := simulator.New(simulator.Options{Clock: clk, AccessToken: SandboxToken, AppSecret: SandboxAppSecret,
