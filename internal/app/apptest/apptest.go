@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/mail/mailtest"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/webhooks"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 	"github.com/switchboard/switchboard/internal/whatsapp/simulator"
 	"github.com/switchboard/switchboard/internal/workspace"
@@ -60,6 +61,8 @@ type Options struct {
 	// Sandbox runs the server as --demo does (without the demo's data): webhooks may then go
 	// to receivers on 127.0.0.1.
 	Sandbox bool
+	// WebhookLookup resolves webhook receivers' host names.
+	WebhookLookup webhooks.LookupFunc
 }
 
 // MailFrom is the from-address of instances started with a mail server.
@@ -100,7 +103,7 @@ func StartWith(t testing.TB, opts Options) *Instance {
 	}
 	logs := &LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Clock: clk, MailSender: sender, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	a, err := app.New(ctx, cfg, app.Options{Clock: clk, MailSender: sender, WebhookLookup: opts.WebhookLookup, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
