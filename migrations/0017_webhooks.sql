@@ -28,8 +28,8 @@ CREATE TABLE webhook_endpoints (
 -- The outbox: one row per event and endpoint, written in the transaction of the change the
 -- event describes, so an event is never lost to a crash between the change and its sending.
 -- dedupe_key keeps Meta's repeated webhooks (and replays) from queueing an event twice.
--- leased marks rows handed to a sender; a process that starts clears it (it owns the database
--- alone), which is what makes delivery at-least-once across a kill.
+-- A delivery stays pending until its outcome is recorded, so one in flight when the process
+-- dies is sent again at the next start: at least once.
 CREATE TABLE webhook_deliveries (
     id               INTEGER PRIMARY KEY,
     endpoint_id      INTEGER NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
@@ -41,14 +41,13 @@ CREATE TABLE webhook_deliveries (
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  INTEGER NOT NULL,
     retry_until      INTEGER NOT NULL,
-    leased           INTEGER NOT NULL DEFAULT 0,
     created_at       INTEGER NOT NULL,
     last_attempt_at  INTEGER,
     last_status      INTEGER NOT NULL DEFAULT 0,
     delivered_at     INTEGER,
     UNIQUE (endpoint_id, dedupe_key)
 );
-CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries(next_attempt_at) WHERE state = 'pending' AND leased = 0;
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries(next_attempt_at) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries(endpoint_id, id);
 CREATE INDEX webhook_deliveries_created_idx ON webhook_deliveries(created_at);
 

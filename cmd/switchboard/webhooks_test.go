@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,21 +24,19 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
 	}
-	const events, holdAt = 1000, 300
+	const events, recordedFirst = 1000, 300
 	var (
 		mu       sync.Mutex
 		received = map[string]int{}
-		requests int
-		held     = make(chan struct{})
-		release  = make(chan struct{})
+		// armed: hold the next request, so the kill comes in steady state, not at start.
+		armed   atomic.Bool
+		holding atomic.Bool
+		held    = make(chan struct{})
+		release = make(chan struct{})
 	)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		mu.Lock()
-		requests++
-		n := requests
-		mu.Unlock()
-		if n == holdAt {
+		if armed.Load() && holding.CompareAndSwap(false, true) {
 			close(held)
 			<-release
 			return // the sender is gone: this one never counts as received
@@ -89,6 +88,16 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 	}
 
 	proc := startSwitchboard(t, bin, dir, freeLoopbackAddr(t), "warn")
+	q := openReadOnly(t, dir)
+	go func() {
+		for !armed.Load() {
+			var n int
+			if q.QueryRow(`SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'`).Scan(&n) == nil && n >= recordedFirst {
+				armed.Store(true)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	select {
 	case <-held:
 	case <-time.After(60 * time.Second):
@@ -102,7 +111,6 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 
 	proc = startSwitchboard(t, bin, dir, freeLoopbackAddr(t), "warn")
 	defer proc.stop(t)
-	q := openReadOnly(t, dir)
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		var pending int
@@ -143,6 +151,6 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 	if queued != events {
 		t.Errorf("%d deliveries queued, want %d", queued, events)
 	}
-	t.Logf("%d events queued; %d received before kill -9 (one request held open); all %d received after the restart; %d received twice (in flight at the kill, same webhook-id)",
+	t.Logf("%d events queued; %d received before kill -9 (the kill while one request was held open); all %d received after the restart; %d received twice (sent but not yet recorded when killed; each with its original webhook-id)",
 		queued, before, len(received), duplicates)
 }

@@ -23,10 +23,13 @@ import (
 
 // Sending limits.
 const (
-	// senders is how many deliveries are in flight at once, over all endpoints.
-	senders = 64
+	// senders is how many requests are in flight at once, over all endpoints.
+	senders = 128
+	// maxClaimed bounds the deliveries read and not yet recorded (sending, or sent and waiting
+	// for the recorder's commit).
+	maxClaimed = 1024
 	// perEndpoint bounds one endpoint's share, so a slow receiver cannot hold every sender.
-	perEndpoint = 32
+	perEndpoint = 512
 	// attemptTimeout bounds one request: a receiver should answer at once and work later.
 	attemptTimeout = 15 * time.Second
 	// responseExcerpt is how much of an answer the delivery log keeps.
@@ -54,12 +57,13 @@ func RetryWait(n int, r *rand.Rand) time.Duration {
 
 // result is what became of one attempt.
 type result struct {
-	job      job
-	at       time.Time
-	status   int
-	duration time.Duration
-	err      string
-	response string
+	job       job
+	cancelled bool // the process is stopping: not an attempt
+	at        time.Time
+	status    int
+	duration  time.Duration
+	err       string
+	response  string
 }
 
 func (r result) ok() bool { return r.status >= 200 && r.status <= 299 }
@@ -70,15 +74,11 @@ type target struct {
 	signer *standardwebhooks.Webhook
 }
 
-// Run delivers the outbox until ctx ends: it leases due deliveries, sends them with up to 64
-// requests in flight, and records the outcomes in batches. Leases left by a process that died
-// are released first, so every delivery not recorded as done is sent (again): at least once.
+// Run delivers the outbox until ctx ends: it reads due deliveries, sends them with up to 128
+// requests in flight, and records the outcomes in batches while the next ones are sent. A
+// delivery is pending until its outcome is recorded, so one in flight when the process died
+// is sent again at the next start: at least once.
 func (s *Service) Run(ctx context.Context) {
-	if n, err := s.store.releaseLeases(ctx); err != nil {
-		s.logger.ErrorContext(ctx, "webhooks: release leases", "error", err)
-	} else if n > 0 {
-		s.logger.InfoContext(ctx, "webhooks: deliveries in flight at the last stop are sent again", "count", n)
-	}
 	client := &http.Client{
 		Timeout: attemptTimeout,
 		Transport: &http.Transport{
@@ -87,7 +87,7 @@ func (s *Service) Run(ctx context.Context) {
 			DialContext:           s.guard.dialer(s.lookup),
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   perEndpoint,
+			MaxIdleConnsPerHost:   senders,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ResponseHeaderTimeout: attemptTimeout,
@@ -98,8 +98,8 @@ func (s *Service) Run(ctx context.Context) {
 	}
 	defer client.CloseIdleConnections()
 
-	jobs := make(chan job, senders)
-	results := make(chan result, senders)
+	jobs := make(chan job, maxClaimed)
+	results := make(chan result, maxClaimed)
 	var wg sync.WaitGroup
 	targets := &targetCache{s: s, at: map[int64]target{}}
 	for range senders {
@@ -111,79 +111,111 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		}()
 	}
+	// One commit records many outcomes, in its own goroutine so that sending goes on meanwhile:
+	// a commit per outcome would cap delivery at the disk's commit rate.
+	batches := make(chan []result)
+	recorded := make(chan []result)
+	go func() {
+		defer close(recorded)
+		for batch := range batches {
+			// Recording outlives ctx's end by a moment, or a stop would resend what was sent.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			if err := s.record(rctx, batch); err != nil {
+				s.logger.ErrorContext(rctx, "webhooks: record deliveries", "error", err)
+			}
+			cancel()
+			recorded <- batch
+		}
+	}()
 
-	inflight := map[int64]int{} // endpoint → deliveries in flight
-	total := 0
-	var pending []result
-	flush := func() {
-		if len(pending) == 0 {
-			return
-		}
-		// Recording must outlive ctx's end by a moment, or a stop would resend what was sent.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		if err := s.record(rctx, pending); err != nil {
-			s.logger.ErrorContext(rctx, "webhooks: record deliveries", "error", err)
-		}
-		cancel()
-		for _, r := range pending {
-			inflight[r.job.EndpointID]--
-			total--
-		}
-		pending = pending[:0]
-	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	var (
+		inflight  = map[int64]int{}  // endpoint → claimed and not yet recorded
+		claimed   = map[int64]bool{} // deliveries claimed and not yet recorded
+		pending   []result           // outcomes waiting for the recorder
+		recording bool
+		wantClaim = true
+	)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	idle := time.NewTimer(time.Hour)
+	defer idle.Stop()
 	for {
-		// Lease more while there is room.
-		if total < senders && ctx.Err() == nil {
-			var busy []int64
+		stopping := ctx.Err() != nil
+		if !stopping && wantClaim && len(claimed) < maxClaimed {
+			wantClaim = false
+			var busy, exclude []int64
 			for id, n := range inflight {
 				if n >= perEndpoint {
 					busy = append(busy, id)
 				}
 			}
-			claimed, err := s.store.claim(ctx, s.now(), senders-total, busy)
-			if err != nil && ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "webhooks: lease deliveries", "error", err)
+			for id := range claimed {
+				exclude = append(exclude, id)
 			}
-			for _, j := range claimed {
+			more, err := s.store.claim(ctx, s.now(), maxClaimed-len(claimed), busy, exclude)
+			if err != nil && ctx.Err() == nil {
+				s.logger.ErrorContext(ctx, "webhooks: read due deliveries", "error", err)
+			}
+			for _, j := range more {
 				inflight[j.EndpointID]++
-				total++
+				claimed[j.ID] = true
 				jobs <- j
 			}
 		}
-		if total == 0 {
-			if ctx.Err() != nil {
+		if !recording && len(pending) > 0 {
+			batches <- pending
+			pending, recording = nil, true
+		}
+		if len(claimed) == 0 && !recording {
+			if stopping {
 				break
 			}
 			wait := time.Second
 			if next, err := s.store.nextDue(ctx); err == nil && !next.IsZero() {
 				wait = min(max(next.Sub(s.now()), 5*time.Millisecond), time.Second)
 			}
-			timer.Reset(wait)
+			idle.Reset(wait)
 			select {
 			case <-ctx.Done():
 			case <-s.wake:
-			case <-timer.C:
+			case <-idle.C:
 			}
+			wantClaim = true
 			continue
 		}
-		// Collect what finished: wait for one, then take the others that are ready too.
-		r := <-results
-		pending = append(pending, r)
-	drain:
-		for len(pending) < senders {
-			select {
-			case r := <-results:
-				pending = append(pending, r)
-			default:
-				break drain
+		select {
+		case r := <-results:
+			if r.cancelled {
+				// Stopped mid-request: not an attempt, it stays due for the next start.
+				release(inflight, claimed, r.job)
+				continue
 			}
+			pending = append(pending, r)
+		case batch := <-recorded:
+			recording, wantClaim = false, true
+			for _, r := range batch {
+				release(inflight, claimed, r.job)
+			}
+		case <-s.wake:
+			wantClaim = true
+		case <-tick.C:
+			wantClaim = true
+		case <-ctx.Done():
 		}
-		flush()
 	}
 	close(jobs)
 	wg.Wait()
+	close(batches)
+	for range recorded {
+	}
+}
+
+func release(inflight map[int64]int, claimed map[int64]bool, j job) {
+	inflight[j.EndpointID]--
+	if inflight[j.EndpointID] <= 0 {
+		delete(inflight, j.EndpointID)
+	}
+	delete(claimed, j.ID)
 }
 
 // targetCache keeps endpoints' URLs and signers, reloaded at most every two seconds (an
@@ -254,6 +286,10 @@ func (s *Service) send(ctx context.Context, client *http.Client, targets *target
 	req.Header.Set("webhook-signature", sig)
 	resp, err := client.Do(req)
 	res.duration = time.Since(start)
+	if err != nil && ctx.Err() != nil {
+		res.cancelled = true
+		return res
+	}
 	if err != nil {
 		res.err = describeSendError(err)
 		return res
@@ -303,19 +339,29 @@ func (s *Service) record(ctx context.Context, batch []result) error {
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		raised = raised[:0]
 		now := s.now()
+		var stmts [3]*sql.Stmt
+		for i, q := range []string{
+			`INSERT INTO webhook_attempts (delivery_id, endpoint_id, at, status, duration_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			`UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, last_attempt_at = ?, last_status = ?, delivered_at = ? WHERE id = ?`,
+			`UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?, last_status = ? WHERE id = ?`,
+		} {
+			st, err := tx.PrepareContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("record webhook deliveries: %w", err)
+			}
+			defer st.Close()
+			stmts[i] = st
+		}
+		succeeded := map[int64]bool{}
 		for _, r := range batch {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (delivery_id, endpoint_id, at, status, duration_ms, error, response)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, r.job.ID, r.job.EndpointID, r.at.UnixMilli(), r.status, r.duration.Milliseconds(), r.err, r.response); err != nil {
+			if _, err := stmts[0].ExecContext(ctx, r.job.ID, r.job.EndpointID, r.at.UnixMilli(), r.status, r.duration.Milliseconds(), r.err, r.response); err != nil {
 				return fmt.Errorf("record webhook attempt: %w", err)
 			}
 			if r.ok() {
-				if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, leased = 0,
-					last_attempt_at = ?, last_status = ?, delivered_at = ? WHERE id = ?`, r.at.UnixMilli(), r.status, r.at.UnixMilli(), r.job.ID); err != nil {
+				if _, err := stmts[1].ExecContext(ctx, r.at.UnixMilli(), r.status, r.at.UnixMilli(), r.job.ID); err != nil {
 					return fmt.Errorf("record webhook delivery: %w", err)
 				}
-				if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, r.job.EndpointID); err != nil {
-					return fmt.Errorf("record webhook endpoint: %w", err)
-				}
+				succeeded[r.job.EndpointID] = true
 				continue
 			}
 			next := now.Add(RetryWait(r.job.Attempts+1, nil))
@@ -323,9 +369,11 @@ func (s *Service) record(ctx context.Context, batch []result) error {
 			if next.After(r.job.RetryUntil) {
 				state = "failed"
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, leased = 0,
-				next_attempt_at = ?, last_attempt_at = ?, last_status = ? WHERE id = ?`, state, next.UnixMilli(), r.at.UnixMilli(), r.status, r.job.ID); err != nil {
+			if _, err := stmts[2].ExecContext(ctx, state, next.UnixMilli(), r.at.UnixMilli(), r.status, r.job.ID); err != nil {
 				return fmt.Errorf("record webhook delivery: %w", err)
+			}
+			if succeeded[r.job.EndpointID] {
+				continue // the endpoint answered another delivery of this batch: it works
 			}
 			a, err := s.noteFailure(ctx, tx, r.job.EndpointID, r.at)
 			if err != nil {
@@ -333,6 +381,11 @@ func (s *Service) record(ctx context.Context, batch []result) error {
 			}
 			if a.ID != 0 {
 				raised = append(raised, a)
+			}
+		}
+		for id := range succeeded {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, id); err != nil {
+				return fmt.Errorf("record webhook endpoint: %w", err)
 			}
 		}
 		return nil

@@ -158,7 +158,7 @@ func (s *Service) publish(ctx context.Context, q db.Querier, e event) error {
 		queued = queued || ok
 	}
 	if queued {
-		s.kick()
+		s.Wake()
 	}
 	return nil
 }

@@ -73,8 +73,8 @@ func (s *Service) Sandbox() bool { return s.guard.AllowLoopback }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Millisecond) }
 
-// kick tells the sender there is something to send now.
-func (s *Service) kick() {
+// Wake tells the sender there is something to send now (it also looks every second).
+func (s *Service) Wake() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -269,7 +269,7 @@ func (s *Service) SetEnabled(ctx context.Context, p *authz.Principal, id int64, 
 		return err
 	})
 	if err == nil && enabled {
-		s.kick()
+		s.Wake()
 	}
 	return err
 }
@@ -288,7 +288,7 @@ func (s *Service) Redeliver(ctx context.Context, p *authz.Principal, endpointID,
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ?, retry_until = ?,
-			delivered_at = NULL WHERE id = ? AND leased = 0`, now.UnixMilli(), now.Add(RetryFor).UnixMilli(), d.ID); err != nil {
+			delivered_at = NULL WHERE id = ?`, now.UnixMilli(), now.Add(RetryFor).UnixMilli(), d.ID); err != nil {
 			return fmt.Errorf("redeliver: %w", err)
 		}
 		_, err := s.audit.Append(ctx, tx, audit.Event{Actor: audit.PrincipalActor(p), Action: "webhook.redelivered", Target: endpointTarget(e),
@@ -296,7 +296,7 @@ func (s *Service) Redeliver(ctx context.Context, p *authz.Principal, endpointID,
 		return err
 	})
 	if err == nil {
-		s.kick()
+		s.Wake()
 	}
 	return err
 }
@@ -327,7 +327,7 @@ func (s *Service) SendTest(ctx context.Context, p *authz.Principal, endpointID i
 		return err
 	})
 	if err == nil {
-		s.kick()
+		s.Wake()
 	}
 	return err
 }

@@ -123,25 +123,34 @@ type job struct {
 	RetryUntil time.Time
 }
 
-// claim leases up to limit due deliveries, skipping endpoints in busy (at their limit of
-// concurrent sends).
-func (s *Store) claim(ctx context.Context, now time.Time, limit int, busy []int64) ([]job, error) {
+// claim reads up to limit due deliveries, skipping those already in flight (exclude) and the
+// endpoints at their limit of concurrent sends (busy). It only reads: what is in flight is
+// known to the one sender of this process, and whatever it had not recorded when the process
+// died is simply due again at the next start, which is what makes delivery at-least-once
+// across a kill without a commit per lease.
+func (s *Store) claim(ctx context.Context, now time.Time, limit int, busy, exclude []int64) ([]job, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	q := `UPDATE webhook_deliveries SET leased = 1 WHERE id IN (SELECT id FROM webhook_deliveries
-		WHERE state = 'pending' AND leased = 0 AND next_attempt_at <= ?
+	q := `SELECT id, endpoint_id, msg_id, event_type, payload, attempts, created_at, retry_until FROM webhook_deliveries
+		WHERE state = 'pending' AND next_attempt_at <= ?
 		AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE disabled_at IS NULL)`
 	args := []any{now.UnixMilli()}
-	if len(busy) > 0 {
-		q += ` AND endpoint_id NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(busy)), ",") + `)`
-		for _, id := range busy {
+	for _, set := range []struct {
+		col string
+		ids []int64
+	}{{"endpoint_id", busy}, {"id", exclude}} {
+		if len(set.ids) == 0 {
+			continue
+		}
+		q += ` AND ` + set.col + ` NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(set.ids)), ",") + `)`
+		for _, id := range set.ids {
 			args = append(args, id)
 		}
 	}
-	q += ` ORDER BY next_attempt_at, id LIMIT ?) RETURNING id, endpoint_id, msg_id, event_type, payload, attempts, created_at, retry_until`
+	q += ` ORDER BY next_attempt_at, id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.W.QueryContext(ctx, q, args...)
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
@@ -161,19 +170,10 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, busy []int6
 	return out, rows.Err()
 }
 
-// releaseLeases hands back every leased delivery: the process that leased them is gone.
-func (s *Store) releaseLeases(ctx context.Context) (int64, error) {
-	res, err := s.db.W.ExecContext(ctx, `UPDATE webhook_deliveries SET leased = 0 WHERE leased = 1`)
-	if err != nil {
-		return 0, fmt.Errorf("release webhook leases: %w", err)
-	}
-	return res.RowsAffected()
-}
-
 // nextDue is when the earliest pending delivery is due, or zero when none is.
 func (s *Store) nextDue(ctx context.Context) (time.Time, error) {
 	var at sql.NullInt64
-	if err := s.db.R.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending' AND leased = 0`).Scan(&at); err != nil {
+	if err := s.db.R.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending'`).Scan(&at); err != nil {
 		return time.Time{}, fmt.Errorf("next webhook due: %w", err)
 	}
 	return nullTime(at), nil
