@@ -98,6 +98,7 @@ var actionLabels = map[string]string{
 	"webhook.endpoint_deleted":          "Deleted a webhook endpoint",
 	"webhook.endpoint_disabled":         "Disabled a webhook endpoint",
 	"webhook.endpoint_enabled":          "Enabled a webhook endpoint",
+	"webhook.endpoint_updated":          "Changed a webhook endpoint's URL",
 	"webhook.redelivered":               "Sent a webhook event again",
 	"webhook.test_sent":                 "Sent a test event to a webhook endpoint",
 	"api.read":                          "Read through the API",

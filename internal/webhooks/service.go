@@ -228,6 +228,29 @@ func (s *Service) Get(ctx context.Context, p *authz.Principal, id int64) (Endpoi
 	return s.manageable(ctx, p, id)
 }
 
+// ChangeURL points an endpoint at another URL, checked as a new one is; its secret stays.
+func (s *Service) ChangeURL(ctx context.Context, p *authz.Principal, id int64, raw string) error {
+	e, err := s.manageable(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	u, msg := s.guard.checkURL(raw)
+	if msg != "" {
+		return FieldErrors{"url": msg}
+	}
+	if u == e.URL {
+		return nil
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = ? WHERE id = ?`, u, id); err != nil {
+			return fmt.Errorf("change webhook URL: %w", err)
+		}
+		_, err := s.audit.Append(ctx, tx, audit.Event{Actor: audit.PrincipalActor(p), Action: "webhook.endpoint_updated",
+			Target: endpointTarget(e), Changes: []audit.Change{{Field: "url", Before: e.URL, After: u}}})
+		return err
+	})
+}
+
 // Delete removes an endpoint and its outbox.
 func (s *Service) Delete(ctx context.Context, p *authz.Principal, id int64) error {
 	e, err := s.manageable(ctx, p, id)
