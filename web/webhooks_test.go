@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/internal/app/apptest"
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/webhooks"
 )
 
 // receiver is a webhook receiver on 127.0.0.1 that keeps what it is sent.
@@ -415,4 +417,46 @@ func countEndpoints(t *testing.T, in *apptest.Instance) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// An endpoint that has failed every delivery for five days is disabled, with an activity event
+// and an alert for administrators; nothing more is sent to it until someone enables it again.
+func TestAnEndpointFailingForFiveDaysIsDisabledWithAnAlert(t *testing.T) {
+	in := apptest.StartWith(t, apptest.Options{Sandbox: true})
+	_, c := signedIn(t, in, "dev@example.com", authz.RoleDeveloper)
+	rcv := newReceiver(t, func(int) int { return http.StatusBadGateway })
+	id, _ := addEndpoint(t, in, c, url.Values{"url": {rcv.URL + "/hook"}, "event": {"template.status"}, "format": {"standard"}, "scope_numbers": {"all"}})
+	base := "/developers/webhooks/" + strconv.FormatInt(id, 10)
+	c.PostForm(base+"/test", nil)
+	waitFor(t, "the first failure", func() bool { return attempts(t, in, id) == 1 })
+	if page := c.Get("/developers/webhooks").Body; !strings.Contains(page, ">failing<") {
+		t.Error("the list does not show the endpoint as failing")
+	}
+	// Five days of failures, as the endpoint's record says.
+	if _, err := in.App.DB.W.Exec(`UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?`,
+		in.Clock.Now().Add(-webhooks.DisableAfter).UnixMilli(), id); err != nil {
+		t.Fatal(err)
+	}
+	in.Clock.Advance(11 * time.Second)
+	waitFor(t, "the failure that disables it", func() bool { return attempts(t, in, id) == 2 })
+	var disabled sql.NullInt64
+	waitFor(t, "disabled", func() bool {
+		in.App.DB.R.QueryRow(`SELECT disabled_at FROM webhook_endpoints WHERE id = ?`, id).Scan(&disabled)
+		return disabled.Valid
+	})
+	var alertsRaised, events int
+	in.App.DB.R.QueryRow(`SELECT count(*) FROM alerts WHERE kind = 'webhook_endpoint_disabled'`).Scan(&alertsRaised)
+	in.App.DB.R.QueryRow(`SELECT count(*) FROM audit_events WHERE action = 'webhook.endpoint_disabled' AND actor_type = 'system'`).Scan(&events)
+	if alertsRaised != 1 || events != 1 {
+		t.Errorf("%d alerts and %d activity events for the disabled endpoint, want 1 and 1", alertsRaised, events)
+	}
+	page := c.Get(base).Body
+	if !strings.Contains(page, ">disabled<") || !strings.Contains(page, "every delivery failed for 5 days") || strings.Contains(page, "Send test event") {
+		t.Error("the endpoint page does not say it was disabled and why")
+	}
+	in.Clock.Advance(time.Hour)
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(rcv.deliveries()); n != 2 {
+		t.Errorf("%d requests to a disabled endpoint's receiver, want the 2 before it was disabled", n)
+	}
 }
