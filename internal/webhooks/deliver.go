@@ -134,6 +134,7 @@ func (s *Service) Run(ctx context.Context) {
 		pending   []result           // outcomes waiting for the recorder
 		recording bool
 		wantClaim = true
+		lastPrune time.Time
 	)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -181,6 +182,7 @@ func (s *Service) Run(ctx context.Context) {
 			case <-idle.C:
 			}
 			wantClaim = true
+			s.pruneEvery(ctx, &lastPrune)
 			continue
 		}
 		select {
@@ -200,6 +202,7 @@ func (s *Service) Run(ctx context.Context) {
 			wantClaim = true
 		case <-tick.C:
 			wantClaim = true
+			s.pruneEvery(ctx, &lastPrune)
 		case <-ctx.Done():
 		}
 	}
@@ -207,6 +210,23 @@ func (s *Service) Run(ctx context.Context) {
 	wg.Wait()
 	close(batches)
 	for range recorded {
+	}
+}
+
+// LogRetention is how long the delivery log keeps deliveries that are done.
+const LogRetention = 30 * 24 * time.Hour
+
+// pruneEvery prunes the delivery log once an hour.
+func (s *Service) pruneEvery(ctx context.Context, last *time.Time) {
+	now := s.now()
+	if now.Sub(*last) < time.Hour || ctx.Err() != nil {
+		return
+	}
+	*last = now
+	if n, err := s.store.Prune(ctx, now.Add(-LogRetention)); err != nil {
+		s.logger.ErrorContext(ctx, "webhooks: prune the delivery log", "error", err)
+	} else if n > 0 {
+		s.logger.InfoContext(ctx, "webhooks: pruned deliveries older than 30 days", "count", n)
 	}
 }
 

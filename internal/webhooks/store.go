@@ -260,6 +260,16 @@ func (s *Store) Attempts(ctx context.Context, endpointID int64, eventType string
 	return out, rows.Err()
 }
 
+// Prune deletes deliveries that are done (delivered or failed) and were created before before,
+// with their attempts: the delivery log keeps 30 days.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.W.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ?`, before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // Counts are an endpoint's deliveries by state.
 type Counts struct {
 	Pending, Delivered, Failed int

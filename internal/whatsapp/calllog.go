@@ -109,7 +109,8 @@ func RedactedPath(u *url.URL) string {
 	for _, k := range keys {
 		v := "…"
 		if keptQuery[k] {
-			v = url.QueryEscape(q.Get(k))
+			// Escaped just enough to stay one value: "fields=id,name" reads better than %2C.
+			v = strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", " ", "+").Replace(q.Get(k))
 		}
 		parts = append(parts, url.QueryEscape(k)+"="+v)
 	}

@@ -7,7 +7,7 @@ import (
 
 func TestCallLogRedaction(t *testing.T) {
 	u, _ := url.Parse("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=123&ext=1&hash=ATsecret&access_token=EAAGtoken&fields=id,name&limit=25")
-	if got, want := RedactedPath(u), "/whatsapp_business/attachments/?access_token=…&ext=…&fields=id%2Cname&hash=…&limit=25&mid=…"; got != want {
+	if got, want := RedactedPath(u), "/whatsapp_business/attachments/?access_token=…&ext=…&fields=id,name&hash=…&limit=25&mid=…"; got != want {
 		t.Errorf("path %q, want %q", got, want)
 	}
 	for in, want := range map[string]string{

@@ -19,6 +19,7 @@ import (
 // (the sandbox allows loopback), and sees it delivered in the endpoint's log.
 func TestAddAWebhookEndpointAndSendATestEvent(t *testing.T) {
 	in := apptest.StartWith(t, apptest.Options{Sandbox: true})
+	in.ConnectSandbox() // calls to the Cloud API, for its log
 	var got atomic.Int64
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -84,6 +85,14 @@ func TestAddAWebhookEndpointAndSendATestEvent(t *testing.T) {
 		atBothWidths(t, ctx, name+"-log")
 	}
 	fitsPhoneWidth(t, ctx, in.URL+"/developers/webhooks")
-	fitsPhoneWidth(t, ctx, in.URL+"/developers/api-log")
-	screenshot(t, ctx, "list")
+	run(t, ctx, "open the Cloud API log",
+		chromedp.EmulateViewport(1366, 900),
+		chromedp.Navigate(in.URL+"/developers/webhooks"),
+		chromedp.Click(chromedp.CSS(`.tabs a[href="/developers/api-log"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.table`)),
+	)
+	if log := text(t, ctx, ".table"); !strings.Contains(log, "/phone_numbers") || strings.Contains(log, apptest.SandboxToken) {
+		t.Errorf("the Cloud API log shows %q", log)
+	}
+	atBothWidths(t, ctx, "api-log")
 }
