@@ -36,6 +36,7 @@ func (s *Server) routes() []route {
 		s.mailRoutes(),
 		s.analyticsRoutes(),
 		s.developerRoutes(),
+		s.webhookRoutes(),
 		s.apiRoutes(),
 		s.reviewRoutes(),
 		s.allowListRoutes(),
