@@ -90,6 +90,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	go audit.NewPruner(a.Audit, logger).Every(ctx, 24*time.Hour)
 	go a.PruneWebhooksEvery(ctx, 24*time.Hour)
 	go a.RunAccessReviewsEvery(ctx, time.Hour)
+	go a.Alerts.WatchActivityEvery(ctx, 5*time.Second)
 	if sandbox != nil {
 		go func() {
 			if err := sandbox.CustomersWriteIn(ctx, a.Members, a.Inbox); err != nil {

@@ -19,12 +19,32 @@ type alertMail struct {
 	mailer *mail.Mailer
 }
 
-func (m alertMail) AlertRaised(ctx context.Context, q db.Querier, a alerts.Alert) error {
-	to, err := m.store.AlertMailRecipients(ctx, q)
-	if err != nil || len(to) == 0 {
-		return err
+func (m alertMail) AlertRaised(ctx context.Context, q db.Querier, a alerts.Alert, chosen []int64) ([]alerts.MailDelivery, error) {
+	var to []string
+	if chosen == nil {
+		all, err := m.store.AlertMailRecipients(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		to = all
+	} else {
+		some, err := m.store.AlertMailRecipientsAmong(ctx, q, chosen)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range some {
+			to = append(to, r.Email)
+		}
 	}
-	return m.mailer.SendAlert(ctx, q, to, mail.Alert{Title: a.Title, Kind: a.Kind.Label(), Severity: string(a.Severity), At: a.CreatedAt})
+	var out []alerts.MailDelivery
+	for _, addr := range to {
+		id, err := m.mailer.SendAlertTo(ctx, q, addr, mail.Alert{Title: a.Title, Kind: a.Kind.Label(), Severity: string(a.Severity), At: a.CreatedAt})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, alerts.MailDelivery{Recipient: addr, MailID: id})
+	}
+	return out, nil
 }
 
 // mailDomain ends Message-IDs: the domain of the from-address.

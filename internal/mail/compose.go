@@ -60,14 +60,20 @@ type Alert struct {
 // SendAlert queues one message about a new security alert to each address in to.
 func (m *Mailer) SendAlert(ctx context.Context, q db.Querier, to []string, a Alert) error {
 	for _, addr := range to {
-		if err := m.queue(ctx, q, KindAlert, addr, "Security alert: "+oneLine(a.Kind), map[string]any{
-			"Title": a.Title, "Kind": a.Kind, "Severity": a.Severity, "At": when(a.At),
-			"Link": m.base + "/alerts", "Account": m.base + "/account",
-		}); err != nil {
+		if _, err := m.SendAlertTo(ctx, q, addr, a); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// SendAlertTo queues the message about a new security alert to one address and returns its
+// outbox row, so the alert can show whether it was delivered.
+func (m *Mailer) SendAlertTo(ctx context.Context, q db.Querier, to string, a Alert) (int64, error) {
+	return m.queueID(ctx, q, KindAlert, to, "Security alert: "+oneLine(a.Kind), map[string]any{
+		"Title": a.Title, "Kind": a.Kind, "Severity": a.Severity, "At": when(a.At),
+		"Link": m.base + "/alerts", "Account": m.base + "/account",
+	})
 }
 
 // SendTest queues a test message to the member who asked for it, with an activity event.
