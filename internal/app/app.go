@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/privacy"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/secrets"
 	"github.com/switchboard/switchboard/internal/settings"
@@ -84,6 +85,7 @@ type Core struct {
 	Reviews   *reviews.Service
 	AllowList *settings.AllowList
 	Consent   *consent.Service
+	Privacy   *privacy.Service
 	// AuditKey signs the activity log's checkpoints; derived from the secret key, never stored.
 	AuditKey ed25519.PrivateKey
 	// Mail queues e-mail; nil when no mail server is configured.
@@ -191,8 +193,11 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	} else if n > 0 {
 		logger.InfoContext(ctx, "reprocessed kept webhooks", "count", n)
 	}
+	priv := privacy.New(d, log, clk, ib, filepath.Join(dataDir, "media"), logger)
+	priv.SetWebhookPruner(ingester.PruneWebhooks)
 	return &Core{
-		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
+		Privacy: priv,
+		DB:      d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
 		Analytics: analytics.NewService(d, logger, clk, log),
 		Alerts:    al, Throttle: throttle, Mail: mailer,
@@ -251,6 +256,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Live: core.Inbox.Live, Ingester: core.Ingester,
 		APIKeys: core.APIKeys, Reviews: core.Reviews, AllowList: core.AllowList, Consent: core.Consent, Analytics: core.Analytics,
+		Privacy: core.Privacy,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
 	})
 	if err != nil {

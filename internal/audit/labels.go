@@ -12,6 +12,7 @@ var actionLabels = map[string]string{
 
 	"alert.acknowledged": "Acknowledged a security alert",
 	"alert.raised":       "Raised a security alert",
+	"alert_rule.changed": "Changed an alert rule",
 
 	"audit.exported":          "Exported the activity log",
 	"audit.pruned":            "Deleted activity older than the retention period",
@@ -22,8 +23,14 @@ var actionLabels = map[string]string{
 	"canned_response.deleted": "Deleted a canned response",
 	"canned_response.updated": "Updated a canned response",
 
-	"contact.pii_revealed": "Revealed a customer's personal data",
-	"contact.revealed":     "Revealed a customer's phone number",
+	"contact.erased":            "Erased a customer's personal data",
+	"contact.erasure_cancelled": "Withdrew a request to erase a customer",
+	"contact.erasure_requested": "Asked for a customer to be erased",
+	"contact.exported":          "Exported everything held about a customer",
+	"privacy.settings_changed":  "Changed the privacy and retention settings",
+	"retention.ran":             "Deleted data older than the retention period",
+	"contact.pii_revealed":      "Revealed a customer's personal data",
+	"contact.revealed":          "Revealed a customer's phone number",
 
 	"conversation.assigned":  "Assigned a conversation",
 	"billing.rate_set":       "Changed the rate card",
