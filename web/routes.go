@@ -40,6 +40,7 @@ func (s *Server) routes() []route {
 		s.reviewRoutes(),
 		s.allowListRoutes(),
 		s.consentRoutes(),
+		s.privacyRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -208,3 +208,13 @@ func tableExists(ctx context.Context, q db.Querier, name string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// Counts says how many conversations and messages are stored for contact id.
+func (s *Service) Counts(ctx context.Context, id int64) (conversations, messages int, err error) {
+	err = s.db.R.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM conversations WHERE contact_id = ?),
+		(SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.contact_id = ?)`, id, id).Scan(&conversations, &messages)
+	if err != nil {
+		err = fmt.Errorf("privacy: count: %w", err)
+	}
+	return conversations, messages, err
+}
