@@ -118,7 +118,7 @@ func (s *Service) SaveSettings(ctx context.Context, p *authz.Principal, st Setti
 	if st.ActivityDays != 0 && st.ActivityDays < audit.MinRetentionDays {
 		return &FieldError{"activity_days", fmt.Sprintf("Keep the activity log for at least %d days, or forever (0).", audit.MinRetentionDays)}
 	}
-	if st.MediaDays == 0 && st.MessagesDays > 0 || st.MediaDays > st.MessagesDays && st.MessagesDays > 0 {
+	if st.MediaDays > st.MessagesDays && st.MessagesDays > 0 {
 		// Media belong to messages: deleting a message deletes its media, so media cannot be
 		// kept longer than the messages they came with.
 		return &FieldError{"media_days", "Media cannot be kept longer than messages: choose at most the messages' number of days."}
