@@ -357,5 +357,3 @@ th{background:#f3f5f8}h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}.m
 {{else}}<p>None.</p>{{end}}
 </body></html>
 `))
-
-
