@@ -105,6 +105,7 @@ var shortcutTexts = map[string]string{
 	"/privacy/requests":  "A customer's copy of their data, or their erasure.",
 	"/privacy":           "What the workspace stores, where and for how long.",
 	"/settings/alerts":   "Which alerts are raised, their thresholds and who hears of them.",
+	"/settings/labels":   "The labels your team puts on conversations and contacts.",
 }
 
 // shortcuts lists the pages of the member's navigation (which holds only pages they may open)

@@ -41,7 +41,11 @@ func (s *Server) inboxPage(c echo.Context) error {
 	if p.Can(authz.ContactsViewPII) {
 		v.SearchHint = "Search by name, message text or phone number."
 	}
-	page, err := s.Inbox.List(ctx, p, inbox.ListQuery{Box: box, Search: search, Before: before})
+	label, err := s.labelFilter(c, &v)
+	if err != nil {
+		return err
+	}
+	page, err := s.Inbox.List(ctx, p, inbox.ListQuery{Box: box, Search: search, LabelID: label, Before: before})
 	var fe inbox.FieldErrors
 	var refused *inbox.RuleError
 	switch {
@@ -59,11 +63,15 @@ func (s *Server) inboxPage(c echo.Context) error {
 	for _, conv := range page.Conversations {
 		v.Conversations = append(v.Conversations, views.ConversationRow{URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
 			Contact: listContact(conv.Contact), Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt),
-			Unread: conv.Unread, Assignee: conv.AssigneeName, Escalated: conv.Escalated, Closed: conv.Status == inbox.StatusClosed})
+			Unread: conv.Unread, Assignee: conv.AssigneeName, Escalated: conv.Escalated, Closed: conv.Status == inbox.StatusClosed,
+			Labels: labelChips(conv.Labels)})
 	}
 	query := "/inbox?box=" + string(box)
 	if search != "" {
 		query += "&q=" + url.QueryEscape(search)
+	}
+	if label != 0 {
+		query += "&label=" + strconv.FormatInt(label, 10)
 	}
 	if !page.Next.IsZero() {
 		v.NextHref = query + "&before=" + page.Next.String()
@@ -250,6 +258,9 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 		}
 	}
 	if v.Consent, err = s.consentPanel(c, conv.Contact.ID); err != nil {
+		return v, err
+	}
+	if v.Labels, err = s.labelsPanel(ctx, p, conv.ID); err != nil {
 		return v, err
 	}
 	return v, nil

@@ -69,6 +69,7 @@ var navigation = []navEntry{
 	{"developers", "Developers", "/developers", authz.Require(authz.APIKeysManage), "Settings"},
 	{"privacy", "Privacy", "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 	{"privacy_requests", "Privacy requests", "/privacy/requests", authz.RequireAny(authz.ContactsExport, authz.ContactsErase), "Settings"},
+	{"labels", "Labels", "/settings/labels", authz.Require(authz.LabelsManage), "Settings"},
 }
 
 // page builds the layout part of a view model for the current request.

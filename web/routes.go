@@ -41,6 +41,7 @@ func (s *Server) routes() []route {
 		s.allowListRoutes(),
 		s.consentRoutes(),
 		s.privacyRoutes(),
+		s.labelRoutes(),
 	} {
 		all = append(all, area...)
 	}
