@@ -181,7 +181,24 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 	if err := in.App.Inbox.IndexSearch(ctx, in.App.DB.W); err != nil {
 		t.Fatal(err)
 	}
-	needles := []string{erasedNumber, erasedName, "Sheena", "sheena", "nelson", "PLUMTREE7781", "plumtree7781", "Sunday"}
+	// A media file (stored by content hash under DATA/media) and the team's notes on the contact.
+	const sha = "ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12"
+	if err := os.MkdirAll(filepath.Join(in.DataDir, "media", "ab"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in.DataDir, "media", "ab", sha), []byte("JPEG of Sheena's passport"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.App.DB.W.Exec(`INSERT INTO media (message_id, conversation_id, kind, mime_type, file_name, sha256, size, state, created_at)
+		SELECT m.id, m.conversation_id, 'image', 'image/jpeg', 'passport-scan.jpg', ?, 25, 'stored', 0 FROM messages m
+		JOIN conversations c ON c.id = m.conversation_id WHERE c.contact_id = ? LIMIT 1`, sha, contact); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.App.DB.W.Exec(`UPDATE contacts SET notes = 'Prefers calls after 6pm' WHERE id = ?`, contact); err != nil {
+		t.Fatal(err)
+	}
+	needles := []string{erasedNumber, erasedName, "Sheena", "sheena", "nelson", "PLUMTREE7781", "plumtree7781", "Sunday",
+		"passport", "Prefers calls after 6pm"}
 	if found := scanFor(t, dataFiles(t, in), needles); len(found) == 0 {
 		t.Fatal("the customer is not in the files before erasure: the scan proves nothing")
 	}
@@ -202,6 +219,9 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 	}
 	if found := scanFor(t, dataFiles(t, in), needles); len(found) > 0 {
 		t.Errorf("still in the files after erasure: %v", found)
+	}
+	if _, err := os.Stat(filepath.Join(in.DataDir, "media", "ab", sha)); !os.IsNotExist(err) {
+		t.Errorf("the media file is still there: %v", err)
 	}
 	if found := scanFor(t, dataFiles(t, in), []string{keptWords, keptNumber}); len(found) < 2 {
 		t.Errorf("the other customer was touched: found only %v", found)
