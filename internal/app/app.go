@@ -193,6 +193,10 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	} else if n > 0 {
 		logger.InfoContext(ctx, "reprocessed kept webhooks", "count", n)
 	}
+	rv := reviews.NewService(d, log, clk, svc, st, al)
+	if mailer != nil {
+		rv.Reminders = reviewMail{db: d, store: store, mailer: mailer}
+	}
 	priv := privacy.New(d, log, clk, ib, filepath.Join(dataDir, "media"), logger)
 	priv.SetWebhookPruner(ingester.PruneWebhooks)
 	return &Core{
@@ -204,7 +208,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
 		APIKeys:   apikeys.NewService(d, store, log, al, st, clk),
-		Reviews:   reviews.NewService(d, log, clk, svc, st, al),
+		Reviews:   rv,
 		AllowList: settings.NewAllowList(d, log, clk),
 		Consent:   cs,
 	}, nil

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/reviews"
 )
 
 // alertMail e-mails a new alert to the members who may see alerts and have not opted out, in
@@ -82,4 +84,20 @@ func (a *App) startMailWorker(ctx context.Context) (wait func()) {
 			a.Logger.Warn("mail delivery still in flight at shutdown")
 		}
 	}
+}
+
+// reviewMail e-mails access-review reminders (reviews.Reminder) to reviewers with an address.
+type reviewMail struct {
+	db     *db.DB
+	store  *members.Store
+	mailer *mail.Mailer
+}
+
+func (m reviewMail) RemindReviewer(ctx context.Context, n reviews.ReminderNote) error {
+	rev, err := m.store.ByID(ctx, n.MemberID)
+	if err != nil || !rev.Active() {
+		return err
+	}
+	return m.mailer.SendReviewReminder(ctx, m.db.W, rev.Email, mail.ReviewReminder{Name: rev.Name, Title: n.Title, Due: n.DueAt,
+		Waiting: n.Waiting, Path: "/reviews/" + strconv.FormatInt(n.CampaignID, 10)})
 }
