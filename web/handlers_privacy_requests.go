@@ -38,6 +38,11 @@ func (s *Server) privacyRequestsView(c echo.Context) (views.PrivacyRequestsView,
 			row.DecidedAt = formatTime(r.DecidedAt)
 		}
 		row.Removed = removedSummary(r.Removed)
+		if r.Status == "pending" {
+			if ct, err := s.Privacy.FindContact(ctx, p, "", r.ContactID); err == nil {
+				row.Customer = strings.TrimSpace(ct.Label() + " " + ct.Phone)
+			}
+		}
 		v.Erasures = append(v.Erasures, row)
 	}
 	return v, nil
@@ -299,6 +304,26 @@ func alertRuleRow(r alerts.Rule) views.AlertRuleRow {
 	for _, id := range r.EmailTo {
 		row.EmailTo[id] = true
 	}
+	var parts []string
+	if sp.ThresholdLabel != "" {
+		when := fmt.Sprintf("%d %s", r.Threshold, strings.ToLower(sp.ThresholdLabel))
+		if sp.Threshold2Label != "" {
+			when += fmt.Sprintf(" or %d %s", r.Threshold2, strings.ToLower(strings.TrimSuffix(sp.Threshold2Label, " by one member or key")))
+		}
+		parts = append(parts, when+fmt.Sprintf(" in %d min", int(r.Window/time.Minute)))
+	}
+	switch {
+	case r.EmailEveryone:
+		parts = append(parts, "e-mail to everyone who sees alerts")
+	case len(r.EmailTo) == 0:
+		parts = append(parts, "no e-mail")
+	default:
+		parts = append(parts, views.Plural(len(r.EmailTo), "member", "members")+" e-mailed")
+	}
+	if r.Webhook {
+		parts = append(parts, "webhooks")
+	}
+	row.Summary = strings.Join(parts, " · ")
 	return row
 }
 
@@ -361,7 +386,7 @@ func (s *Server) saveAlertRule(c echo.Context) error {
 		if v.Rules[i].Kind == string(kind) {
 			row := alertRuleRow(r)
 			row.Threshold, row.Threshold2 = c.FormValue("threshold"), c.FormValue("threshold2")
-			row.Window, row.Errors = c.FormValue("window"), errs
+			row.Window, row.Errors, row.Open = c.FormValue("window"), errs, true
 			v.Rules[i] = row
 		}
 	}
