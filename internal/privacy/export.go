@@ -156,11 +156,11 @@ func (s *Service) WriteExport(ctx context.Context, p *authz.Principal, id int64,
 		name string
 		v    any
 	}{
-		{"contact.json", x}, {"profile.json", x.Contact}, {"consent.json", x.Consent},
-		{"conversations.json", x.Conversations}, {"activity.json", x.Activity},
+		{"contact", x}, {"profile", x.Contact}, {"consent", x.Consent},
+		{"conversations", x.Conversations}, {"activity", x.Activity},
 	}
 	for _, part := range parts {
-		f, err := zw.Create(part.name)
+		f, err := zw.Create(part.name + ".json")
 		if err != nil {
 			return err
 		}
