@@ -301,3 +301,26 @@ func TestRetentionRunsAreVisible(t *testing.T) {
 		t.Error("the records of processing do not show the messages' retention")
 	}
 }
+
+// The access review lists the API keys that still work, with who made them and their reach;
+// a revoked key is not listed.
+func TestAccessReviewListsAPIKeys(t *testing.T) {
+	in := apptest.Start(t)
+	m, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
+	k, _ := makeKey(t, in, m.ID, authz.NewSet(authz.TemplatesView, authz.NumbersView))
+	gone, _ := makeKey(t, in, m.ID, authz.NewSet(authz.TemplatesView))
+	p, _, err := in.App.Members.Store().Principal(context.Background(), m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.App.APIKeys.Revoke(context.Background(), p, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	page := admin.Get("/reviews")
+	if !strings.Contains(page.Body, "review-keys-title") || !strings.Contains(page.Body, k.Name) || !strings.Contains(page.Body, "…"+k.Last4) {
+		t.Error("the active API key is not in the review")
+	}
+	if strings.Contains(page.Body, "…"+gone.Last4) {
+		t.Error("a revoked key is listed")
+	}
+}
