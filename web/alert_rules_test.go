@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/internal/app/apptest"
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/mail/mailtest"
+	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 )
 
@@ -194,5 +195,40 @@ func TestEveryAlertRuleFiresOnceAndIsRouted(t *testing.T) {
 	}
 	if n := alertsOf(alerts.KindAPIKeyCreated); n != 1 {
 		t.Errorf("a rule turned off still raised: %d alerts", n)
+	}
+}
+
+// An invitation accepted as Administrator raises "Role raised to Administrator" once, like a
+// promotion does; one accepted as Agent raises nothing.
+func TestInvitationAcceptedAsAdministratorAlerts(t *testing.T) {
+	in := apptest.Start(t)
+	ctx := context.Background()
+	ada := in.CreateMember("ada@example.com", "Ada", authz.RoleAdministrator, ownerPassword)
+	p, _, err := in.App.Members.Store().Principal(ctx, ada.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles, err := in.App.Members.Store().Roles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roleID := map[string]int64{}
+	for _, r := range roles {
+		roleID[r.Key] = r.ID
+	}
+	for _, c := range []struct{ email, role string }{{"agent@example.com", authz.RoleAgent}, {"new-admin@example.com", authz.RoleAdministrator}} {
+		_, token, err := in.App.Members.Invite(ctx, p, members.InviteInput{Email: c.email, RoleID: roleID[c.role], AllNumbers: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.App.Members.AcceptInvitation(ctx, token, "New "+c.role, ownerPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := secCount(t, in, `SELECT count(*) FROM alerts WHERE kind = 'role_raised_to_administrator'`); n != 1 {
+		t.Errorf("%d alerts for one administrator joining", n)
+	}
+	if n := secCount(t, in, `SELECT count(*) FROM alerts WHERE kind = 'role_raised_to_administrator' AND title LIKE 'New administrator joined as an Administrator%'`); n != 1 {
+		t.Error("the alert does not name the new Administrator")
 	}
 }
