@@ -83,6 +83,18 @@ func TestSubjectAccessExport(t *testing.T) {
 	if r := admin.PostForm("/conversations/"+strconv.FormatInt(conv, 10)+"/close", nil); r.Status >= 400 {
 		t.Fatalf("close: %d", r.Status)
 	}
+	// A photo the customer sent, stored by content hash under DATA/media.
+	const sha = "cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34"
+	if err := os.MkdirAll(filepath.Join(in.DataDir, "media", "cd"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in.DataDir, "media", "cd", sha), []byte("photo of the broken pot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.App.DB.W.Exec(`INSERT INTO media (message_id, conversation_id, kind, mime_type, file_name, sha256, size, state, created_at)
+		SELECT id, conversation_id, 'image', 'image/jpeg', 'pot.jpg', ?, 23, 'stored', 0 FROM messages WHERE conversation_id = ? LIMIT 1`, sha, conv); err != nil {
+		t.Fatal(err)
+	}
 	path := "/privacy/requests/contacts/" + strconv.FormatInt(contact, 10) + "/export"
 
 	_, agent := signedIn(t, in, "agent@example.com", authz.RoleAgent)
@@ -119,6 +131,15 @@ func TestSubjectAccessExport(t *testing.T) {
 				t.Errorf("%s lacks %q", name, w)
 			}
 		}
+	}
+	media := 0
+	for name, body := range files {
+		if strings.HasPrefix(name, "media/") && body == "photo of the broken pot" {
+			media++
+		}
+	}
+	if media != 1 {
+		t.Errorf("the customer's photo is not in the export (%d files)", media)
 	}
 	for name, body := range files {
 		if strings.Contains(body, keptWords) || strings.Contains(body, keptNumber) {
