@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/privacy"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
@@ -62,6 +63,7 @@ type Deps struct {
 	AllowList     *settings.AllowList
 	Consent       *consent.Service
 	Automation    *automation.Service
+	Privacy       *privacy.Service
 	Audit         *audit.Log
 	Assets        *static.Assets
 	Sessions      *scs.SessionManager
