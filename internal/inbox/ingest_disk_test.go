@@ -57,6 +57,9 @@ func TestIngestDiskFigures(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("INBOX_DISK_BATCH")); err == nil && n > 0 {
 		opts = IngesterOptions{MaxBatch: n, MaxDelay: time.Second}
 	}
+	if d, err := time.ParseDuration(os.Getenv("INBOX_DISK_DELAY")); err == nil {
+		opts.MaxDelay = d
+	}
 	g := NewIngester(d, svc.ApplyEvents, opts)
 	cfg := loadgen.Config{Numbers: []loadgen.Number{{ID: metaNumberA, Display: "15550783881"}, {ID: metaNumberB, Display: "493090182044"}},
 		AppSecret: testAppSecret, Customers: 5000, RunID: "disk"}
