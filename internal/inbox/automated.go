@@ -173,6 +173,9 @@ func (s *Service) SendAutomated(ctx context.Context, convID int64, m AutomatedMe
 			millis(now), millis(now), convID); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
+		if err := catchUpRollups(ctx, tx); err != nil {
+			return err
+		}
 		return s.IndexSearch(ctx, tx)
 	})
 	if err := s.changed(convID, err); err != nil {
@@ -195,9 +198,15 @@ func (s *Service) SendAutomated(ctx context.Context, convID int64, m AutomatedMe
 		now := s.now()
 		ev := audit.Event{Actor: AutomationActor(), Action: action, Target: conversationTarget(convID), Outcome: audit.OutcomeSuccess}
 		if callErr == nil {
+			if err := countStatus(ctx, tx, msgID, MessageAccepted, sql.NullInt64{}); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE messages SET wamid = ?, status = ?, status_at = ? WHERE id = ?`,
 				wamid, MessageAccepted, millis(now), msgID); err != nil {
 				return fmt.Errorf("store wamid: %w", err)
+			}
+			if err := countWamid(ctx, tx, msgID); err != nil {
+				return err
 			}
 			if err := s.applyParkedStatuses(ctx, tx, msgID, wamid, MessageAccepted); err != nil {
 				return err
@@ -205,6 +214,9 @@ func (s *Service) SendAutomated(ctx context.Context, convID int64, m AutomatedMe
 			ev.Changes = append(changes, audit.Change{Field: "wamid", After: wamid})
 		} else {
 			se := sendErrorOf(callErr)
+			if err := countStatus(ctx, tx, msgID, whatsapp.StatusFailed, sql.NullInt64{Int64: int64(se.Code), Valid: true}); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, status_at = ?, error_code = ?, error_title = ?,
 				error_details = ? WHERE id = ?`, whatsapp.StatusFailed, millis(now), se.Code, se.Title, se.Details, msgID); err != nil {
 				return fmt.Errorf("store send failure: %w", err)

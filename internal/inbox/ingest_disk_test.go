@@ -27,6 +27,7 @@ import (
 // figure to cut.
 //
 //	INBOX_DISK_SECONDS=10 go test ./internal/inbox -run TestIngestDiskFigures -v
+//	INBOX_DISK_SECONDS=10 INBOX_DISK_BATCH=8 go test ./internal/inbox -run TestIngestDiskFigures -v
 func TestIngestDiskFigures(t *testing.T) {
 	secs, _ := strconv.Atoi(os.Getenv("INBOX_DISK_SECONDS"))
 	if secs <= 0 {
@@ -50,7 +51,16 @@ func TestIngestDiskFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := NewService(d, audit.New(d, clk), clk, nil)
-	g := NewIngester(d, svc.ApplyEvents, IngesterOptions{})
+	// INBOX_DISK_BATCH fixes the batch size (bodies wait up to a second for company), so that
+	// two builds compare at the same batch size whatever the machine's load.
+	opts := IngesterOptions{}
+	if n, err := strconv.Atoi(os.Getenv("INBOX_DISK_BATCH")); err == nil && n > 0 {
+		opts = IngesterOptions{MaxBatch: n, MaxDelay: time.Second}
+	}
+	if d, err := time.ParseDuration(os.Getenv("INBOX_DISK_DELAY")); err == nil {
+		opts.MaxDelay = d
+	}
+	g := NewIngester(d, svc.ApplyEvents, opts)
 	cfg := loadgen.Config{Numbers: []loadgen.Number{{ID: metaNumberA, Display: "15550783881"}, {ID: metaNumberB, Display: "493090182044"}},
 		AppSecret: testAppSecret, Customers: 5000, RunID: "disk"}
 	const workers = 16

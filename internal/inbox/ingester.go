@@ -250,7 +250,7 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 				return errApply
 			}
 		}
-		if err := b.flushRollups(ctx); err != nil {
+		if err := g.flushRollups(ctx, b); err != nil {
 			return err
 		}
 		g.finish(ctx, b)
@@ -265,7 +265,7 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 					return err
 				}
 			}
-			if err := b.flushRollups(ctx); err != nil {
+			if err := g.flushRollups(ctx, b); err != nil {
 				return err
 			}
 			g.finish(ctx, b)
@@ -284,7 +284,7 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 			if err := g.store(ctx, tx, s); err != nil {
 				return err
 			}
-			if err := b.flushRollups(ctx); err != nil {
+			if err := g.flushRollups(ctx, b); err != nil {
 				return err
 			}
 			g.finish(ctx, b)
@@ -310,6 +310,27 @@ func (g *Ingester) finish(ctx context.Context, b *batchState) {
 	if err := b.finish(ctx); err != nil {
 		g.opts.Logger.ErrorContext(ctx, "inbox: end-of-batch work failed", "error", err)
 	}
+}
+
+// flushRollups writes the batch's analytics changes behind a savepoint. Should that fail, the
+// events still commit (a webhook is not refused over a figure) and the error is logged: new
+// messages are counted by a later batch (the mark did not move), but a status moved in this
+// batch stays uncounted until analytics.Store.Rebuild. An error means the transaction cannot
+// go on.
+func (g *Ingester) flushRollups(ctx context.Context, b *batchState) error {
+	if _, err := b.tx.ExecContext(ctx, `SAVEPOINT rollups`); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := b.flushRollups(ctx); err != nil {
+		g.opts.Logger.ErrorContext(ctx, "analytics: a batch's rollup changes were not written; rebuild the rollups", "error", err)
+		if _, err := b.tx.ExecContext(ctx, `ROLLBACK TO rollups`); err != nil {
+			return fmt.Errorf("roll back rollups: %w", err)
+		}
+	}
+	if _, err := b.tx.ExecContext(ctx, `RELEASE rollups`); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
 }
 
 // store writes one body and applies it under a savepoint. An error means the transaction can
@@ -405,7 +426,7 @@ func (g *Ingester) Reprocess(ctx context.Context) (int, error) {
 				b.beginBody()
 				applyErr = g.applySaved(ctx, tx, p.raw)
 				b.endBody(applyErr == nil)
-				if err := b.flushRollups(ctx); err != nil {
+				if err := g.flushRollups(ctx, b); err != nil {
 					return err
 				}
 				g.finish(ctx, b)

@@ -125,3 +125,15 @@ func (b *batchState) endBody(kept bool) {
 	}
 	b.rollup.delta.Merge(body)
 }
+
+// countWamid records, after an outgoing message got its wamid from Meta, the billable
+// statuses that overtook the call's answer and waited for it. A message not counted yet is
+// counted with its statuses when caught up.
+func countWamid(ctx context.Context, q db.Querier, msgID int64) error {
+	return noteRollup(ctx, q, func(q db.Querier, d *rollup.Delta, mark int64) error {
+		if msgID > mark {
+			return nil
+		}
+		return d.BillableOf(ctx, q, msgID)
+	})
+}

@@ -220,6 +220,12 @@ func TestIncrementalRollupsMatchRebuild(t *testing.T) {
 	if _, err := f.svc.SendText(f.ctx, alice, conv[customers[0]], "sure"); err != nil {
 		t.Fatal(err)
 	}
+	// Automation answers too (no member: it is no first response), and a status follows.
+	auto, err := f.svc.SendAutomated(f.ctx, conv[customers[3]], AutomatedMessage{Kind: "away", Text: "We are closed until 9:00."}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(pricedStatus(metaNumberB, auto.WAMID, "read", f.clock.Now(), "utility", 0))
 	// The poisoned body is reprocessed once it applies.
 	mu.Lock()
 	poisoned = false

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/switchboard/switchboard/internal/analytics/rollup"
 	"strings"
 	"time"
 
@@ -233,12 +232,7 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 				return fmt.Errorf("store wamid: %w", err)
 			}
 			// Statuses that overtook the call's answer are billed now that the message has its wamid.
-			if err := noteRollup(ctx, tx, func(q db.Querier, d *rollup.Delta, mark int64) error {
-				if msgID > mark {
-					return nil // counted with its statuses when caught up
-				}
-				return d.BillableOf(ctx, q, msgID)
-			}); err != nil {
+			if err := countWamid(ctx, tx, msgID); err != nil {
 				return err
 			}
 			if err := s.applyParkedStatuses(ctx, tx, msgID, wamid, MessageAccepted); err != nil {
