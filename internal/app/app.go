@@ -206,8 +206,6 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	// events through the log's observer, messages and statuses after the inbox applied them.
 	hooks := webhooks.NewService(d, store, log, box, clk, webhooks.Options{Sandbox: o.Sandbox, Logger: logger, Alerts: al, Lookup: o.WebhookLookup})
 	log.SetObserver(hooks.OnActivity)
-	// Alert rules that ask for it route new alerts to the outgoing webhooks (alert.raised).
-	al.SetWebhookPublisher(hooks)
 	apply := func(ctx context.Context, q db.Querier, events []whatsapp.Event) error {
 		if err := ib.ApplyEvents(ctx, q, events); err != nil {
 			return err
