@@ -334,6 +334,16 @@ func TestButtonMenuChoiceLabelsAndRoutesToATeam(t *testing.T) {
 	if err := a.SaveMenu(f.ctx, f.admin, f.numA, "Welcome to Lucky Shrub! What can we do for you?", false); err != nil {
 		t.Fatal(err)
 	}
+	// A label that does not exist is refused; the team's labels are defined first.
+	var fe automation.FieldErrors
+	if err := a.AddOption(f.ctx, f.admin, f.numA, automation.OptionInput{Title: "Buy plants", Label: "sales"}); !errors.As(err, &fe) || fe["label"] == "" {
+		t.Errorf("an option with an unknown label: %v", err)
+	}
+	for _, name := range []string{"Sales", "Support"} {
+		if _, err := f.in.App.Inbox.CreateLabel(f.ctx, f.admin, inbox.LabelInput{Name: name, Color: "blue"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, o := range []automation.OptionInput{
 		{Title: "Buy plants", Reply: "Great, a seller will be with you shortly.", TeamID: itoa(salesTeam), Label: "sales"},
 		{Title: "Help with an order", Reply: "What about your order?"},
@@ -372,8 +382,21 @@ func TestButtonMenuChoiceLabelsAndRoutesToATeam(t *testing.T) {
 		t.Errorf("the Sales choice assigned member %d, want a member of Sales", assignee)
 	}
 	team, label, err := a.RoutedTo(f.ctx, conv)
-	if err != nil || team != "Sales" || label != "sales" {
-		t.Errorf("routed to %q, labelled %q (%v); want Sales, sales", team, label, err)
+	if err != nil || team != "Sales" || label != "Sales" {
+		t.Errorf("routed to %q, labelled %q (%v); want Sales, Sales", team, label, err)
+	}
+	labels, err := f.in.App.Inbox.ConversationLabels(f.ctx, f.admin, conv)
+	if err != nil || len(labels) != 1 || labels[0].Name != "Sales" {
+		t.Errorf("the conversation's labels: %+v %v, want Sales", labels, err)
+	}
+	labelled := 0
+	for _, e := range f.events("conversation.labelled") {
+		if e.Actor.Name == "Automation" {
+			labelled++
+		}
+	}
+	if labelled != 1 {
+		t.Errorf("%d labelling events by Automation, want 1", labelled)
 	}
 	if sent := f.sentTo("16505551234"); len(sent) != 2 || sent[1].Text != "Great, a seller will be with you shortly." {
 		t.Errorf("the choice's reply: %+v", sent)

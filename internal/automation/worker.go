@@ -365,8 +365,12 @@ func (s *Service) chose(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTa
 			return false, err
 		}
 		changes = append(changes, audit.Change{Field: "label", After: o.Label})
-		if err := applyLabel(ctx, tx, conv.ConversationID, o.Label); err != nil {
+		labelled, err := s.inbox.LabelAutomated(ctx, tx, conv.ConversationID, o.Label)
+		if err != nil {
 			return false, err
+		}
+		if !labelled {
+			changes = append(changes, audit.Change{Field: "label_note", After: "not applied: the label was deleted, or is on the conversation already"})
 		}
 	}
 	if o.TeamID != 0 {
@@ -384,12 +388,6 @@ func (s *Service) chose(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTa
 		return s.autoAssign(ctx, tx, conv, ns, o.TeamID)
 	}
 	return o.Label != "", nil
-}
-
-// applyLabel puts the menu choice's label on the conversation where the inbox has labels; until
-// then the label is kept on automation's own record of the conversation (shown on its page).
-func applyLabel(ctx context.Context, tx *sql.Tx, convID int64, label string) error {
-	return nil
 }
 
 // runJobs sends pending jobs, oldest first.

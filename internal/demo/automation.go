@@ -95,6 +95,9 @@ func SeedAutomation(ctx context.Context, d *db.DB, m *members.Service, au *autom
 			return fmt.Errorf("demo: rule %s: %w", r.Name, err)
 		}
 	}
+	if _, err := ensureDemoLabels(ctx, ib, admin); err != nil {
+		return err
+	}
 	if err := seedMenu(ctx, au, admin, numbers[NumberSales], sales, care); err != nil {
 		return fmt.Errorf("demo: menu: %w", err)
 	}
@@ -108,9 +111,9 @@ func seedMenu(ctx context.Context, au *automation.Service, admin *authz.Principa
 	}
 	team := func(id int64) string { return strconv.FormatInt(id, 10) }
 	for _, o := range []automation.OptionInput{
-		{Title: "Buy plants", Description: "Trees, shrubs and indoor plants", Reply: "Lovely! A plant expert from our sales team will be with you in a moment.", TeamID: team(sales), Label: "sales"},
+		{Title: "Buy plants", Description: "Trees, shrubs and indoor plants", Reply: "Lovely! A plant expert from our sales team will be with you in a moment.", TeamID: team(sales), Label: "VIP"},
 		{Title: "My order", Description: "Delivery, changes, returns", Reply: "Sure, what about your order?"},
-		{Title: "Plant care", Description: "Advice for a plant you have", Reply: "Our gardeners will help: a photo of the plant helps a lot!", TeamID: team(care), Label: "plant-care"},
+		{Title: "Plant care", Description: "Advice for a plant you have", Reply: "Our gardeners will help: a photo of the plant helps a lot!", TeamID: team(care), Label: "Plant care"},
 	} {
 		if err := au.AddOption(ctx, admin, number, o); err != nil {
 			return err
@@ -126,8 +129,8 @@ func seedMenu(ctx context.Context, au *automation.Service, admin *authz.Principa
 		}
 		order := strconv.FormatInt(mn.Options[1].ID, 10)
 		for _, o := range []automation.OptionInput{
-			{ParentID: order, Title: "Where is it?", Reply: "We are checking the delivery for you right now.", TeamID: team(sales), Label: "delivery"},
-			{ParentID: order, Title: "Change or cancel", Reply: "No problem: a colleague will change it with you.", TeamID: team(sales), Label: "order-change"},
+			{ParentID: order, Title: "Where is it?", Reply: "We are checking the delivery for you right now.", TeamID: team(sales), Label: "Delivery"},
+			{ParentID: order, Title: "Change or cancel", Reply: "No problem: a colleague will change it with you.", TeamID: team(sales), Label: "Refund"},
 		} {
 			if err := au.AddOption(ctx, admin, number, o); err != nil {
 				return err
@@ -184,4 +187,29 @@ func nullMember(id int64) any {
 		return nil
 	}
 	return id
+}
+
+// ensureDemoLabels defines the demo's labels that are missing and returns every label's id by
+// name: the welcome menu labels conversations with them, and SeedInboxData puts them on the
+// first conversations, whichever runs first.
+func ensureDemoLabels(ctx context.Context, ib *inbox.Service, admin *authz.Principal) (map[string]int64, error) {
+	existing, err := ib.Labels(ctx, admin)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]int64{}
+	for _, l := range existing {
+		ids[l.Name] = l.ID
+	}
+	for _, in := range demoLabels {
+		if _, ok := ids[in.Name]; ok {
+			continue
+		}
+		l, err := ib.CreateLabel(ctx, admin, in)
+		if err != nil {
+			return nil, fmt.Errorf("demo: label %s: %w", in.Name, err)
+		}
+		ids[l.Name] = l.ID
+	}
+	return ids, nil
 }
