@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
@@ -12,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/whatsapp"
 )
 
 // SeedAutomation shows automation on first start: business hours and an away message on both
@@ -104,9 +106,11 @@ func SeedAutomation(ctx context.Context, d *db.DB, m *members.Service, au *autom
 	return seedRatings(ctx, d)
 }
 
+// demoWelcome is the welcome menu's text on the sales number.
+const demoWelcome = "Welcome to Lucky Shrub! What can we help you with today?"
+
 func seedMenu(ctx context.Context, au *automation.Service, admin *authz.Principal, number, sales, care int64) error {
-	const welcome = "Welcome to Lucky Shrub! What can we help you with today?"
-	if err := au.SaveMenu(ctx, admin, number, welcome, false); err != nil {
+	if err := au.SaveMenu(ctx, admin, number, demoWelcome, false); err != nil {
 		return err
 	}
 	team := func(id int64) string { return strconv.FormatInt(id, 10) }
@@ -137,7 +141,7 @@ func seedMenu(ctx context.Context, au *automation.Service, admin *authz.Principa
 			}
 		}
 	}
-	return au.SaveMenu(ctx, admin, number, welcome, true)
+	return au.SaveMenu(ctx, admin, number, demoWelcome, true)
 }
 
 // seedRatings gives past closed conversations the ratings their customers would have left.
@@ -212,4 +216,24 @@ func ensureDemoLabels(ctx context.Context, ib *inbox.Service, admin *authz.Princ
 		ids[l.Name] = l.ID
 	}
 	return ids, nil
+}
+
+// CustomersUseTheMenu has the first demo customer tap "Buy plants" on the welcome menu they
+// were sent, so that the demo shows a conversation labelled and routed to the Sales team. It
+// waits up to ten seconds for the menu (automation sends it after the webhook commits).
+func (s *Sandbox) CustomersUseTheMenu(ctx context.Context) error {
+	for range 100 {
+		for _, m := range s.Sim.Sent() {
+			if m.Type == whatsapp.TypeInteractive && m.Text == demoWelcome {
+				_, err := s.Sim.CustomerChooses(ctx, m.ID, "Buy plants")
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }
