@@ -584,3 +584,46 @@ func TestARestartNeitherLosesNorRepeatsAnAutomatedReply(t *testing.T) {
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+// Erasing a customer (internal/privacy) takes automation's records of their conversation with
+// it, and is not blocked by them.
+func TestErasingACustomerTakesAutomationsRecordsWithIt(t *testing.T) {
+	f := start(t)
+	a := f.in.App.Automation
+	canned, err := f.in.App.Inbox.CreateCanned(f.ctx, f.admin, inbox.CannedInput{Title: "Hi", Body: "Hello!"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateRule(f.ctx, f.admin, automation.RuleInput{Name: "Hi", Match: "exact", Pattern: "hi", ReplyKind: "canned", CannedID: itoa(canned.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SaveNumber(f.ctx, f.admin, f.numA, automation.NumberInput{TimeZone: "UTC", RatingEnabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.says("16505551234", "Sheena Nelson", "hi")
+	conv := f.conversation("16505551234")
+	if err := f.in.App.Inbox.Close(f.ctx, f.admin, conv); err != nil {
+		t.Fatal(err)
+	}
+	f.settle()
+	var contact int64
+	f.in.App.DB.R.QueryRow(`SELECT contact_id FROM conversations WHERE id = ?`, conv).Scan(&contact)
+	req, err := f.in.App.Privacy.RequestErasure(f.ctx, f.admin, contact, "ticket 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Status == "pending" {
+		second := f.in.CreateMember("bob@example.com", "Bob Admin", authz.RoleAdministrator, password)
+		if _, err := f.in.App.Privacy.ConfirmErasure(f.ctx, f.principal(second.ID), req.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, table := range []string{"automation_jobs", "automation_messages", "conversation_ratings", "automation_conversations"} {
+		if n := f.count(`SELECT count(*) FROM ` + table); n != 0 {
+			t.Errorf("%s keeps %d rows of the erased customer", table, n)
+		}
+	}
+	if n := f.count(`SELECT count(*) FROM conversations WHERE id = ?`, conv); n != 0 {
+		t.Error("the conversation was not erased")
+	}
+}
