@@ -90,7 +90,7 @@ CREATE INDEX automation_menu_options_menu_idx ON automation_menu_options(phone_n
 -- What automation did per conversation: the away message (once), the last welcome menu, the
 -- team a menu choice routed it to, the label chosen.
 CREATE TABLE automation_conversations (
-    conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+    conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
     away_sent_at    INTEGER,
     menu_sent_at    INTEGER,
     team_id         INTEGER REFERENCES automation_teams(id) ON DELETE SET NULL,
@@ -104,14 +104,14 @@ CREATE TABLE automation_conversations (
 -- message twice.
 CREATE TABLE automation_jobs (
     id              INTEGER PRIMARY KEY,
-    conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     kind            TEXT NOT NULL,
     dedupe          TEXT NOT NULL UNIQUE,
     payload         TEXT NOT NULL DEFAULT '{}',
     state           TEXT NOT NULL DEFAULT 'pending'
                     CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'skipped', 'interrupted')),
     reason          TEXT NOT NULL DEFAULT '',
-    message_id      INTEGER REFERENCES messages(id),
+    message_id      INTEGER REFERENCES messages(id) ON DELETE SET NULL,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
 );
@@ -131,10 +131,13 @@ INSERT INTO automation_state (id, message_cursor, closed_at, closed_id)
 -- Closings in order, for the cursor (a few percent of conversations, and only closed ones).
 CREATE INDEX automation_closed_idx ON conversations(closed_at, id) WHERE status = 'closed';
 
+-- Rows that belong to a conversation or message go with it (ON DELETE CASCADE): erasing a
+-- customer or pruning old messages (internal/privacy) must not be blocked by automation's records.
+
 -- Outgoing messages automation sent: the conversation shows them as sent by "Automation".
 CREATE TABLE automation_messages (
-    message_id INTEGER PRIMARY KEY REFERENCES messages(id),
-    job_id     INTEGER NOT NULL REFERENCES automation_jobs(id),
+    message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    job_id     INTEGER NOT NULL REFERENCES automation_jobs(id) ON DELETE CASCADE,
     kind       TEXT NOT NULL
 );
 
@@ -142,7 +145,7 @@ CREATE TABLE automation_messages (
 -- conversation when it closed (their supervisors see it).
 CREATE TABLE conversation_ratings (
     id              INTEGER PRIMARY KEY,
-    conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     phone_number_id INTEGER NOT NULL REFERENCES phone_numbers(id),
     assignee_id     INTEGER REFERENCES members(id),
     closed_at       INTEGER NOT NULL,

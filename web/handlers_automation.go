@@ -209,6 +209,14 @@ func (s *Server) renderAutomationMenus(c echo.Context, status int, failedID int6
 	for _, t := range teams {
 		v.Teams = append(v.Teams, views.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name})
 	}
+	labels, err := s.Inbox.Labels(ctx, principalOf(c))
+	if err != nil {
+		return err
+	}
+	v.Labels = []views.Option{{Value: "", Label: "No label"}}
+	for _, l := range labels {
+		v.Labels = append(v.Labels, views.Option{Value: l.Name, Label: l.Name})
+	}
 	for _, m := range menus {
 		mv := views.MenuView{NumberID: m.PhoneNumberID, NumberName: m.NumberName, Body: m.Body, Enabled: m.Enabled,
 			Parents: []views.Option{{Value: "0", Label: "The welcome message (first level)"}}}

@@ -111,6 +111,10 @@ func serve(ctx context.Context, args []string, e env) error {
 			if err := sandbox.SeedInboxData(ctx, a.Members, a.Inbox); err != nil {
 				logger.Warn("demo labels, contacts and media", "error", err)
 			}
+			// After the labels are on the first conversations: the menu's choice adds one more.
+			if err := sandbox.CustomersUseTheMenu(ctx); err != nil {
+				logger.Warn("demo menu choice", "error", err)
+			}
 			if err := sandbox.Run(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("demo simulator stopped", "error", err)
 			}

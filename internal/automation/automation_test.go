@@ -334,6 +334,16 @@ func TestButtonMenuChoiceLabelsAndRoutesToATeam(t *testing.T) {
 	if err := a.SaveMenu(f.ctx, f.admin, f.numA, "Welcome to Lucky Shrub! What can we do for you?", false); err != nil {
 		t.Fatal(err)
 	}
+	// A label that does not exist is refused; the team's labels are defined first.
+	var fe automation.FieldErrors
+	if err := a.AddOption(f.ctx, f.admin, f.numA, automation.OptionInput{Title: "Buy plants", Label: "sales"}); !errors.As(err, &fe) || fe["label"] == "" {
+		t.Errorf("an option with an unknown label: %v", err)
+	}
+	for _, name := range []string{"Sales", "Support"} {
+		if _, err := f.in.App.Inbox.CreateLabel(f.ctx, f.admin, inbox.LabelInput{Name: name, Color: "blue"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, o := range []automation.OptionInput{
 		{Title: "Buy plants", Reply: "Great, a seller will be with you shortly.", TeamID: itoa(salesTeam), Label: "sales"},
 		{Title: "Help with an order", Reply: "What about your order?"},
@@ -372,8 +382,21 @@ func TestButtonMenuChoiceLabelsAndRoutesToATeam(t *testing.T) {
 		t.Errorf("the Sales choice assigned member %d, want a member of Sales", assignee)
 	}
 	team, label, err := a.RoutedTo(f.ctx, conv)
-	if err != nil || team != "Sales" || label != "sales" {
-		t.Errorf("routed to %q, labelled %q (%v); want Sales, sales", team, label, err)
+	if err != nil || team != "Sales" || label != "Sales" {
+		t.Errorf("routed to %q, labelled %q (%v); want Sales, Sales", team, label, err)
+	}
+	labels, err := f.in.App.Inbox.ConversationLabels(f.ctx, f.admin, conv)
+	if err != nil || len(labels) != 1 || labels[0].Name != "Sales" {
+		t.Errorf("the conversation's labels: %+v %v, want Sales", labels, err)
+	}
+	labelled := 0
+	for _, e := range f.events("conversation.labelled") {
+		if e.Actor.Name == "Automation" {
+			labelled++
+		}
+	}
+	if labelled != 1 {
+		t.Errorf("%d labelling events by Automation, want 1", labelled)
 	}
 	if sent := f.sentTo("16505551234"); len(sent) != 2 || sent[1].Text != "Great, a seller will be with you shortly." {
 		t.Errorf("the choice's reply: %+v", sent)
@@ -561,3 +584,46 @@ func TestARestartNeitherLosesNorRepeatsAnAutomatedReply(t *testing.T) {
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+// Erasing a customer (internal/privacy) takes automation's records of their conversation with
+// it, and is not blocked by them.
+func TestErasingACustomerTakesAutomationsRecordsWithIt(t *testing.T) {
+	f := start(t)
+	a := f.in.App.Automation
+	canned, err := f.in.App.Inbox.CreateCanned(f.ctx, f.admin, inbox.CannedInput{Title: "Hi", Body: "Hello!"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateRule(f.ctx, f.admin, automation.RuleInput{Name: "Hi", Match: "exact", Pattern: "hi", ReplyKind: "canned", CannedID: itoa(canned.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SaveNumber(f.ctx, f.admin, f.numA, automation.NumberInput{TimeZone: "UTC", RatingEnabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.says("16505551234", "Sheena Nelson", "hi")
+	conv := f.conversation("16505551234")
+	if err := f.in.App.Inbox.Close(f.ctx, f.admin, conv); err != nil {
+		t.Fatal(err)
+	}
+	f.settle()
+	var contact int64
+	f.in.App.DB.R.QueryRow(`SELECT contact_id FROM conversations WHERE id = ?`, conv).Scan(&contact)
+	req, err := f.in.App.Privacy.RequestErasure(f.ctx, f.admin, contact, "ticket 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Status == "pending" {
+		second := f.in.CreateMember("bob@example.com", "Bob Admin", authz.RoleAdministrator, password)
+		if _, err := f.in.App.Privacy.ConfirmErasure(f.ctx, f.principal(second.ID), req.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, table := range []string{"automation_jobs", "automation_messages", "conversation_ratings", "automation_conversations"} {
+		if n := f.count(`SELECT count(*) FROM ` + table); n != 0 {
+			t.Errorf("%s keeps %d rows of the erased customer", table, n)
+		}
+	}
+	if n := f.count(`SELECT count(*) FROM conversations WHERE id = ?`, conv); n != 0 {
+		t.Error("the conversation was not erased")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 )
 
@@ -285,6 +286,13 @@ func (s *Service) AddOption(ctx context.Context, p *authz.Principal, pn int64, i
 		}
 		if siblings >= maxChoices {
 			return FieldErrors{"title": "A level has at most 10 choices (WhatsApp's limit for a list)."}
+		}
+		if o.Label != "" {
+			l, err := inbox.LabelByName(ctx, tx, o.Label)
+			if err != nil {
+				return FieldErrors{"label": "Choose one of the labels (they are defined under Settings → Labels)."}
+			}
+			o.Label = l.Name
 		}
 		if o.TeamID != 0 {
 			var one int

@@ -47,6 +47,15 @@ const ratingThanks = "Thank you for your rating! If you would like to tell us mo
 // planClosings asks for a rating for each conversation closed since the cursor, on numbers that
 // ask for ratings. The rating row and its job are written with the cursor's move.
 func (s *Service) planClosings(ctx context.Context) error {
+	// Looked for on a reader first: the worker polls, and an idle poll must not take the writer.
+	var any bool
+	if err := s.db.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM conversations c, automation_state a
+		WHERE a.id = 1 AND c.status = 'closed' AND (c.closed_at, c.id) > (a.closed_at, a.closed_id))`).Scan(&any); err != nil {
+		return fmt.Errorf("new closings: %w", err)
+	}
+	if !any {
+		return nil
+	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var at, id int64
 		if err := tx.QueryRowContext(ctx, `SELECT closed_at, closed_id FROM automation_state WHERE id = 1`).Scan(&at, &id); err != nil {

@@ -131,6 +131,14 @@ func (s *Service) planMessages(ctx context.Context) (int, error) {
 	if len(list) == 0 {
 		return 0, nil
 	}
+	// Nothing configured (the default): move the cursor without deciding message by message, so
+	// that a workspace without automation pays one small write per batch and no more.
+	var configured bool
+	if err := s.db.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM automation_numbers WHERE away_enabled = 1 OR auto_assign = 1)
+		OR EXISTS (SELECT 1 FROM automation_rules WHERE enabled = 1) OR EXISTS (SELECT 1 FROM automation_menus WHERE enabled = 1)
+		OR EXISTS (SELECT 1 FROM conversation_ratings WHERE score IS NULL OR comment = '')`).Scan(&configured); err != nil {
+		return 0, fmt.Errorf("automation configured: %w", err)
+	}
 	var touched []int64
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		touched = touched[:0]
@@ -140,7 +148,7 @@ func (s *Service) planMessages(ctx context.Context) (int, error) {
 			return err
 		}
 		for _, m := range list {
-			if m.ID <= now {
+			if m.ID <= now || !configured {
 				continue
 			}
 			// One message's failure must not hold up every later one: it is logged and passed.
@@ -365,8 +373,12 @@ func (s *Service) chose(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTa
 			return false, err
 		}
 		changes = append(changes, audit.Change{Field: "label", After: o.Label})
-		if err := applyLabel(ctx, tx, conv.ConversationID, o.Label); err != nil {
+		labelled, err := s.inbox.LabelAutomated(ctx, tx, conv.ConversationID, o.Label)
+		if err != nil {
 			return false, err
+		}
+		if !labelled {
+			changes = append(changes, audit.Change{Field: "label_note", After: "not applied: the label was deleted, or is on the conversation already"})
 		}
 	}
 	if o.TeamID != 0 {
@@ -384,12 +396,6 @@ func (s *Service) chose(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTa
 		return s.autoAssign(ctx, tx, conv, ns, o.TeamID)
 	}
 	return o.Label != "", nil
-}
-
-// applyLabel puts the menu choice's label on the conversation where the inbox has labels; until
-// then the label is kept on automation's own record of the conversation (shown on its page).
-func applyLabel(ctx context.Context, tx *sql.Tx, convID int64, label string) error {
-	return nil
 }
 
 // runJobs sends pending jobs, oldest first.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
@@ -12,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/whatsapp"
 )
 
 // SeedAutomation shows automation on first start: business hours and an away message on both
@@ -95,22 +97,27 @@ func SeedAutomation(ctx context.Context, d *db.DB, m *members.Service, au *autom
 			return fmt.Errorf("demo: rule %s: %w", r.Name, err)
 		}
 	}
+	if _, err := ensureDemoLabels(ctx, ib, admin); err != nil {
+		return err
+	}
 	if err := seedMenu(ctx, au, admin, numbers[NumberSales], sales, care); err != nil {
 		return fmt.Errorf("demo: menu: %w", err)
 	}
 	return seedRatings(ctx, d)
 }
 
+// demoWelcome is the welcome menu's text on the sales number.
+const demoWelcome = "Welcome to Lucky Shrub! What can we help you with today?"
+
 func seedMenu(ctx context.Context, au *automation.Service, admin *authz.Principal, number, sales, care int64) error {
-	const welcome = "Welcome to Lucky Shrub! What can we help you with today?"
-	if err := au.SaveMenu(ctx, admin, number, welcome, false); err != nil {
+	if err := au.SaveMenu(ctx, admin, number, demoWelcome, false); err != nil {
 		return err
 	}
 	team := func(id int64) string { return strconv.FormatInt(id, 10) }
 	for _, o := range []automation.OptionInput{
-		{Title: "Buy plants", Description: "Trees, shrubs and indoor plants", Reply: "Lovely! A plant expert from our sales team will be with you in a moment.", TeamID: team(sales), Label: "sales"},
+		{Title: "Buy plants", Description: "Trees, shrubs and indoor plants", Reply: "Lovely! A plant expert from our sales team will be with you in a moment.", TeamID: team(sales), Label: "VIP"},
 		{Title: "My order", Description: "Delivery, changes, returns", Reply: "Sure, what about your order?"},
-		{Title: "Plant care", Description: "Advice for a plant you have", Reply: "Our gardeners will help: a photo of the plant helps a lot!", TeamID: team(care), Label: "plant-care"},
+		{Title: "Plant care", Description: "Advice for a plant you have", Reply: "Our gardeners will help: a photo of the plant helps a lot!", TeamID: team(care), Label: "Plant care"},
 	} {
 		if err := au.AddOption(ctx, admin, number, o); err != nil {
 			return err
@@ -126,15 +133,15 @@ func seedMenu(ctx context.Context, au *automation.Service, admin *authz.Principa
 		}
 		order := strconv.FormatInt(mn.Options[1].ID, 10)
 		for _, o := range []automation.OptionInput{
-			{ParentID: order, Title: "Where is it?", Reply: "We are checking the delivery for you right now.", TeamID: team(sales), Label: "delivery"},
-			{ParentID: order, Title: "Change or cancel", Reply: "No problem: a colleague will change it with you.", TeamID: team(sales), Label: "order-change"},
+			{ParentID: order, Title: "Where is it?", Reply: "We are checking the delivery for you right now.", TeamID: team(sales), Label: "Delivery"},
+			{ParentID: order, Title: "Change or cancel", Reply: "No problem: a colleague will change it with you.", TeamID: team(sales), Label: "Refund"},
 		} {
 			if err := au.AddOption(ctx, admin, number, o); err != nil {
 				return err
 			}
 		}
 	}
-	return au.SaveMenu(ctx, admin, number, welcome, true)
+	return au.SaveMenu(ctx, admin, number, demoWelcome, true)
 }
 
 // seedRatings gives past closed conversations the ratings their customers would have left.
@@ -184,4 +191,49 @@ func nullMember(id int64) any {
 		return nil
 	}
 	return id
+}
+
+// ensureDemoLabels defines the demo's labels that are missing and returns every label's id by
+// name: the welcome menu labels conversations with them, and SeedInboxData puts them on the
+// first conversations, whichever runs first.
+func ensureDemoLabels(ctx context.Context, ib *inbox.Service, admin *authz.Principal) (map[string]int64, error) {
+	existing, err := ib.Labels(ctx, admin)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]int64{}
+	for _, l := range existing {
+		ids[l.Name] = l.ID
+	}
+	for _, in := range demoLabels {
+		if _, ok := ids[in.Name]; ok {
+			continue
+		}
+		l, err := ib.CreateLabel(ctx, admin, in)
+		if err != nil {
+			return nil, fmt.Errorf("demo: label %s: %w", in.Name, err)
+		}
+		ids[l.Name] = l.ID
+	}
+	return ids, nil
+}
+
+// CustomersUseTheMenu has the first demo customer tap "Buy plants" on the welcome menu they
+// were sent, so that the demo shows a conversation labelled and routed to the Sales team. It
+// waits up to ten seconds for the menu (automation sends it after the webhook commits).
+func (s *Sandbox) CustomersUseTheMenu(ctx context.Context) error {
+	for range 100 {
+		for _, m := range s.Sim.Sent() {
+			if m.Type == whatsapp.TypeInteractive && m.Text == demoWelcome {
+				_, err := s.Sim.CustomerChooses(ctx, m.ID, "Buy plants")
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }

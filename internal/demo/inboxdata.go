@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/inbox"
@@ -29,16 +28,18 @@ func (s *Sandbox) SeedInboxData(ctx context.Context, m *members.Service, ib *inb
 	}
 	ctx = audit.WithActor(ctx, audit.MemberActor(admin.MemberID, admin.Name))
 	existing, err := ib.Labels(ctx, admin)
-	if err != nil || len(existing) > 0 {
+	if err != nil {
 		return err
 	}
-	ids := map[string]int64{}
-	for _, in := range demoLabels {
-		l, err := ib.CreateLabel(ctx, admin, in)
-		if err != nil {
-			return fmt.Errorf("demo: label %s: %w", in.Name, err)
+	for _, l := range existing {
+		if l.Uses > 0 {
+			return nil // labelled before
 		}
-		ids[l.Name] = l.ID
+	}
+	// SeedAutomation may have defined them already, for its welcome menu.
+	ids, err := ensureDemoLabels(ctx, ib, admin)
+	if err != nil {
+		return err
 	}
 	page, err := ib.List(ctx, admin, inbox.ListQuery{Box: inbox.BoxAll})
 	if err != nil {

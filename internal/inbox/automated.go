@@ -312,3 +312,37 @@ func (s *Service) Publish(ids ...int64) { s.Live.Publish(ids...) }
 func (s *Service) CannedByID(ctx context.Context, q db.Querier, id int64) (CannedResponse, error) {
 	return s.cannedByID(ctx, q, id)
 }
+
+// LabelByName finds a label by its name (case does not matter), through q.
+func LabelByName(ctx context.Context, q db.Querier, name string) (Label, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM labels WHERE name = ? COLLATE NOCASE`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Label{}, ErrNotFound
+	}
+	if err != nil {
+		return Label{}, fmt.Errorf("find label: %w", err)
+	}
+	return labelByID(ctx, q, id)
+}
+
+// LabelAutomated puts the label named name on a conversation inside the caller's transaction,
+// with Automation as the activity event's actor (a customer's menu choice). It reports false
+// when the label no longer exists or the conversation has it already.
+func (s *Service) LabelAutomated(ctx context.Context, tx *sql.Tx, convID int64, name string) (bool, error) {
+	l, err := LabelByName(ctx, tx, name)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	changed, err := setLabel(ctx, tx, "conversation_labels", "conversation_id", convID, l.ID, 0, millis(s.now()), true)
+	if err != nil || !changed {
+		return false, err
+	}
+	_, err = s.audit.Append(ctx, tx, audit.Event{Actor: AutomationActor(), Action: "conversation.labelled",
+		Target: conversationTarget(convID), Outcome: audit.OutcomeSuccess, Changes: []audit.Change{
+			{Field: "label", After: l.Name}, {Field: "automation", After: "menu choice"}}})
+	return err == nil, err
+}

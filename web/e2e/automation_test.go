@@ -139,6 +139,10 @@ func TestAutomationPagesAtDesktopAndPhoneWidth(t *testing.T) {
 		}
 	}
 	must(a.SetAvailable(ctx, agentP, true))
+	for _, name := range []string{"sales", "delivery"} {
+		_, err := in.App.Inbox.CreateLabel(ctx, p, inbox.LabelInput{Name: name, Color: "yellow"})
+		must(err)
+	}
 	team, err := a.SaveTeam(ctx, p, 0, "Sales", []int64{agent.ID})
 	must(err)
 	must(a.SaveNumber(ctx, p, number, automation.NumberInput{TimeZone: "America/Los_Angeles",
