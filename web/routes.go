@@ -41,6 +41,8 @@ func (s *Server) routes() []route {
 		s.reviewRoutes(),
 		s.allowListRoutes(),
 		s.consentRoutes(),
+		s.labelRoutes(),
+		s.automationRoutes(),
 	} {
 		all = append(all, area...)
 	}

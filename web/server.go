@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/internal/apilog"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/automation"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/consent"
@@ -54,12 +55,13 @@ type Deps struct {
 	Live        *inbox.Live
 	Analytics   *analytics.Service
 	APIKeys     *apikeys.Service
+	Reviews     *reviews.Service
+	AllowList   *settings.AllowList
+	Consent     *consent.Service
+	Automation  *automation.Service
 	Webhooks    *webhooks.Service
 	// CloudAPICalls is the Cloud API call log.
 	CloudAPICalls *apilog.Log
-	Reviews       *reviews.Service
-	AllowList     *settings.AllowList
-	Consent       *consent.Service
 	Audit         *audit.Log
 	Assets        *static.Assets
 	Sessions      *scs.SessionManager

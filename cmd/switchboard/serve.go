@@ -59,6 +59,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		if err := demo.SeedHistory(ctx, a.DB, a.Clock.Now()); err != nil {
 			return err
 		}
+		if err := demo.SeedAutomation(ctx, a.DB, a.Members, a.Automation, a.Inbox); err != nil {
+			return fmt.Errorf("demo automation: %w", err)
+		}
 		stopHooks, err := demo.Webhooks(ctx, a.Members, a.Webhooks, logger)
 		if err != nil {
 			return fmt.Errorf("demo webhooks: %w", err)
@@ -102,6 +105,9 @@ func serve(ctx context.Context, args []string, e env) error {
 			}
 			if err := demo.SeedCompliance(ctx, a.Members, a.Reviews, a.Consent, a.Inbox); err != nil {
 				logger.Warn("demo access review and consent", "error", err)
+			}
+			if err := sandbox.SeedInboxData(ctx, a.Members, a.Inbox); err != nil {
+				logger.Warn("demo labels, contacts and media", "error", err)
 			}
 			if err := sandbox.Run(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("demo simulator stopped", "error", err)
