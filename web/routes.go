@@ -41,6 +41,7 @@ func (s *Server) routes() []route {
 		s.reviewRoutes(),
 		s.allowListRoutes(),
 		s.consentRoutes(),
+		s.privacyRoutes(),
 		s.labelRoutes(),
 		s.automationRoutes(),
 	} {

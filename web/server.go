@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/privacy"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
@@ -55,13 +56,14 @@ type Deps struct {
 	Live        *inbox.Live
 	Analytics   *analytics.Service
 	APIKeys     *apikeys.Service
-	Reviews     *reviews.Service
-	AllowList   *settings.AllowList
-	Consent     *consent.Service
-	Automation  *automation.Service
 	Webhooks    *webhooks.Service
 	// CloudAPICalls is the Cloud API call log.
 	CloudAPICalls *apilog.Log
+	Reviews       *reviews.Service
+	AllowList     *settings.AllowList
+	Consent       *consent.Service
+	Automation    *automation.Service
+	Privacy       *privacy.Service
 	Audit         *audit.Log
 	Assets        *static.Assets
 	Sessions      *scs.SessionManager

@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/privacy"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/secrets"
 	"github.com/switchboard/switchboard/internal/settings"
@@ -89,12 +90,13 @@ type Core struct {
 	Reviews   *reviews.Service
 	AllowList *settings.AllowList
 	Consent   *consent.Service
+	// Automation answers and routes on the workspace's behalf, after ingest has committed.
+	Automation *automation.Service
 	// Webhooks queues and delivers outgoing webhooks; App.Run runs its sender.
 	Webhooks *webhooks.Service
 	// CloudAPICalls is the log of calls made to the Cloud API.
 	CloudAPICalls *apilog.Log
-	// Automation answers and routes on the workspace's behalf, after ingest has committed.
-	Automation *automation.Service
+	Privacy       *privacy.Service
 	// AuditKey signs the activity log's checkpoints; derived from the secret key, never stored.
 	AuditKey ed25519.PrivateKey
 	// Mail queues e-mail; nil when no mail server is configured.
@@ -204,6 +206,8 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	// events through the log's observer, messages and statuses after the inbox applied them.
 	hooks := webhooks.NewService(d, store, log, box, clk, webhooks.Options{Sandbox: o.Sandbox, Logger: logger, Alerts: al, Lookup: o.WebhookLookup})
 	log.SetObserver(hooks.OnActivity)
+	// Alert rules that route to webhooks hand their alerts to the outgoing webhooks.
+	al.SetWebhookPublisher(hooks)
 	apply := func(ctx context.Context, q db.Querier, events []whatsapp.Event) error {
 		if err := ib.ApplyEvents(ctx, q, events); err != nil {
 			return err
@@ -218,15 +222,22 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	} else if n > 0 {
 		logger.InfoContext(ctx, "reprocessed kept webhooks", "count", n)
 	}
+	rv := reviews.NewService(d, log, clk, svc, st, al)
+	if mailer != nil {
+		rv.Reminders = reviewMail{db: d, store: store, mailer: mailer}
+	}
+	priv := privacy.New(d, log, clk, ib, filepath.Join(dataDir, "media"), logger)
+	priv.SetWebhookPruner(ingester.PruneWebhooks)
 	return &Core{
-		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
+		Privacy: priv,
+		DB:      d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
 		Analytics: analytics.NewService(d, logger, clk, log),
 		Alerts:    al, Throttle: throttle, Mail: mailer,
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
 		APIKeys:   apikeys.NewService(d, store, log, al, st, clk),
-		Reviews:   reviews.NewService(d, log, clk, svc, st, al),
+		Reviews:   rv,
 		AllowList: settings.NewAllowList(d, log, clk),
 		Consent:   cs, Automation: auto,
 		Webhooks: hooks, CloudAPICalls: calls,
@@ -279,8 +290,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Live: core.Inbox.Live, Ingester: core.Ingester,
-		APIKeys: core.APIKeys, Reviews: core.Reviews, AllowList: core.AllowList, Consent: core.Consent, Analytics: core.Analytics, Automation: core.Automation,
-		Webhooks: core.Webhooks, CloudAPICalls: core.CloudAPICalls,
+		APIKeys: core.APIKeys, Webhooks: core.Webhooks, CloudAPICalls: core.CloudAPICalls, Reviews: core.Reviews, AllowList: core.AllowList, Consent: core.Consent, Analytics: core.Analytics, Automation: core.Automation,
+		Privacy:  core.Privacy,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
 	})
 	if err != nil {
