@@ -88,21 +88,23 @@ func (s *Server) dashboard(c echo.Context) error {
 // A page without a text here is left off the dashboard, never shown with an empty line. The
 // inbox's text depends on the role (inboxShortcutText).
 var shortcutTexts = map[string]string{
-	"/templates":         "Message templates, their review and Meta's verdict.",
-	"/canned":            "Ready-made answers for the questions that come up often.",
-	"/numbers":           "Quality rating and messaging limit of each number.",
-	"/members":           "Who has access, with which role and numbers.",
-	"/roles":             "What each role allows.",
-	"/activity":          "Every change in the workspace, and who made it.",
-	"/alerts":            "Failed sign-ins and other signs of trouble.",
-	"/settings/security": "Two-factor authentication and session policy.",
-	"/settings/whatsapp": "WhatsApp Business Accounts, tokens and numbers.",
-	"/analytics":         "Delivery, read and response figures, with charts and exports.",
-	"/usage":             "Billable messages and their estimated cost.",
-	"/reviews":           "Regular reviews of who has access, and their reports.",
-	"/developers":        "API keys for integrations, and the API reference.",
-	"/settings/privacy":  "Marketing consent keywords and what is stored.",
-	"/settings/labels":   "The labels your team puts on conversations and contacts.",
+	"/templates":               "Message templates, their review and Meta's verdict.",
+	"/canned":                  "Ready-made answers for the questions that come up often.",
+	"/numbers":                 "Quality rating and messaging limit of each number.",
+	"/members":                 "Who has access, with which role and numbers.",
+	"/roles":                   "What each role allows.",
+	"/activity":                "Every change in the workspace, and who made it.",
+	"/alerts":                  "Failed sign-ins and other signs of trouble.",
+	"/settings/security":       "Two-factor authentication and session policy.",
+	"/settings/whatsapp":       "WhatsApp Business Accounts, tokens and numbers.",
+	"/analytics":               "Delivery, read and response figures, with charts and exports.",
+	"/usage":                   "Billable messages and their estimated cost.",
+	"/reviews":                 "Regular reviews of who has access, and their reports.",
+	"/developers":              "API keys for integrations, and the API reference.",
+	"/settings/privacy":        "Marketing consent keywords and what is stored.",
+	"/settings/labels":         "The labels your team puts on conversations and contacts.",
+	"/settings/contact-fields": "The fields every contact can have, such as a tier or a customer number.",
+	"/contacts":                "Your customers: names, labels, fields, notes and their conversations.",
 }
 
 // shortcuts lists the pages of the member's navigation (which holds only pages they may open)

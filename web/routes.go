@@ -41,6 +41,7 @@ func (s *Server) routes() []route {
 		s.allowListRoutes(),
 		s.consentRoutes(),
 		s.labelRoutes(),
+		s.contactRoutes(),
 	} {
 		all = append(all, area...)
 	}
