@@ -317,4 +317,3 @@ func (s *Server) deleteContactField(c echo.Context) error {
 	}
 	return s.redirectWithFlash(c, "/settings/contact-fields", "Field deleted, with its values.")
 }
-
