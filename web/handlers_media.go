@@ -188,6 +188,7 @@ func messageExtra(m inbox.Message) views.MessageExtra {
 	}
 	if d.ReactionTo != "" || d.System != "" {
 		x.Notice = true
+		x.ReactedWith, x.Removed = d.Emoji, d.ReactionTo != "" && d.Emoji == ""
 	}
 	return x
 }
