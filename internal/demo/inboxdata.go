@@ -142,5 +142,10 @@ func (s *Sandbox) customersSendEveryKind(ctx context.Context) error {
 	step(sim.CustomerSends(ctx, NumberCare, "4917612345678", "Lea Schmidt", whatsapp.Message{Type: whatsapp.TypeText,
 		Text: &whatsapp.Text{Body: "Hallo! Gilt das Angebot noch?"}, Referral: &whatsapp.Referral{SourceType: "ad", Headline: "Spring sale: 20% off olive trees",
 			SourceURL: "https://fb.me/lucky-shrub-spring", Body: "Tap to chat with our plant team"}}))
+	// Meta's news about the numbers and the account: a higher messaging limit for the care
+	// number, its display name approved, the business verified (Phone numbers page, Activity).
+	errs = append(errs, sim.PhoneNumberQualityChanges(ctx, NumberCare, "UPGRADE", "TIER_1K"),
+		sim.PhoneNumberNameDecided(ctx, NumberCare, "APPROVED", "Lucky Shrub Care", ""),
+		sim.AccountUpdates(ctx, WABAID, whatsapp.AccountUpdate{PhoneNumber: "15550783881", Event: "VERIFIED_ACCOUNT"}))
 	return errors.Join(errs...)
 }
