@@ -105,6 +105,7 @@ var shortcutTexts = map[string]string{
 	"/settings/labels":         "The labels your team puts on conversations and contacts.",
 	"/settings/contact-fields": "The fields every contact can have, such as a tier or a customer number.",
 	"/contacts":                "Your customers: names, labels, fields, notes and their conversations.",
+	"/automation":              "Business hours, auto-replies, welcome menus, teams and ratings.",
 }
 
 // shortcuts lists the pages of the member's navigation (which holds only pages they may open)

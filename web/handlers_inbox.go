@@ -209,10 +209,17 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 		v.Revealed, v.Phone, v.Contact = true, conv.Contact.Phone, conv.Contact.Label()
 	}
 	v.WindowText = windowText(conv.Window, now)
+	automated, err := s.automatedIDs(ctx, msgs)
+	if err != nil {
+		return v, err
+	}
 	for i := len(msgs) - 1; i >= 0; i-- { // oldest first on the page
 		m := msgs[i]
 		row := views.MessageRow{Outbound: m.Direction == inbox.Outbound, Text: m.Text, When: m.CreatedAt.Format("2 Jan 15:04"),
 			Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName, Extra: messageExtra(m)}
+		if automated[m.ID] {
+			row.SentBy = inbox.AutomationName
+		}
 		if m.Error != nil {
 			row.Error = "WhatsApp did not deliver this message: " + m.Error.Title + " (error " + strconv.Itoa(m.Error.Code) + ")"
 			if m.Error.Details != "" {
@@ -262,6 +269,9 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	}
 	v.MediaComposer = mediaComposer(c, url, v.Draft)
 	if v.Labels, err = s.labelsPanel(ctx, p, conv.ID); err != nil {
+		return v, err
+	}
+	if v.Automation, err = s.conversationAutomation(c, conv.ID); err != nil {
 		return v, err
 	}
 	return v, nil

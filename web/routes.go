@@ -42,6 +42,7 @@ func (s *Server) routes() []route {
 		s.consentRoutes(),
 		s.labelRoutes(),
 		s.contactRoutes(),
+		s.automationRoutes(),
 	} {
 		all = append(all, area...)
 	}

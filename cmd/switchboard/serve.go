@@ -59,6 +59,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		if err := demo.SeedHistory(ctx, a.DB, a.Clock.Now()); err != nil {
 			return err
 		}
+		if err := demo.SeedAutomation(ctx, a.DB, a.Members, a.Automation, a.Inbox); err != nil {
+			return fmt.Errorf("demo automation: %w", err)
+		}
 		var b strings.Builder
 		b.WriteString("\nDemo workspace: sign in at " + cfg.BaseURL.String() + "/login as\n")
 		for _, c := range creds {
