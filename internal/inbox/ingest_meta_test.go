@@ -321,3 +321,30 @@ func TestInboundMediaIsFetchedOffThePathAndServedOnlyWithinVisibility(t *testing
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A file no message refers to any more (its contact was erased) is deleted from disk; a file
+// still referred to stays.
+func TestPruneMediaFiles(t *testing.T) {
+	f := newFixture(t)
+	ft := &fakeTransport{files: map[string][]byte{"1": []byte("first file"), "2": []byte("second file")}}
+	f.svc.Media = NewMediaFetcher(f.db, MediaStore{Dir: t.TempDir()}, ft, f.clock, nil)
+	f.sends("wamid.a", raw(`{"image":{"mime_type":"image/png","id":"1"}}`), "image")
+	f.deliver(inboundBody(inbound{number: metaNumberA, waID: "16505559999", name: "Max", wamid: "wamid.b", typ: "image", at: f.clock.Now(),
+		extra: raw(`{"image":{"mime_type":"image/png","id":"2"}}`)}))
+	f.svc.Media.FetchDue(f.ctx)
+	keep := f.messageByWamid("wamid.a").Media
+	gone := f.messageByWamid("wamid.b").Media
+	if _, err := f.db.W.ExecContext(f.ctx, `DELETE FROM messages WHERE wamid = 'wamid.b'`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.svc.PruneMediaFiles(f.ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d: %v", n, err)
+	}
+	if _, err := os.Stat(f.svc.Media.Store().path(gone.SHA256)); !os.IsNotExist(err) {
+		t.Fatal("the erased message's file is still on disk")
+	}
+	if _, err := os.Stat(f.svc.Media.Store().path(keep.SHA256)); err != nil {
+		t.Fatal("a file in use was deleted")
+	}
+}

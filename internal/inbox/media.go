@@ -363,3 +363,45 @@ func mediaKindOf(mimeType string) (kind string, limit int64) {
 	}
 	return "", 0
 }
+
+// PruneMediaFiles deletes stored files that no media row names any more: after an erasure
+// removed a contact's messages (the rows go with them, ON DELETE CASCADE), their files must not
+// stay on disk. Files are shared by content, so a file goes only when nothing refers to it.
+// It returns how many files it deleted.
+func (s *Service) PruneMediaFiles(ctx context.Context) (int, error) {
+	if s.Media == nil {
+		return 0, nil
+	}
+	dir := s.Media.store.Dir
+	subdirs, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("list media: %w", err)
+	}
+	n := 0
+	for _, sub := range subdirs {
+		if !sub.IsDir() {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(dir, sub.Name()))
+		if err != nil {
+			return n, fmt.Errorf("list media: %w", err)
+		}
+		for _, f := range files {
+			var used int
+			if err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM media WHERE sha256 = ?`, f.Name()).Scan(&used); err != nil {
+				return n, fmt.Errorf("media in use: %w", err)
+			}
+			if used > 0 || strings.HasPrefix(f.Name(), ".part-") {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, sub.Name(), f.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return n, fmt.Errorf("delete media: %w", err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
