@@ -271,6 +271,7 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	if v.Labels, err = s.labelsPanel(ctx, p, conv.ID); err != nil {
 		return v, err
 	}
+	v.Labels.ContactURL = contactURL(conv.Contact.ID)
 	if v.Automation, err = s.conversationAutomation(c, conv.ID); err != nil {
 		return v, err
 	}
