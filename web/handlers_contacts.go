@@ -129,9 +129,14 @@ func (s *Server) renderContact(c echo.Context, status int, typed *inbox.ContactI
 	return render(c, status, views.Contact(v))
 }
 
-// contactPrivacyLinks is the slot the compliance pages fill (subject-access export, erasure of
-// one contact): none until they exist.
-func (s *Server) contactPrivacyLinks(_ *authz.Principal, _ int64) []views.ContactLink { return nil }
+// contactPrivacyLinks fills the contact page's privacy slot: the subject-access export and
+// erasure of this customer, on the privacy requests page, for members who may do either.
+func (s *Server) contactPrivacyLinks(p *authz.Principal, id int64) []views.ContactLink {
+	if !p.CanAny(authz.ContactsExport, authz.ContactsErase) {
+		return nil
+	}
+	return []views.ContactLink{{Label: "Copy of their data or erasure", Href: "/privacy/requests?contact=" + strconv.FormatInt(id, 10)}}
+}
 
 func statusText(conv inbox.Conversation) string {
 	if conv.Status == inbox.StatusClosed {
