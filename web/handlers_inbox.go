@@ -216,7 +216,7 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	for i := len(msgs) - 1; i >= 0; i-- { // oldest first on the page
 		m := msgs[i]
 		row := views.MessageRow{Outbound: m.Direction == inbox.Outbound, Text: m.Text, When: m.CreatedAt.Format("2 Jan 15:04"),
-			Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName}
+			Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName, Extra: messageExtra(m)}
 		if automated[m.ID] {
 			row.SentBy = inbox.AutomationName
 		}
@@ -267,9 +267,11 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	if v.Consent, err = s.consentPanel(c, conv.Contact.ID); err != nil {
 		return v, err
 	}
+	v.MediaComposer = mediaComposer(c, url, v.Draft)
 	if v.Labels, err = s.labelsPanel(ctx, p, conv.ID); err != nil {
 		return v, err
 	}
+	v.Labels.ContactURL = contactURL(conv.Contact.ID)
 	if v.Automation, err = s.conversationAutomation(c, conv.ID); err != nil {
 		return v, err
 	}
@@ -329,6 +331,7 @@ func (s *Server) renderDraft(c echo.Context, draft views.Draft) error {
 		return err
 	}
 	v.Draft = draft
+	v.MediaComposer = mediaComposer(c, v.URL, draft)
 	if draft.Form == "template" && draft.TemplateID != "" {
 		id, _ := strconv.ParseInt(draft.TemplateID, 10, 64)
 		v.DraftFields, v.DraftPreview = s.templateVars(c.Request().Context(), principalOf(c), id)
@@ -371,12 +374,6 @@ func (s *Server) sendCanned(c echo.Context) error {
 	id, _ := strconv.ParseInt(c.FormValue("canned"), 10, 64)
 	_, err := s.Inbox.SendCanned(c.Request().Context(), principalOf(c), pathID(c), id)
 	return s.afterSend(c, err, "Canned reply sent.", views.Draft{Form: "canned", Canned: c.FormValue("canned")})
-}
-
-func (s *Server) sendMedia(c echo.Context) error {
-	m := whatsapp.MediaMessage{Type: c.FormValue("type"), Link: c.FormValue("link"), Caption: c.FormValue("caption")}
-	_, err := s.Inbox.SendMedia(c.Request().Context(), principalOf(c), pathID(c), m)
-	return s.afterSend(c, err, "Media sent.", views.Draft{Form: "media", MediaType: m.Type, MediaLink: m.Link, MediaCaption: m.Caption})
 }
 
 // templateFields answers the template picker with inputs for the chosen template's variables.

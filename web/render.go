@@ -52,6 +52,7 @@ type navEntry struct {
 var navigation = []navEntry{
 	{"dashboard", "Dashboard", "/", authz.SignedIn(), ""},
 	{"inbox", "Inbox", "/inbox", authz.RequireAny(authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign), "Messaging"},
+	{"contacts", "Contacts", "/contacts", authz.RequireAny(authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign), "Messaging"},
 	{"templates", "Templates", "/templates", authz.Require(authz.TemplatesView), "Messaging"},
 	{"canned", "Canned replies", "/canned", authz.Require(authz.CannedResponsesManage), "Messaging"},
 	{"numbers", "Phone numbers", "/numbers", authz.Require(authz.NumbersView), "Messaging"},
@@ -71,6 +72,7 @@ var navigation = []navEntry{
 	{"privacy", "Privacy", "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 	{"privacy_requests", "Privacy requests", "/privacy/requests", authz.RequireAny(authz.ContactsExport, authz.ContactsErase), "Settings"},
 	{"labels", "Labels", "/settings/labels", authz.Require(authz.LabelsManage), "Settings"},
+	{"contact-fields", "Contact fields", "/settings/contact-fields", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 }
 
 // page builds the layout part of a view model for the current request.

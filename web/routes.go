@@ -43,6 +43,7 @@ func (s *Server) routes() []route {
 		s.consentRoutes(),
 		s.privacyRoutes(),
 		s.labelRoutes(),
+		s.contactRoutes(),
 		s.automationRoutes(),
 	} {
 		all = append(all, area...)

@@ -16,6 +16,8 @@ func (s *Server) inboxRoutes() []route {
 		{http.MethodGet, livePath, inboxLiveAccess, s.inboxLive},
 		{http.MethodGet, "/conversations/:id", read, s.conversationPage},
 		{http.MethodGet, "/conversations/:id/messages", read, s.conversationMessages},
+		// A message's file: the conversation's visibility, 404 outside it (handlers_media.go).
+		{http.MethodGet, "/media/:id", read, s.mediaFile},
 		{http.MethodGet, "/conversations/:id/template", authz.Require(authz.MessagesSendTemplate), s.templateFields},
 		{http.MethodPost, "/conversations/:id/reveal", authz.Require(authz.ContactsViewPII), s.revealContact},
 		{http.MethodPost, "/conversations/:id/text", authz.Require(authz.MessagesSendText), s.sendText},

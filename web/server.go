@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -112,7 +113,9 @@ func New(d Deps) (*Server, error) {
 		s.recoverPanics,
 		s.securityHeaders(),
 		// Webhooks take up to 3 MB (Meta's limit) and are limited in their handler.
-		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M", Skipper: isWebhook}),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M", Skipper: func(c echo.Context) bool { return isWebhook(c) || isUpload(c) }}),
+		// File uploads (a file to send, a contacts file) take up to Switchboard's file cap.
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.Itoa(maxUploadBody>>20) + "M", Skipper: func(c echo.Context) bool { return !isUpload(c) }}),
 		parseForms,
 		s.sessionMiddleware,
 		s.loadPrincipal,

@@ -64,6 +64,7 @@ func (s *Server) webhookReceive(c echo.Context) error {
 		return err
 	}
 	s.applyTemplateEvents(ctx, events)
+	s.applyAccountEvents(ctx, events)
 	return c.JSON(http.StatusOK, map[string]bool{"success": true})
 }
 

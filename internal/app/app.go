@@ -197,6 +197,10 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	tpl := templates.NewService(d, tplStore, log, templateMeta{client: wa, workspace: ws, templates: tplStore}, templates.AllNumbersOnly, clk)
 	ib := inbox.NewService(d, log, clk, cloudSender{client: wa, workspace: ws})
 	ib.Live = inbox.NewLive(d, logger)
+	ib.Transport = cloudSender{client: wa, workspace: ws}
+	ib.Media = inbox.NewMediaFetcher(d, inbox.MediaStore{Dir: filepath.Join(dataDir, "media")}, ib.Transport, clk, logger)
+	ib.Media.Published = func(id int64) { ib.Live.Publish(id) }
+	ib.Media.Start()
 	cs := consent.NewService(d, log, clk)
 	ib.SetConsentHooks(cs, marketingGate{templates: tplStore, consent: cs})
 	auto := automation.New(d, log, clk, ib, cs, logger)
@@ -365,6 +369,7 @@ func (a *App) Close() error {
 // Close drains the webhook ingester and releases the database.
 func (c *Core) Close() error {
 	err := c.Ingester.Close()
+	c.Inbox.Media.Close()
 	c.Inbox.Live.Close()
 	c.CloudAPICalls.Close()
 	return errors.Join(err, c.DB.Close())

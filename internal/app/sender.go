@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/switchboard/switchboard/internal/whatsapp"
 	"github.com/switchboard/switchboard/internal/workspace"
@@ -47,4 +48,37 @@ func (s cloudSender) MarkRead(ctx context.Context, phoneNumberID, wamid string) 
 		return err
 	}
 	return s.client.MarkRead(ctx, creds, phoneNumberID, wamid)
+}
+
+// FetchMedia downloads an inbound file: GET /{media-id} for its short-lived URL, then the URL
+// with the WABA's token.
+func (s cloudSender) FetchMedia(ctx context.Context, phoneNumberID, mediaID string, maxBytes int64) ([]byte, string, error) {
+	creds, err := s.workspace.CredentialsForNumber(ctx, phoneNumberID)
+	if err != nil {
+		return nil, "", err
+	}
+	info, err := s.client.GetMedia(ctx, creds, mediaID)
+	if err != nil {
+		return nil, "", err
+	}
+	if info.FileSize > maxBytes {
+		return nil, "", fmt.Errorf("whatsapp: media %s is larger than %d bytes", mediaID, maxBytes)
+	}
+	data, contentType, err := s.client.DownloadMedia(ctx, creds, info.URL, maxBytes)
+	if err != nil {
+		return nil, "", err
+	}
+	if info.MimeType != "" {
+		contentType = info.MimeType
+	}
+	return data, contentType, nil
+}
+
+// UploadMedia uploads a file to send from the number.
+func (s cloudSender) UploadMedia(ctx context.Context, phoneNumberID, mimeType, fileName string, data []byte) (string, error) {
+	creds, err := s.workspace.CredentialsForNumber(ctx, phoneNumberID)
+	if err != nil {
+		return "", err
+	}
+	return s.client.UploadMedia(ctx, creds, phoneNumberID, mimeType, fileName, data)
 }

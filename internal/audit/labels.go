@@ -118,7 +118,8 @@ var actionLabels = map[string]string{
 	"message.sent":        "Sent a message",
 	"message.sent_by_api": "Sent a message through the API",
 
-	"phone_number.updated": "Updated a phone number",
+	"phone_number.updated":      "Updated a phone number",
+	"phone_number.meta_updated": "Recorded Meta's change to a phone number (quality, limit or name)",
 
 	"request.csrf_refused": "Had a request refused as cross-site or stale",
 
@@ -173,6 +174,7 @@ var actionLabels = map[string]string{
 	"template.updated":              "Updated a template",
 
 	"waba.connected":         "Connected a WhatsApp Business Account",
+	"waba.account_updated":   "Recorded Meta's change to a WhatsApp Business Account's standing",
 	"waba.connection_tested": "Tested a WhatsApp Business Account's connection",
 	"waba.disconnected":      "Disconnected a WhatsApp Business Account",
 	"waba.numbers_synced":    "Synced phone numbers from Meta",

@@ -78,6 +78,10 @@ func (s *Service) applyInbound(ctx context.Context, q db.Querier, in whatsapp.In
 		s.logger().WarnContext(ctx, "inbox: inbound message without id or sender skipped", "type", in.Type)
 		return nil
 	}
+	// An edit or a revoke changes the message it names instead of adding one (ingest_meta.go).
+	if handled, err := s.applyChange(ctx, q, in, now); handled || err != nil {
+		return err
+	}
 	var one int
 	switch err := queryRowQ(ctx, q, `SELECT 1 FROM messages WHERE wamid = ?`, in.MessageID).Scan(&one); {
 	case err == nil:
@@ -122,9 +126,18 @@ func (s *Service) applyInbound(ctx context.Context, q db.Querier, in whatsapp.In
 	if len(in.Raw) > 0 {
 		raw = string(in.Raw)
 	}
-	if _, err := execQ(ctx, q, `INSERT INTO messages (conversation_id, direction, wamid, type, text, raw, reply_to, status, created_at)
-		VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?)`, convID, in.MessageID, messageType(in.Type), in.Text, raw, in.ReplyTo, MessageReceived, ms); err != nil {
+	res, err := execQ(ctx, q, `INSERT INTO messages (conversation_id, direction, wamid, type, text, raw, reply_to, status, created_at, detail)
+		VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?)`, convID, in.MessageID, messageType(in.Type), in.Text, raw, in.ReplyTo, MessageReceived, ms, detailOf(in.Message))
+	if err != nil {
 		return fmt.Errorf("store message: %w", err)
+	}
+	msgID, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	// Media to fetch, a reaction to put on its message, a customer who changed number.
+	if err := s.afterInbound(ctx, q, in, convID, contactID, msgID, now); err != nil {
+		return err
 	}
 	if s.inbound != nil && in.Type == whatsapp.TypeText {
 		if err := s.inbound.InboundText(ctx, q, contactID, in.Text); err != nil {

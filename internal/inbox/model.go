@@ -240,6 +240,15 @@ type Message struct {
 	// Raw is an inbound message as Meta sent it, for types the inbox does not render. It carries
 	// the customer's number, so it is set only for viewers with contacts.view_pii.
 	Raw json.RawMessage
+	// Detail is what the message shows beyond its text (a location, a file name, an order…).
+	Detail *Detail
+	// EditedAt is set when the customer edited the message, DeletedAt when they deleted it.
+	EditedAt  time.Time
+	DeletedAt time.Time
+	// Reaction is the customer's emoji on this message ("" for none).
+	Reaction string
+	// Media is the message's file (Messages fills it).
+	Media *MediaFile
 }
 
 // CannedResponse is a pre-approved reply.

@@ -32,6 +32,10 @@ type Service struct {
 	sender Sender
 	// Live, if set, is told of every committed change to a conversation, for open inbox pages.
 	Live *Live
+	// Media, if set, fetches inbound media from Meta and keeps the files (media.go).
+	Media *MediaFetcher
+	// Transport uploads media for sending (SendMediaFile); nil where nothing is uploaded.
+	Transport MediaTransport
 	// Logger receives what cannot be returned: a failed mark-read call to Meta, skipped webhook
 	// events. slog.Default() when nil.
 	Logger *slog.Logger
@@ -263,6 +267,9 @@ func (s *Service) Messages(ctx context.Context, p *authz.Principal, id, before i
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	if err := s.attachMedia(ctx, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -144,7 +144,8 @@ func boxCondition(b Box, memberID int64) (string, []any) {
 
 const messageColumns = `m.id, m.conversation_id, m.direction, coalesce(m.wamid, ''), m.type, m.text, m.raw,
 	m.reply_to, m.status, m.status_at, m.error_code, m.error_title, m.error_details,
-	coalesce(m.sent_by, 0), coalesce(sb.name, ''), m.template_name, coalesce(m.canned_id, 0), m.created_at`
+	coalesce(m.sent_by, 0), coalesce(sb.name, ''), m.template_name, coalesce(m.canned_id, 0), m.created_at,
+	m.detail, m.edited_at, m.deleted_at, m.reaction`
 
 func scanMessage(row interface{ Scan(...any) error }, v View) (Message, error) {
 	var (
@@ -155,10 +156,14 @@ func scanMessage(row interface{ Scan(...any) error }, v View) (Message, error) {
 		errTitle  string
 		errDetail string
 		created   int64
+		detail    sql.NullString
+		edited    *int64
+		deleted   *int64
 	)
 	err := row.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.WAMID, &m.Type, &m.Text, &raw,
 		&m.ReplyTo, &m.Status, &statusAt, &errCode, &errTitle, &errDetail,
-		&m.SentBy, &m.SentByName, &m.TemplateName, &m.CannedID, &created)
+		&m.SentBy, &m.SentByName, &m.TemplateName, &m.CannedID, &created,
+		&detail, &edited, &deleted, &m.Reaction)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound
 	}
@@ -166,6 +171,8 @@ func scanMessage(row interface{ Scan(...any) error }, v View) (Message, error) {
 		return Message{}, fmt.Errorf("scan message: %w", err)
 	}
 	m.StatusAt = nullMillis(statusAt)
+	m.Detail = parseDetail(detail, v)
+	m.EditedAt, m.DeletedAt = nullMillis(edited), nullMillis(deleted)
 	m.CreatedAt = fromMillis(created)
 	if errCode.Valid || errTitle != "" {
 		m.Error = &SendError{Code: int(errCode.Int64), Title: errTitle, Details: errDetail}

@@ -84,6 +84,26 @@ type PhoneNumberQuality struct {
 	Raw          json.RawMessage
 }
 
+// PhoneNumberName is Meta's decision on a phone number's requested display name.
+type PhoneNumberName struct {
+	WABAID          string
+	DisplayPhone    string
+	Decision        string
+	RequestedName   string
+	RejectionReason string
+	Raw             json.RawMessage
+}
+
+// AccountUpdated is a change in the business account's standing (verified, restricted,
+// banned, a policy violation). Detail is a readable summary of the info objects.
+type AccountUpdated struct {
+	WABAID string
+	Phone  string
+	Event  string
+	Detail string
+	Raw    json.RawMessage
+}
+
 // ErrorReport carries value.errors[]: problems Meta reports for a phone number that are not
 // tied to one message (the same shape as a failed status's errors). Raw is the whole value.
 type ErrorReport struct {
@@ -107,6 +127,8 @@ func (StatusUpdate) event()       {}
 func (TemplateStatus) event()     {}
 func (TemplateQuality) event()    {}
 func (PhoneNumberQuality) event() {}
+func (PhoneNumberName) event()    {}
+func (AccountUpdated) event()     {}
 func (ErrorReport) event()        {}
 func (OtherChange) event()        {}
 
@@ -152,6 +174,13 @@ func changeEvents(object, wabaID string, c Change) []Event {
 			WABAID: wabaID, DisplayPhone: p.DisplayPhoneNumber, Event: p.Event,
 			CurrentLimit: string(p.CurrentLimit), Raw: c.Value,
 		}}
+	case c.PhoneNumberName != nil:
+		p := c.PhoneNumberName
+		out = []Event{PhoneNumberName{WABAID: wabaID, DisplayPhone: p.DisplayPhoneNumber, Decision: p.Decision,
+			RequestedName: p.RequestedVerifiedName, RejectionReason: p.RejectionReason, Raw: c.Value}}
+	case c.AccountUpdate != nil:
+		a := c.AccountUpdate
+		out = []Event{AccountUpdated{WABAID: wabaID, Phone: a.PhoneNumber, Event: a.Event, Detail: a.detail(), Raw: c.Value}}
 	}
 	if len(out) == 0 {
 		return []Event{other}
@@ -270,7 +299,20 @@ func (m Message) Summary() string {
 			if i.ListReply != nil {
 				return i.ListReply.Title
 			}
+			if i.NFMReply != nil {
+				return firstNonEmpty(i.NFMReply.Body, "[form answered]")
+			}
 		}
+		if len(m.Errors) > 0 {
+			return "[interactive message not delivered: " + firstNonEmpty(m.Errors[0].Title, m.Errors[0].Message) + "]"
+		}
+	case TypeEdit:
+		if m.Edit != nil && m.Edit.Message != nil {
+			return m.Edit.Message.Summary()
+		}
+		return "[edited a message]"
+	case TypeRevoke:
+		return "[deleted a message]"
 	case TypeButton:
 		if m.Button != nil {
 			return firstNonEmpty(m.Button.Text, m.Button.Payload)
@@ -312,6 +354,9 @@ func (m Message) Summary() string {
 			return m.System.Body
 		}
 	case TypeUnsupported:
+		if len(m.Errors) > 0 {
+			return "[unsupported message: " + firstNonEmpty(m.Errors[0].Title, m.Errors[0].Message, m.Errors[0].Details()) + "]"
+		}
 		return "[unsupported message]"
 	}
 	if m.Type == "" {
@@ -343,4 +388,28 @@ func nonEmpty(ss ...string) []string {
 		}
 	}
 	return out
+}
+
+// detail is a readable summary of an account update's info objects.
+func (a *AccountUpdate) detail() string {
+	var parts []string
+	if a.BanInfo != nil {
+		if len(a.BanInfo.WABABanState) > 0 {
+			parts = append(parts, "ban: "+strings.Join(a.BanInfo.WABABanState, ", "))
+		}
+		if a.BanInfo.WABABanDate != "" {
+			parts = append(parts, "ban date "+a.BanInfo.WABABanDate)
+		}
+	}
+	if a.ViolationInfo != nil && a.ViolationInfo.ViolationType != "" {
+		parts = append(parts, "violation: "+a.ViolationInfo.ViolationType)
+	}
+	for _, r := range a.RestrictionInfo {
+		s := "restriction: " + r.RestrictionType
+		if t, err := r.Expiration.Time(); err == nil {
+			s += " until " + t.Format("2 Jan 2006 15:04 UTC")
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }

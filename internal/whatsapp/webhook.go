@@ -18,6 +18,8 @@ const (
 	FieldTemplateStatus     = "message_template_status_update"
 	FieldTemplateQuality    = "message_template_quality_update"
 	FieldPhoneNumberQuality = "phone_number_quality_update"
+	FieldPhoneNumberName    = "phone_number_name_update"
+	FieldAccountUpdate      = "account_update"
 )
 
 // Message types listed in Meta's webhook reference.
@@ -37,6 +39,10 @@ const (
 	TypeSystem      = "system"
 	TypeUnsupported = "unsupported"
 	TypeTemplate    = "template" // outgoing only
+	// Edits and revokes come from customers on the WhatsApp Business app ("coexistence"): they
+	// change an earlier message rather than adding one.
+	TypeEdit   = "edit"
+	TypeRevoke = "revoke"
 )
 
 // MaxWebhookBody is the largest webhook body Meta sends (3 MB); the handler should refuse more
@@ -71,6 +77,8 @@ type Change struct {
 	TemplateStatus     *TemplateStatusUpdate     // Field == FieldTemplateStatus
 	TemplateQuality    *TemplateQualityUpdate    // Field == FieldTemplateQuality
 	PhoneNumberQuality *PhoneNumberQualityUpdate // Field == FieldPhoneNumberQuality
+	PhoneNumberName    *PhoneNumberNameUpdate    // Field == FieldPhoneNumberName
+	AccountUpdate      *AccountUpdate            // Field == FieldAccountUpdate
 
 	Err error // why Value could not be decoded into its type
 }
@@ -112,6 +120,16 @@ func (c *Change) UnmarshalJSON(data []byte) error {
 		if err = json.Unmarshal(c.Value, &v); err == nil {
 			c.PhoneNumberQuality = &v
 		}
+	case FieldPhoneNumberName:
+		var v PhoneNumberNameUpdate
+		if err = json.Unmarshal(c.Value, &v); err == nil {
+			c.PhoneNumberName = &v
+		}
+	case FieldAccountUpdate:
+		var v AccountUpdate
+		if err = json.Unmarshal(c.Value, &v); err == nil {
+			c.AccountUpdate = &v
+		}
 	}
 	if err != nil {
 		c.Err = fmt.Errorf("decode %q value: %w", c.Field, err)
@@ -134,6 +152,10 @@ func (c Change) MarshalJSON() ([]byte, error) {
 			typed = c.TemplateQuality
 		case c.PhoneNumberQuality != nil:
 			typed = c.PhoneNumberQuality
+		case c.PhoneNumberName != nil:
+			typed = c.PhoneNumberName
+		case c.AccountUpdate != nil:
+			typed = c.AccountUpdate
 		}
 		b, err := json.Marshal(typed)
 		if err != nil {
@@ -199,6 +221,9 @@ type Message struct {
 	Contacts    []SharedContact   `json:"contacts,omitempty"`
 	Order       *Order            `json:"order,omitempty"`
 	System      *System           `json:"system,omitempty"`
+	Edit        *Edit             `json:"edit,omitempty"`
+	Revoke      *Revoke           `json:"revoke,omitempty"`
+	Referral    *Referral         `json:"referral,omitempty"`
 	Errors      []WebhookError    `json:"errors,omitempty"`
 
 	Raw json.RawMessage `json:"-"`
@@ -247,6 +272,41 @@ type InteractiveReply struct {
 	Type        string       `json:"type"`
 	ButtonReply *ReplyChoice `json:"button_reply,omitempty"`
 	ListReply   *ReplyChoice `json:"list_reply,omitempty"`
+	// NFMReply is the answer to a WhatsApp Flow (type "nfm_reply").
+	NFMReply *FlowReply `json:"nfm_reply,omitempty"`
+}
+
+// FlowReply is a completed WhatsApp Flow: ResponseJSON holds the answers as a JSON string.
+type FlowReply struct {
+	Name         string `json:"name,omitempty"`
+	Body         string `json:"body,omitempty"`
+	ResponseJSON string `json:"response_json,omitempty"`
+}
+
+// Edit is a customer's change to an earlier message: Message is the new content (text, or media
+// with a new caption) of OriginalMessageID.
+type Edit struct {
+	OriginalMessageID string   `json:"original_message_id"`
+	Message           *Message `json:"message,omitempty"`
+}
+
+// Revoke is a customer deleting an earlier message for everyone.
+type Revoke struct {
+	OriginalMessageID string `json:"original_message_id"`
+}
+
+// Referral says the customer wrote after tapping an ad or post (click-to-WhatsApp).
+type Referral struct {
+	SourceURL    string `json:"source_url,omitempty"`
+	SourceID     string `json:"source_id,omitempty"`
+	SourceType   string `json:"source_type,omitempty"`
+	Headline     string `json:"headline,omitempty"`
+	Body         string `json:"body,omitempty"`
+	MediaType    string `json:"media_type,omitempty"`
+	ImageURL     string `json:"image_url,omitempty"`
+	VideoURL     string `json:"video_url,omitempty"`
+	ThumbnailURL string `json:"thumbnail_url,omitempty"`
+	CtwaClid     string `json:"ctwa_clid,omitempty"`
 }
 
 // ReplyChoice is the button or row the customer chose.
@@ -425,11 +485,50 @@ type TemplateQualityUpdate struct {
 	MessageTemplateLanguage string     `json:"message_template_language"`
 }
 
-// PhoneNumberQualityUpdate is the value of a phone_number_quality_update change.
+// PhoneNumberQualityUpdate is the value of a phone_number_quality_update change. Event is
+// FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE or ONBOARDING; CurrentLimit the messaging limit tier
+// ("TIER_1K", "TIER_UNLIMITED"), an open set.
 type PhoneNumberQualityUpdate struct {
 	DisplayPhoneNumber string     `json:"display_phone_number"`
 	Event              string     `json:"event"`
 	CurrentLimit       FlexString `json:"current_limit,omitempty"`
+	OldLimit           FlexString `json:"old_limit,omitempty"`
+}
+
+// PhoneNumberNameUpdate is the value of a phone_number_name_update change: Meta's decision on
+// a requested display name (APPROVED, REJECTED, DEFERRED, …).
+type PhoneNumberNameUpdate struct {
+	DisplayPhoneNumber    string `json:"display_phone_number"`
+	Decision              string `json:"decision"`
+	RequestedVerifiedName string `json:"requested_verified_name"`
+	RejectionReason       string `json:"rejection_reason,omitempty"`
+}
+
+// AccountUpdate is the value of an account_update change: the business account was verified,
+// restricted, banned or had a policy violation (Event), with details in the info objects.
+type AccountUpdate struct {
+	PhoneNumber     string         `json:"phone_number,omitempty"`
+	Event           string         `json:"event"`
+	BanInfo         *BanInfo       `json:"ban_info,omitempty"`
+	ViolationInfo   *ViolationInfo `json:"violation_info,omitempty"`
+	RestrictionInfo []Restriction  `json:"restriction_info,omitempty"`
+}
+
+// BanInfo is the state of an account ban.
+type BanInfo struct {
+	WABABanState FlexList `json:"waba_ban_state,omitempty"`
+	WABABanDate  string   `json:"waba_ban_date,omitempty"`
+}
+
+// ViolationInfo names the policy an account violated.
+type ViolationInfo struct {
+	ViolationType string `json:"violation_type,omitempty"`
+}
+
+// Restriction is one limit put on an account after violations.
+type Restriction struct {
+	RestrictionType string    `json:"restriction_type,omitempty"`
+	Expiration      Timestamp `json:"expiration,omitempty"`
 }
 
 // Timestamp is Meta's unix time in seconds, sent as a string. It also accepts a JSON number so
@@ -533,4 +632,29 @@ func cloneRaw(b []byte) json.RawMessage {
 		return nil
 	}
 	return append(json.RawMessage(nil), b...)
+}
+
+// FlexList is a list of strings that Meta sends as an array or, in some examples, as one string.
+type FlexList []string
+
+// UnmarshalJSON accepts ["A","B"], "A" or null.
+func (l *FlexList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '[' {
+		var ss []string
+		if err := json.Unmarshal(b, &ss); err != nil {
+			return err
+		}
+		*l = ss
+		return nil
+	}
+	var s FlexString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*l = nil
+	if s != "" {
+		*l = FlexList{string(s)}
+	}
+	return nil
 }

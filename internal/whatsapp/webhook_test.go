@@ -164,13 +164,46 @@ func TestParseMessageTypes(t *testing.T) {
 					t.Fatalf("order %+v", m.Order)
 				}
 			}},
-		{"unsupported", `{"from":"16505551234","id":"wamid.15","timestamp":"1749416383","type":"unsupported","errors":[{"code":131051,"title":"Message type unknown","message":"Message type unknown","error_data":{"details":"Message type is currently not supported."}}]}`, "[unsupported message]", "",
+		{"unsupported", `{"from":"16505551234","id":"wamid.15","timestamp":"1749416383","type":"unsupported","errors":[{"code":131051,"title":"Message type unknown","message":"Message type unknown","error_data":{"details":"Message type is currently not supported."}}]}`, "[unsupported message: Message type unknown]", "",
 			func(t *testing.T, m Message) {
 				if len(m.Errors) != 1 || m.Errors[0].Code != CodeUnsupportedType || m.Errors[0].Details() != "Message type is currently not supported." {
 					t.Fatalf("errors %+v", m.Errors)
 				}
 			}},
 		{"forwarded text", `{"context":{"forwarded":true},"from":"16505551234","id":"wamid.16","timestamp":"1749416383","type":"text","text":{"body":"fwd"}}`, "fwd", "", nil},
+		// Meta's "Media messages" reference: a document with a caption keeps its file name.
+		{"document with caption", `{"from":"16505551234","id":"wamid.17","timestamp":"1749416383","type":"document","document":{"caption":"Lucky Shrub Invoice","filename":"lucky-shrub-invoice.pdf","mime_type":"application/pdf","sha256":"Y2FmZQ==","id":"1003383421387256"}}`, "Lucky Shrub Invoice", "",
+			func(t *testing.T, m Message) {
+				if m.Document.Filename != "lucky-shrub-invoice.pdf" {
+					t.Fatalf("document %+v", m.Document)
+				}
+			}},
+		// Meta's "Edit messages" reference: the new content of an earlier message.
+		{"edit", `{"from":"16505551234","id":"wamid.18","timestamp":"1749416383","type":"edit","edit":{"original_message_id":"wamid.1","message":{"context":{"id":"wamid.1"},"type":"text","text":{"body":"Hello there, edited"}}}}`, "Hello there, edited", "",
+			func(t *testing.T, m Message) {
+				if m.Edit.OriginalMessageID != "wamid.1" || m.Edit.Message.Text.Body != "Hello there, edited" {
+					t.Fatalf("edit %+v", m.Edit)
+				}
+			}},
+		// Meta's "Revoke messages" reference.
+		{"revoke", `{"from":"16505551234","id":"wamid.19","timestamp":"1749416383","type":"revoke","revoke":{"original_message_id":"wamid.1"}}`, "[deleted a message]", "",
+			func(t *testing.T, m Message) {
+				if m.Revoke.OriginalMessageID != "wamid.1" {
+					t.Fatalf("revoke %+v", m.Revoke)
+				}
+			}},
+		// Meta's "Reaction messages" reference: a removed reaction has no emoji field.
+		{"reaction removed", `{"from":"16505551234","id":"wamid.20","timestamp":"1749416383","type":"reaction","reaction":{"message_id":"wamid.out3"}}`, "[removed a reaction]", "", nil},
+		// Meta's "Interactive messages" reference, with errors[] for an interactive message that could not be processed.
+		{"interactive with errors", `{"from":"16505551234","id":"wamid.21","timestamp":"1749416383","type":"interactive","errors":[{"code":131051,"title":"Message type unknown","message":"Message type unknown","error_data":{"details":"Message type is currently not supported."}}]}`, "[interactive message not delivered: Message type unknown]", "", nil},
+		{"flow reply", `{"context":{"from":"15550783881","id":"wamid.flow"},"from":"16505551234","id":"wamid.22","timestamp":"1749416383","type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"response_json":"{\"flow_token\":\"t\",\"size\":\"large\"}","body":"Sent","name":"flow"}}}`, "Sent", "wamid.flow", nil},
+		// Meta's "Referral" (click-to-WhatsApp ad) example.
+		{"referral", `{"referral":{"source_url":"https://fb.me/2ZulEu42P","source_id":"120226305854810726","source_type":"ad","headline":"Chat with us","body":"Free delivery on olive trees","media_type":"image","image_url":"https://scontent.xx.fbcdn.net/v/t45.1","ctwa_clid":"ARAkLkA8rmlFeiCktEJQ"},"from":"16505551234","id":"wamid.23","timestamp":"1749416383","type":"text","text":{"body":"Is this still on?"}}`, "Is this still on?", "",
+			func(t *testing.T, m Message) {
+				if m.Referral == nil || m.Referral.Headline != "Chat with us" || m.Referral.SourceType != "ad" {
+					t.Fatalf("referral %+v", m.Referral)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,9 +320,41 @@ func TestOtherKinds(t *testing.T) {
 		}
 	})
 	t.Run("unknown field", func(t *testing.T) {
-		o := mustEvents(t, wrap("account_update", `{"event":"VERIFIED_ACCOUNT"}`))[0].(OtherChange)
-		if o.Field != "account_update" || string(o.Raw) != `{"event":"VERIFIED_ACCOUNT"}` || o.Err != nil {
+		o := mustEvents(t, wrap("business_capability_update", `{"max_daily_conversation_per_phone":1000}`))[0].(OtherChange)
+		if o.Field != "business_capability_update" || string(o.Raw) != `{"max_daily_conversation_per_phone":1000}` || o.Err != nil {
 			t.Fatalf("%+v", o)
+		}
+	})
+	// Meta's account_update reference examples.
+	t.Run("account verified", func(t *testing.T) {
+		a := mustEvents(t, wrap(FieldAccountUpdate, `{"phone_number":"15550783881","event":"VERIFIED_ACCOUNT"}`))[0].(AccountUpdated)
+		if a.Event != "VERIFIED_ACCOUNT" || a.Phone != "15550783881" || a.WABAID != "9" {
+			t.Fatalf("%+v", a)
+		}
+	})
+	t.Run("account banned", func(t *testing.T) {
+		a := mustEvents(t, wrap(FieldAccountUpdate, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":["DISABLE"],"waba_ban_date":"2026-06-01"}}`))[0].(AccountUpdated)
+		if a.Event != "DISABLED_UPDATE" || a.Detail != "ban: DISABLE; ban date 2026-06-01" {
+			t.Fatalf("%+v", a)
+		}
+	})
+	t.Run("account violation", func(t *testing.T) {
+		a := mustEvents(t, wrap(FieldAccountUpdate, `{"event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}`))[0].(AccountUpdated)
+		if a.Detail != "violation: SCAM" {
+			t.Fatalf("%+v", a)
+		}
+	})
+	// Meta's phone_number_name_update reference example.
+	t.Run("phone name", func(t *testing.T) {
+		n := mustEvents(t, wrap(FieldPhoneNumberName, `{"display_phone_number":"15550783881","decision":"APPROVED","requested_verified_name":"Lucky Shrub","rejection_reason":null}`))[0].(PhoneNumberName)
+		if n.Decision != "APPROVED" || n.RequestedName != "Lucky Shrub" || n.DisplayPhone != "15550783881" {
+			t.Fatalf("%+v", n)
+		}
+	})
+	t.Run("phone quality flagged", func(t *testing.T) {
+		q := mustEvents(t, wrap(FieldPhoneNumberQuality, `{"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_1K","old_limit":"TIER_10K"}`))[0].(PhoneNumberQuality)
+		if q.Event != "FLAGGED" || q.CurrentLimit != "TIER_1K" {
+			t.Fatalf("%+v", q)
 		}
 	})
 	t.Run("value that does not decode is kept, not fatal", func(t *testing.T) {

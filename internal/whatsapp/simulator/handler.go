@@ -205,6 +205,8 @@ func (s *Simulator) edge(w http.ResponseWriter, r *http.Request, id, edge string
 			s.postMessage(w, r, ph)
 		case edge == "register" && r.Method == http.MethodPost:
 			writeJSON(w, http.StatusOK, whatsapp.SuccessResponse{Success: true})
+		case edge == "media" && r.Method == http.MethodPost:
+			s.uploadMedia(w, r)
 		case edge == "messages" || edge == "register":
 			s.writeError(w, errUnsupported(r.Method, id))
 		default:
