@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/switchboard/switchboard/internal/app/apptest"
 	"github.com/switchboard/switchboard/internal/authz"
@@ -65,13 +66,16 @@ func TestAgentAnswersACustomer(t *testing.T) {
 	runWithin(t, b, 8*time.Second, "the new message appears without a reload, pushed",
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "mother's birthday")]`)),
 	)
-	run(t, b, "reply",
-		chromedp.SendKeys(chromedp.CSS("#reply-text"), "It ships today, Sheena. Happy birthday to her!"),
-		chromedp.Click(chromedp.CSS(`form[action$="/text"] button`)),
+	run(t, b, "reply with Enter",
+		chromedp.Focus(chromedp.CSS("#reply-text")),
+		chromedp.KeyEvent("It ships today, Sheena."),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift)),
+		chromedp.KeyEvent("Happy birthday to her!"),
+		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS(".message--out .message__status")),
 	)
 	sent := in.Sim.Sent()
-	if len(sent) == 0 || sent[len(sent)-1].Text != "It ships today, Sheena. Happy birthday to her!" {
+	if len(sent) == 0 || sent[len(sent)-1].Text != "It ships today, Sheena.\nHappy birthday to her!" {
 		t.Fatalf("the simulator did not receive the reply: %+v", sent)
 	}
 	wamid := sent[len(sent)-1].ID
@@ -99,18 +103,24 @@ func TestAgentAnswersACustomer(t *testing.T) {
 	if w := text(t, b, "#window-state"); !strings.Contains(w, "templates only") {
 		t.Errorf("after 24 hours the window reads %q", w)
 	}
-	var textBoxes int
-	nodes, err := chromedp.Run(b, chromedp.Nodes(chromedp.CSSAll("#reply-text"), chromedp.AtLeast(0)))
-	if err == nil {
-		textBoxes = len(nodes)
+	if n := count(t, b, `[data-composer-mode="reply"]`); n != 0 {
+		t.Error("the composer offers a free-form reply outside the 24-hour window")
 	}
-	if textBoxes != 0 {
-		t.Error("the free-text box is offered outside the 24-hour window")
+	if why := text(t, b, "#window-closed"); !strings.Contains(why, "24 hours") {
+		t.Errorf("the closed window is explained as %q", why)
 	}
-	run(t, b, "send the approved template",
+	screenshot(t, b, "window-closed")
+	run(t, b, "send the approved template from the dialog",
+		chromedp.Click(chromedp.CSS("#choose-template")),
 		chromedp.WaitVisible(chromedp.CSS("#field-body_1")),
 		chromedp.SendKeys(chromedp.CSS("#field-body_1"), "Sheena"),
 		chromedp.SendKeys(chromedp.CSS("#field-body_2"), "860198"),
+	)
+	if preview := text(t, b, ".template-preview__bubble"); !strings.Contains(preview, "Hi Sheena, your order 860198 is on its way.") {
+		t.Errorf("the live preview reads %q", preview)
+	}
+	screenshot(t, b, "template-dialog")
+	run(t, b, "send it",
 		chromedp.Click(chromedp.CSS(`#template-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.Search(`//div[contains(@class,"message__template")]`)),
 	)
@@ -134,3 +144,4 @@ func runWithin(t *testing.T, ctx context.Context, limit time.Duration, step stri
 		t.Fatalf("%s (within %s): %v", step, limit, err)
 	}
 }
+
