@@ -136,7 +136,9 @@ func (s *Service) Notes(ctx context.Context, p *authz.Principal, convID int64) (
 		return nil, fmt.Errorf("list notes: %w", err)
 	}
 	// Newest MaxLimit were read; the page shows them oldest first.
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) || (out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].ID < out[j].ID) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].CreatedAt.Before(out[j].CreatedAt) || (out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].ID < out[j].ID)
+	})
 	return out, nil
 }
 
@@ -289,7 +291,7 @@ func (s *Service) Notices(ctx context.Context, p *authz.Principal, q NoticeQuery
 		which = append(which, `c.id IN (SELECT n.conversation_id FROM note_mentions nm JOIN conversation_notes n ON n.id = nm.note_id WHERE nm.member_id = ?)`)
 		args = append(args, p.MemberID)
 	}
-	if len(which) > 0 && q.MessagesAfter > 0 {
+	if len(which) > 0 {
 		rows, err := s.db.R.QueryContext(ctx, `SELECT m.id, m.conversation_id, coalesce(ct.wa_id, ''), coalesce(ct.user_id, ''),
 			ct.profile_name, ct.username, substr(m.text, 1, 200), m.created_at
 			FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN contacts ct ON ct.id = c.contact_id
@@ -302,7 +304,7 @@ func (s *Service) Notices(ctx context.Context, p *authz.Principal, q NoticeQuery
 			return nil, err
 		}
 	}
-	if q.MentionsAfter > 0 {
+	{
 		rows, err := s.db.R.QueryContext(ctx, `SELECT n.id, n.conversation_id, coalesce(ct.wa_id, ''), coalesce(ct.user_id, ''),
 			ct.profile_name, ct.username, substr(n.body, 1, 200), n.created_at, coalesce(a.name, '')
 			FROM note_mentions nm JOIN conversation_notes n ON n.id = nm.note_id

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"github.com/switchboard/switchboard/internal/app/apptest"
 	"github.com/switchboard/switchboard/internal/authz"
@@ -69,9 +68,9 @@ func TestAgentAnswersACustomer(t *testing.T) {
 	run(t, b, "reply with Enter",
 		chromedp.Focus(chromedp.CSS("#reply-text")),
 		chromedp.KeyEvent("It ships today, Sheena."),
-		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift)),
+		pressEnter(true),
 		chromedp.KeyEvent("Happy birthday to her!"),
-		chromedp.KeyEvent(kb.Enter),
+		pressEnter(false),
 		chromedp.WaitVisible(chromedp.CSS(".message--out .message__status")),
 	)
 	sent := in.Sim.Sent()
@@ -144,4 +143,3 @@ func runWithin(t *testing.T, ctx context.Context, limit time.Duration, step stri
 		t.Fatalf("%s (within %s): %v", step, limit, err)
 	}
 }
-

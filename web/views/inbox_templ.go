@@ -205,7 +205,7 @@ func inboxShell(v InboxView, pane *ConversationView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" placeholder=\"Search name, message or last 4 digits\" aria-describedby=\"inbox-search-hint\"> <button type=\"submit\" class=\"btn btn--secondary btn--small\">Search</button><p class=\"visually-hidden\" id=\"inbox-search-hint\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" placeholder=\"Search conversations\" aria-describedby=\"inbox-search-hint\"> <button type=\"submit\" class=\"btn btn--secondary btn--small\">Search</button><p class=\"visually-hidden\" id=\"inbox-search-hint\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/internal/app/apptest"
+	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/inbox"
+)
+
+// Two members work one conversation, at a laptop's and a phone's width: the agent answers with a
+// canned reply picked after "/", with its variables filled; the administrator sees "is
+// replying" while the agent types, and writes a note mentioning the agent, who is told at once.
+// A third member, an agent the conversation is not assigned to, has the live stream open all
+// along and receives none of the conversation's events: no change, no presence, no note, no
+// mention (though the note names them too).
+func TestTeamWorksAConversationTogether(t *testing.T) {
+	for _, width := range []int64{1366, 390} {
+		t.Run(strconv.FormatInt(width, 10), func(t *testing.T) { teamWorksAConversation(t, width) })
+	}
+}
+
+func teamWorksAConversation(t *testing.T, width int64) {
+	in := apptest.Start(t)
+	in.ConnectSandbox()
+	ctx := context.Background()
+	admin := in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
+	agent := in.CreateMember("aga@example.com", "Aga Agent", authz.RoleAgent, adminPassword)
+	other := in.CreateMember("bo@example.com", "Bo Other", authz.RoleAgent, adminPassword)
+	adminP := principal(t, in, "ada@example.com")
+
+	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505551234", "Sheena Nelson", "Where is my olive tree?"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505557777", "Mia Klein", "Do you sell pots?"); err != nil {
+		t.Fatal(err)
+	}
+	page, err := in.App.Inbox.List(ctx, adminP, inbox.ListQuery{Box: inbox.BoxAll})
+	if err != nil || len(page.Conversations) != 2 {
+		t.Fatalf("conversations: %v %v", page.Conversations, err)
+	}
+	var hidden, bos int64
+	for _, c := range page.Conversations {
+		if c.Contact.Name == "Sheena Nelson" {
+			hidden = c.ID
+		} else {
+			bos = c.ID
+		}
+	}
+	for conv, to := range map[int64]int64{hidden: agent.ID, bos: other.ID} {
+		if err := in.App.Inbox.Assign(ctx, adminP, conv, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := in.App.Inbox.CreateCanned(ctx, adminP, inbox.CannedInput{Title: "Thanks for waiting",
+		Body: "Hi {{name}}, thanks for waiting! {{agent}} here, checking your order now."}); err != nil {
+		t.Fatal(err)
+	}
+	convURL := in.URL + "/conversations/" + strconv.FormatInt(hidden, 10)
+	_ = admin
+
+	// Bo, who may not see Sheena's conversation, listens to the live stream as his inbox does.
+	bo := browser(t)
+	signIn(t, bo, in, "bo@example.com", adminPassword)
+	run(t, bo, "Bo opens his inbox and listens",
+		chromedp.EmulateViewport(width, 900),
+		chromedp.Navigate(in.URL+"/inbox"),
+		chromedp.WaitVisible(chromedp.CSS("#conversation-list")),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.__got = []; window.__es = new EventSource("/inbox/live");
+			["c%[1]d", "p%[1]d", "notice", "c%[2]d", "p%[2]d", "conversation", "resync"].forEach(function (n) {
+				window.__es.addEventListener(n, function () { window.__got.push(n); });
+			});`, hidden, bos)),
+	)
+
+	aga := browser(t)
+	signIn(t, aga, in, "aga@example.com", adminPassword)
+	run(t, aga, "Aga opens the conversation",
+		chromedp.EmulateViewport(width, 900),
+		chromedp.Navigate(convURL),
+		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
+	)
+	ada := browser(t)
+	signIn(t, ada, in, "ada@example.com", adminPassword)
+	run(t, ada, "Ada opens the same conversation",
+		chromedp.EmulateViewport(width, 900),
+		chromedp.Navigate(convURL),
+		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
+	)
+
+	run(t, aga, "Aga types / and picks the canned reply with the keyboard",
+		chromedp.Focus(chromedp.CSS("#reply-text")),
+		chromedp.KeyEvent("/than"),
+		chromedp.WaitVisible(chromedp.CSS(`#canned-menu .picker__item[aria-selected="true"]`)),
+	)
+	screenshot(t, aga, "canned-menu")
+	run(t, aga, "insert it", pressEnter(false))
+	want := "Hi Sheena, thanks for waiting! Aga here, checking your order now."
+	if got := value(t, aga, "#reply-text"); got != want {
+		t.Fatalf("the canned reply was inserted as %q, want %q", got, want)
+	}
+	runWithin(t, ada, 15*time.Second, "Ada sees that Aga is replying",
+		chromedp.WaitVisible(chromedp.CSS("#presence-typing")),
+	)
+	if got := text(t, ada, "#presence-typing"); !strings.Contains(got, "Aga Agent is replying") {
+		t.Errorf("Ada's presence line reads %q", got)
+	}
+	screenshot(t, ada, "is-replying")
+	run(t, aga, "send it with Enter",
+		pressEnter(false),
+		chromedp.WaitVisible(chromedp.Search(`//li[contains(@class,"message--out")]//p[contains(., "thanks for waiting")]`)),
+	)
+	sent := in.Sim.Sent()
+	if last := sent[len(sent)-1]; last.Text != want {
+		t.Errorf("the customer got %q, want %q", last.Text, want)
+	}
+	var canned int
+	if err := in.App.DB.R.QueryRow(`SELECT count(*) FROM messages WHERE conversation_id = ? AND canned_id IS NOT NULL`, hidden).Scan(&canned); err != nil || canned != 1 {
+		t.Errorf("the reply went out as a canned reply %d times (%v), want 1", canned, err)
+	}
+
+	run(t, ada, "Ada writes a note mentioning Aga (and Bo, who cannot see it)",
+		chromedp.Click(chromedp.CSS(`[data-composer-mode="note"]`)),
+		chromedp.Focus(chromedp.CSS("#reply-text")),
+		chromedp.KeyEvent("@Ag"),
+		chromedp.WaitVisible(chromedp.CSS(`#mention-menu .picker__item[aria-selected="true"]`)),
+		pressEnter(false),
+		chromedp.KeyEvent("the tracking says Tuesday, can you tell her? @Bo Other FYI"),
+		pressEnter(false),
+		chromedp.WaitVisible(chromedp.CSS(".message--note")),
+	)
+	if got := text(t, ada, ".message--note .message__text"); !strings.HasPrefix(got, "@Aga Agent the tracking says Tuesday") {
+		t.Errorf("the note reads %q", got)
+	}
+	screenshot(t, ada, "note")
+	runWithin(t, aga, 15*time.Second, "Aga is told of the mention, live",
+		chromedp.WaitVisible(chromedp.CSS(".toast--mention")),
+		chromedp.WaitVisible(chromedp.CSS(".message--note")),
+	)
+	if got := text(t, aga, ".toast--mention"); !strings.Contains(got, "Ada Admin mentioned you") {
+		t.Errorf("Aga's notice reads %q", got)
+	}
+	screenshot(t, aga, "mentioned")
+
+	// Nothing of Sheena's conversation reached Bo. A customer message in his own conversation
+	// shows that his stream works, and that nothing was merely late.
+	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505557777", "Mia Klein", "Terracotta ones?"); err != nil {
+		t.Fatal(err)
+	}
+	runWithin(t, bo, 15*time.Second, "Bo's own conversation's event arrives",
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`window.__got.indexOf("c%d") >= 0`, bos), chromedp.WithPollingInterval(100*time.Millisecond)),
+	)
+	got, err := chromedp.Run(bo, chromedp.Evaluate[[]string](`window.__got`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range got {
+		if ev == "c"+strconv.FormatInt(hidden, 10) || ev == "p"+strconv.FormatInt(hidden, 10) || ev == "notice" {
+			t.Errorf("Bo, who may not see conversation %d, received its event %q (all: %v)", hidden, ev, got)
+		}
+	}
+}
+
+
+// pressEnter presses Enter (with Shift, if asked) as a keyboard does: one keydown that carries
+// the key's text, so a page that handles the keydown stops the line break, as in a browser.
+// (chromedp's KeyEvent sends the text as a separate event that no keydown handler can stop.)
+func pressEnter(shift bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var mods int64
+		if shift {
+			mods = int64(chromedp.ModifierShift)
+		}
+		for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeKeyDown, input.DispatchKeyEventTypeKeyUp} {
+			ev := input.DispatchKeyEventParams{Type: typ, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13,
+				NativeVirtualKeyCode: 13, Modifiers: mods}
+			if typ == input.DispatchKeyEventTypeKeyDown {
+				ev.Text, ev.UnmodifiedText = "\r", "\r"
+			}
+			if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
