@@ -169,7 +169,6 @@ func teamWorksAConversation(t *testing.T, width int64) {
 	}
 }
 
-
 // pressEnter presses Enter (with Shift, if asked) as a keyboard does: one keydown that carries
 // the key's text, so a page that handles the keydown stops the line break, as in a browser.
 // (chromedp's KeyEvent sends the text as a separate event that no keydown handler can stop.)
