@@ -158,6 +158,9 @@ func teamWorksAConversation(t *testing.T, width int64) {
 	runWithin(t, bo, 15*time.Second, "Bo's own conversation's event arrives",
 		chromedp.Poll[chromedp.Void](fmt.Sprintf(`window.__got.indexOf("c%d") >= 0`, bos), chromedp.WithPollingInterval(100*time.Millisecond)),
 	)
+	if title, _ := chromedp.Run(bo, chromedp.Title()); !strings.HasPrefix(title, "(1) Inbox") {
+		t.Errorf("Bo's tab is titled %q, want the unread count first", title)
+	}
 	got, err := chromedp.Run(bo, chromedp.Evaluate[[]string](`window.__got`))
 	if err != nil {
 		t.Fatal(err)

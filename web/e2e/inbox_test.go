@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,8 +51,18 @@ func TestAgentAnswersACustomer(t *testing.T) {
 		t.Errorf("inbox shows %q", got)
 	}
 	screenshot(t, b, "inbox")
-	run(t, b, "open the conversation",
+	run(t, b, "open the conversation beside the list",
 		chromedp.Click(chromedp.CSS(".conversation-item__link")),
+		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
+		chromedp.WaitVisible(chromedp.CSS(".conversation-item.is-current")),
+	)
+	if loc, _ := chromedp.Run(b, chromedp.Location()); !strings.HasSuffix(loc, "/conversations/"+strconv.FormatInt(conv.ID, 10)) {
+		t.Errorf("the open conversation's address is %s", loc)
+	}
+	run(t, b, "the back button returns to the list, forward to the conversation",
+		chromedp.NavigateBack(),
+		chromedp.WaitVisible(chromedp.CSS(".inbox__pane--empty")),
+		chromedp.NavigateForward(),
 		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
 	)
 	if phone := text(t, b, "#contact-phone"); !strings.Contains(phone, "•••") || strings.Contains(phone, "5551234") {
