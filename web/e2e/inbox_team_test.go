@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/switchboard/switchboard/internal/app/apptest"
 	"github.com/switchboard/switchboard/internal/authz"
@@ -193,4 +194,53 @@ func pressEnter(shift bool) chromedp.Action[chromedp.Void] {
 		}
 		return nil
 	})
+}
+
+// The inbox works from the keyboard: j/k move in the list, Enter opens, r focuses the reply
+// box, Escape leaves it, a assigns the conversation to me, / searches, ? lists the shortcuts.
+func TestInboxFromTheKeyboard(t *testing.T) {
+	in := apptest.Start(t)
+	in.ConnectSandbox()
+	ctx := context.Background()
+	in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
+	for _, c := range []struct{ waID, name string }{{"16505551234", "Sheena Nelson"}, {"16505557777", "Mia Klein"}} {
+		if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, c.waID, c.name, "Hello from "+c.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := browser(t)
+	signIn(t, b, in, "ada@example.com", adminPassword)
+	run(t, b, "open the inbox, move down twice and open",
+		chromedp.Navigate(in.URL+"/inbox?box=all"),
+		chromedp.WaitVisible(chromedp.CSS(".conversation-item__link")),
+		chromedp.KeyEvent("j"),
+		chromedp.KeyEvent("j"),
+		chromedp.WaitVisible(chromedp.CSS(".conversation-item:nth-child(2).is-selected")),
+		pressEnter(false),
+		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
+	)
+	if got := text(t, b, "#convo-title"); got != "Sheena Nelson" {
+		t.Errorf("the second conversation is %q, want Sheena Nelson (the older one)", got)
+	}
+	run(t, b, "r focuses the reply box, Escape leaves it",
+		chromedp.KeyEvent("r"),
+		chromedp.Poll[chromedp.Void](`document.activeElement.id === "reply-text"`),
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.Poll[chromedp.Void](`document.activeElement.id !== "reply-text"`),
+	)
+	run(t, b, "a assigns it to me",
+		chromedp.KeyEvent("a"),
+		chromedp.WaitVisible(chromedp.Search(`//span[contains(@class,"convo__assignee") and contains(., "Ada Admin")]`)),
+	)
+	run(t, b, "? lists the shortcuts",
+		chromedp.KeyEvent("?"),
+		chromedp.WaitVisible(chromedp.CSS("#shortcuts-dialog")),
+	)
+	screenshot(t, b, "shortcuts")
+	run(t, b, "Escape closes it, / searches",
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.WaitNotVisible(chromedp.CSS("#shortcuts-dialog")),
+		chromedp.KeyEvent("/"),
+		chromedp.Poll[chromedp.Void](`document.activeElement.id === "inbox-search"`),
+	)
 }
