@@ -102,6 +102,7 @@ var shortcutTexts = map[string]string{
 	"/reviews":           "Regular reviews of who has access, and their reports.",
 	"/developers":        "API keys for integrations, and the API reference.",
 	"/settings/privacy":  "Marketing consent keywords and what is stored.",
+	"/settings/labels":   "The labels your team puts on conversations and contacts.",
 }
 
 // shortcuts lists the pages of the member's navigation (which holds only pages they may open)

@@ -55,7 +55,11 @@ func (s *Server) inboxView(c echo.Context, current int64) (views.InboxView, erro
 	if p.Can(authz.ContactsViewPII) {
 		v.SearchHint = "Search by name, message text or phone number."
 	}
-	page, err := s.Inbox.List(ctx, p, inbox.ListQuery{Box: box, Search: search, Before: before})
+	label, err := s.labelFilter(c, &v)
+	if err != nil {
+		return v, err
+	}
+	page, err := s.Inbox.List(ctx, p, inbox.ListQuery{Box: box, Search: search, LabelID: label, Before: before})
 	var fe inbox.FieldErrors
 	var refused *inbox.RuleError
 	switch {
@@ -75,11 +79,14 @@ func (s *Server) inboxView(c echo.Context, current int64) (views.InboxView, erro
 		v.Conversations = append(v.Conversations, views.ConversationRow{ID: conv.ID, URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
 			Contact: name, Initials: initials(name), Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt),
 			Unread: conv.Unread, Assignee: conv.AssigneeName, Escalated: conv.Escalated, Closed: conv.Status == inbox.StatusClosed,
-			Current: conv.ID == current})
+			Current: conv.ID == current, Labels: labelChips(conv.Labels)})
 	}
 	query := "/inbox?box=" + string(box)
 	if search != "" {
 		query += "&q=" + url.QueryEscape(search)
+	}
+	if label != 0 {
+		query += "&label=" + strconv.FormatInt(label, 10)
 	}
 	if !page.Next.IsZero() {
 		v.NextHref = query + "&before=" + page.Next.String()
@@ -318,6 +325,9 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 		}
 	}
 	if v.Consent, err = s.consentPanel(c, conv.Contact.ID); err != nil {
+		return v, err
+	}
+	if v.Labels, err = s.labelsPanel(ctx, p, conv.ID); err != nil {
 		return v, err
 	}
 	return v, nil

@@ -66,6 +66,7 @@ var navigation = []navEntry{
 	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 	{"developers", "Developers", "/developers", authz.Require(authz.APIKeysManage), "Settings"},
 	{"privacy", "Privacy", "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
+	{"labels", "Labels", "/settings/labels", authz.Require(authz.LabelsManage), "Settings"},
 }
 
 // page builds the layout part of a view model for the current request.

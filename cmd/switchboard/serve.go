@@ -98,6 +98,9 @@ func serve(ctx context.Context, args []string, e env) error {
 			if err := demo.SeedCompliance(ctx, a.Members, a.Reviews, a.Consent, a.Inbox); err != nil {
 				logger.Warn("demo access review and consent", "error", err)
 			}
+			if err := sandbox.SeedInboxData(ctx, a.Members, a.Inbox); err != nil {
+				logger.Warn("demo labels, contacts and media", "error", err)
+			}
 			if err := demo.SeedNotes(ctx, a.Members, a.Inbox); err != nil {
 				logger.Warn("demo notes", "error", err)
 			}

@@ -22,8 +22,25 @@ var actionLabels = map[string]string{
 	"canned_response.deleted": "Deleted a canned response",
 	"canned_response.updated": "Updated a canned response",
 
-	"contact.pii_revealed": "Revealed a customer's personal data",
-	"contact.revealed":     "Revealed a customer's phone number",
+	"contact.pii_revealed":   "Revealed a customer's personal data",
+	"contact.labelled":       "Put a label on a contact",
+	"contact.unlabelled":     "Took a label off a contact",
+	"contact.created":        "Added a contact",
+	"contact.updated":        "Edited a contact",
+	"contact.number_changed": "Moved a contact to their new WhatsApp number",
+	"contacts.imported":      "Imported contacts from a file",
+	"contacts.exported":      "Exported contacts",
+	"contact_field.created":  "Added a contact field",
+	"contact_field.updated":  "Changed a contact field",
+	"contact_field.deleted":  "Deleted a contact field",
+
+	"label.created": "Defined a label",
+	"label.updated": "Changed a label",
+	"label.deleted": "Deleted a label",
+
+	"conversation.labelled":   "Put a label on a conversation",
+	"conversation.unlabelled": "Took a label off a conversation",
+	"contact.revealed":        "Revealed a customer's phone number",
 
 	"conversation.assigned":   "Assigned a conversation",
 	"billing.rate_set":        "Changed the rate card",

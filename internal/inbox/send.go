@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/switchboard/switchboard/internal/analytics/rollup"
 	"strings"
 	"time"
 
@@ -193,6 +194,9 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 			unread_count = 0, updated_at = ? WHERE id = ?`, millis(now), millis(now), convID); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
+		if err := catchUpRollups(ctx, tx); err != nil {
+			return err
+		}
 		return s.IndexSearch(ctx, tx)
 	})
 	if errors.Is(err, ErrNoConsent) {
@@ -226,9 +230,21 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		now := s.now()
 		ev := audit.Event{Actor: memberActor(p), Action: action, Target: conversationTarget(convID), Outcome: audit.OutcomeSuccess}
 		if callErr == nil {
+			if err := countStatus(ctx, tx, msgID, MessageAccepted, sql.NullInt64{}); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE messages SET wamid = ?, status = ?, status_at = ? WHERE id = ?`,
 				wamid, MessageAccepted, millis(now), msgID); err != nil {
 				return fmt.Errorf("store wamid: %w", err)
+			}
+			// Statuses that overtook the call's answer are billed now that the message has its wamid.
+			if err := noteRollup(ctx, tx, func(q db.Querier, d *rollup.Delta, mark int64) error {
+				if msgID > mark {
+					return nil // counted with its statuses when caught up
+				}
+				return d.BillableOf(ctx, q, msgID)
+			}); err != nil {
+				return err
 			}
 			if err := s.applyParkedStatuses(ctx, tx, msgID, wamid, MessageAccepted); err != nil {
 				return err
@@ -236,6 +252,9 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 			ev.Changes = append(changes, audit.Change{Field: "wamid", After: wamid})
 		} else {
 			se := sendErrorOf(callErr)
+			if err := countStatus(ctx, tx, msgID, whatsapp.StatusFailed, sql.NullInt64{Int64: int64(se.Code), Valid: true}); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, status_at = ?, error_code = ?, error_title = ?,
 				error_details = ? WHERE id = ?`, whatsapp.StatusFailed, millis(now), se.Code, se.Title, se.Details, msgID); err != nil {
 				return fmt.Errorf("store send failure: %w", err)
