@@ -70,7 +70,7 @@ func teamWorksAConversation(t *testing.T, width int64) {
 	_ = admin
 
 	// Bo, who may not see Sheena's conversation, listens to the live stream as his inbox does.
-	bo := browser(t)
+	bo := browserFor(t, 5*time.Minute)
 	signIn(t, bo, in, "bo@example.com", adminPassword)
 	run(t, bo, "Bo opens his inbox and listens",
 		chromedp.EmulateViewport(width, 900),
@@ -82,14 +82,14 @@ func teamWorksAConversation(t *testing.T, width int64) {
 			});`, hidden, bos)),
 	)
 
-	aga := browser(t)
+	aga := browserFor(t, 5*time.Minute)
 	signIn(t, aga, in, "aga@example.com", adminPassword)
 	run(t, aga, "Aga opens the conversation",
 		chromedp.EmulateViewport(width, 900),
 		chromedp.Navigate(convURL),
 		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
 	)
-	ada := browser(t)
+	ada := browserFor(t, 5*time.Minute)
 	signIn(t, ada, in, "ada@example.com", adminPassword)
 	run(t, ada, "Ada opens the same conversation",
 		chromedp.EmulateViewport(width, 900),
