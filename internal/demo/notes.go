@@ -25,7 +25,14 @@ func SeedNotes(ctx context.Context, m *members.Service, ib *inbox.Service) error
 			return err
 		}
 	}
+	// The assigned conversation first: its agent then finds the note, and the mention, at once.
 	c := page.Conversations[0]
+	for _, cand := range page.Conversations {
+		if cand.AssigneeID != 0 {
+			c = cand
+			break
+		}
+	}
 	body := "Heads up: this customer ordered twice last month. Offer the loyalty discount (code SHRUB10) if it helps."
 	if c.AssigneeName != "" {
 		body = "@" + c.AssigneeName + " she asked about delivery times last week too. Offer the free shipping code SHRUB10 if it helps."
