@@ -18,46 +18,34 @@ import (
 	"github.com/switchboard/switchboard/internal/inbox"
 )
 
-// Two members work one conversation, at a laptop's and a phone's width: the agent answers with a
+// Two members work a conversation, at a laptop's and then at a phone's width: the agent answers with a
 // canned reply picked after "/", with its variables filled; the administrator sees "is
 // replying" while the agent types, and writes a note mentioning the agent, who is told at once.
 // A third member, an agent the conversation is not assigned to, has the live stream open all
 // along and receives none of the conversation's events: no change, no presence, no note, no
 // mention (though the note names them too).
 func TestTeamWorksAConversationTogether(t *testing.T) {
-	for _, width := range []int64{1366, 390} {
-		t.Run(strconv.FormatInt(width, 10), func(t *testing.T) { teamWorksAConversation(t, width) })
-	}
-}
-
-func teamWorksAConversation(t *testing.T, width int64) {
 	in := apptest.Start(t)
 	in.ConnectSandbox()
 	ctx := context.Background()
-	admin := in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
+	in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
 	agent := in.CreateMember("aga@example.com", "Aga Agent", authz.RoleAgent, adminPassword)
 	other := in.CreateMember("bo@example.com", "Bo Other", authz.RoleAgent, adminPassword)
 	adminP := principal(t, in, "ada@example.com")
 
-	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505551234", "Sheena Nelson", "Where is my olive tree?"); err != nil {
-		t.Fatal(err)
+	// One conversation per width, both Aga's; Mia's is Bo's.
+	customers := map[int64]string{1366: "16505551234", 390: "16505552345"}
+	for _, waID := range []string{customers[1366], customers[390]} {
+		if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, waID, "Sheena Nelson", "Where is my olive tree?"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505557777", "Mia Klein", "Do you sell pots?"); err != nil {
 		t.Fatal(err)
 	}
-	page, err := in.App.Inbox.List(ctx, adminP, inbox.ListQuery{Box: inbox.BoxAll})
-	if err != nil || len(page.Conversations) != 2 {
-		t.Fatalf("conversations: %v %v", page.Conversations, err)
-	}
-	var hidden, bos int64
-	for _, c := range page.Conversations {
-		if c.Contact.Name == "Sheena Nelson" {
-			hidden = c.ID
-		} else {
-			bos = c.ID
-		}
-	}
-	for conv, to := range map[int64]int64{hidden: agent.ID, bos: other.ID} {
+	hidden := map[int64]int64{1366: conversationOf(t, in, adminP, customers[1366]), 390: conversationOf(t, in, adminP, customers[390])}
+	bos := conversationOf(t, in, adminP, "16505557777")
+	for conv, to := range map[int64]int64{hidden[1366]: agent.ID, hidden[390]: agent.ID, bos: other.ID} {
 		if err := in.App.Inbox.Assign(ctx, adminP, conv, to); err != nil {
 			t.Fatal(err)
 		}
@@ -66,37 +54,69 @@ func teamWorksAConversation(t *testing.T, width int64) {
 		Body: "Hi {{name}}, thanks for waiting! {{agent}} here, checking your order now."}); err != nil {
 		t.Fatal(err)
 	}
-	convURL := in.URL + "/conversations/" + strconv.FormatInt(hidden, 10)
-	_ = admin
 
-	// Bo, who may not see Sheena's conversation, listens to the live stream as his inbox does.
-	bo := browserFor(t, 5*time.Minute)
+	// Bo, who may not see Sheena's conversations, listens to the live stream as his inbox does.
+	bo := browserFor(t, 6*time.Minute)
 	signIn(t, bo, in, "bo@example.com", adminPassword)
+	var names []string
+	for _, id := range []int64{hidden[1366], hidden[390], bos} {
+		names = append(names, fmt.Sprintf(`"c%d", "p%d"`, id, id))
+	}
 	run(t, bo, "Bo opens his inbox and listens",
-		chromedp.EmulateViewport(width, 900),
 		chromedp.Navigate(in.URL+"/inbox"),
 		chromedp.WaitVisible(chromedp.CSS("#conversation-list")),
-		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.__got = []; window.__es = new EventSource("/inbox/live");
-			["c%[1]d", "p%[1]d", "notice", "c%[2]d", "p%[2]d", "conversation", "resync"].forEach(function (n) {
+		chromedp.Evaluate[chromedp.Void](`window.__got = []; window.__es = new EventSource("/inbox/live");
+			[`+strings.Join(names, ", ")+`, "notice", "conversation", "resync"].forEach(function (n) {
 				window.__es.addEventListener(n, function () { window.__got.push(n); });
-			});`, hidden, bos)),
+			});`),
 	)
-
-	aga := browserFor(t, 5*time.Minute)
+	aga := browserFor(t, 6*time.Minute)
 	signIn(t, aga, in, "aga@example.com", adminPassword)
+	ada := browserFor(t, 6*time.Minute)
+	signIn(t, ada, in, "ada@example.com", adminPassword)
+
+	for _, width := range []int64{1366, 390} {
+		t.Run(strconv.FormatInt(width, 10), func(t *testing.T) {
+			teamWorksAConversation(t, in, aga, ada, width, hidden[width])
+		})
+	}
+
+	// Nothing of Sheena's conversations reached Bo. A customer message in his own conversation
+	// shows that his stream works, and that nothing was merely late.
+	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505557777", "Mia Klein", "Terracotta ones?"); err != nil {
+		t.Fatal(err)
+	}
+	runWithin(t, bo, 20*time.Second, "Bo's own conversation's event arrives",
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`window.__got.indexOf("c%d") >= 0`, bos), chromedp.WithPollingInterval(100*time.Millisecond)),
+	)
+	if title, _ := chromedp.Run(bo, chromedp.Title()); !strings.HasPrefix(title, "(1) Inbox") {
+		t.Errorf("Bo's tab is titled %q, want the unread count first", title)
+	}
+	got, err := chromedp.Run(bo, chromedp.Evaluate[[]string](`window.__got`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range got {
+		for _, id := range []int64{hidden[1366], hidden[390]} {
+			if ev == "c"+strconv.FormatInt(id, 10) || ev == "p"+strconv.FormatInt(id, 10) || ev == "notice" {
+				t.Errorf("Bo, who may not see conversation %d, received its event %q (all: %v)", id, ev, got)
+			}
+		}
+	}
+}
+
+func teamWorksAConversation(t *testing.T, in *apptest.Instance, aga, ada context.Context, width, conv int64) {
+	convURL := in.URL + "/conversations/" + strconv.FormatInt(conv, 10)
 	run(t, aga, "Aga opens the conversation",
 		chromedp.EmulateViewport(width, 900),
 		chromedp.Navigate(convURL),
 		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
 	)
-	ada := browserFor(t, 5*time.Minute)
-	signIn(t, ada, in, "ada@example.com", adminPassword)
 	run(t, ada, "Ada opens the same conversation",
 		chromedp.EmulateViewport(width, 900),
 		chromedp.Navigate(convURL),
 		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
 	)
-
 	run(t, aga, "Aga types / and picks the canned reply with the keyboard",
 		chromedp.Focus(chromedp.CSS("#reply-text")),
 		chromedp.KeyEvent("/than"),
@@ -108,7 +128,7 @@ func teamWorksAConversation(t *testing.T, width int64) {
 	if got := value(t, aga, "#reply-text"); got != want {
 		t.Fatalf("the canned reply was inserted as %q, want %q", got, want)
 	}
-	runWithin(t, ada, 15*time.Second, "Ada sees that Aga is replying",
+	runWithin(t, ada, 20*time.Second, "Ada sees that Aga is replying",
 		chromedp.WaitVisible(chromedp.CSS("#presence-typing")),
 	)
 	if got := text(t, ada, "#presence-typing"); !strings.Contains(got, "Aga Agent is replying") {
@@ -124,7 +144,7 @@ func teamWorksAConversation(t *testing.T, width int64) {
 		t.Errorf("the customer got %q, want %q", last.Text, want)
 	}
 	var canned int
-	if err := in.App.DB.R.QueryRow(`SELECT count(*) FROM messages WHERE conversation_id = ? AND canned_id IS NOT NULL`, hidden).Scan(&canned); err != nil || canned != 1 {
+	if err := in.App.DB.R.QueryRow(`SELECT count(*) FROM messages WHERE conversation_id = ? AND canned_id IS NOT NULL`, conv).Scan(&canned); err != nil || canned != 1 {
 		t.Errorf("the reply went out as a canned reply %d times (%v), want 1", canned, err)
 	}
 
@@ -142,7 +162,7 @@ func teamWorksAConversation(t *testing.T, width int64) {
 		t.Errorf("the note reads %q", got)
 	}
 	screenshot(t, ada, "note")
-	runWithin(t, aga, 15*time.Second, "Aga is told of the mention, live",
+	runWithin(t, aga, 20*time.Second, "Aga is told of the mention, live",
 		chromedp.WaitVisible(chromedp.CSS(".toast--mention")),
 		chromedp.WaitVisible(chromedp.CSS(".message--note")),
 	)
@@ -150,27 +170,22 @@ func teamWorksAConversation(t *testing.T, width int64) {
 		t.Errorf("Aga's notice reads %q", got)
 	}
 	screenshot(t, aga, "mentioned")
+}
 
-	// Nothing of Sheena's conversation reached Bo. A customer message in his own conversation
-	// shows that his stream works, and that nothing was merely late.
-	if _, err := in.Sim.CustomerSays(ctx, apptest.SandboxNumberA, "16505557777", "Mia Klein", "Terracotta ones?"); err != nil {
-		t.Fatal(err)
-	}
-	runWithin(t, bo, 15*time.Second, "Bo's own conversation's event arrives",
-		chromedp.Poll[chromedp.Void](fmt.Sprintf(`window.__got.indexOf("c%d") >= 0`, bos), chromedp.WithPollingInterval(100*time.Millisecond)),
-	)
-	if title, _ := chromedp.Run(bo, chromedp.Title()); !strings.HasPrefix(title, "(1) Inbox") {
-		t.Errorf("Bo's tab is titled %q, want the unread count first", title)
-	}
-	got, err := chromedp.Run(bo, chromedp.Evaluate[[]string](`window.__got`))
+// conversationOf is the conversation with the customer waID, as p sees it.
+func conversationOf(t *testing.T, in *apptest.Instance, p *authz.Principal, waID string) int64 {
+	t.Helper()
+	page, err := in.App.Inbox.List(context.Background(), p, inbox.ListQuery{Box: inbox.BoxAll})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ev := range got {
-		if ev == "c"+strconv.FormatInt(hidden, 10) || ev == "p"+strconv.FormatInt(hidden, 10) || ev == "notice" {
-			t.Errorf("Bo, who may not see conversation %d, received its event %q (all: %v)", hidden, ev, got)
+	for _, c := range page.Conversations {
+		if strings.TrimPrefix(c.Contact.Phone, "+") == waID { // p sees numbers unmasked
+			return c.ID
 		}
 	}
+	t.Fatalf("no conversation with %s", waID)
+	return 0
 }
 
 // pressEnter presses Enter (with Shift, if asked) as a keyboard does: one keydown that carries
@@ -198,6 +213,7 @@ func pressEnter(shift bool) chromedp.Action[chromedp.Void] {
 
 // The inbox works from the keyboard: j/k move in the list, Enter opens, r focuses the reply
 // box, Escape leaves it, a assigns the conversation to me, / searches, ? lists the shortcuts.
+// A draft in the reply box survives the page reload that assigning makes.
 func TestInboxFromTheKeyboard(t *testing.T) {
 	in := apptest.Start(t)
 	in.ConnectSandbox()
@@ -225,6 +241,7 @@ func TestInboxFromTheKeyboard(t *testing.T) {
 	run(t, b, "r focuses the reply box, Escape leaves it",
 		chromedp.KeyEvent("r"),
 		chromedp.Poll[chromedp.Void](`document.activeElement.id === "reply-text"`),
+		chromedp.KeyEvent(" Draft for Sheena"),
 		chromedp.KeyEvent(kb.Escape),
 		chromedp.Poll[chromedp.Void](`document.activeElement.id !== "reply-text"`),
 	)
@@ -232,6 +249,10 @@ func TestInboxFromTheKeyboard(t *testing.T) {
 		chromedp.KeyEvent("a"),
 		chromedp.WaitVisible(chromedp.Search(`//span[contains(@class,"convo__assignee") and contains(., "Ada Admin")]`)),
 	)
+	// Assigning reloaded the page: what was typed is still in the reply box.
+	if got := value(t, b, "#reply-text"); !strings.Contains(got, "Draft for Sheena") {
+		t.Errorf("after a reload the reply box holds %q, want the draft", got)
+	}
 	run(t, b, "? lists the shortcuts",
 		chromedp.KeyEvent("?"),
 		chromedp.WaitVisible(chromedp.CSS("#shortcuts-dialog")),
