@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/templates"
+	"github.com/switchboard/switchboard/internal/webhooks"
 	"github.com/switchboard/switchboard/web/views"
 )
 
@@ -68,8 +69,10 @@ func classify(err error) (int, string) {
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, members.ErrConflict), errors.Is(err, reviews.ErrConflict):
 		return http.StatusConflict, err.Error()
-	case errors.Is(err, reviews.ErrNotFound):
+	case errors.Is(err, reviews.ErrNotFound), errors.Is(err, webhooks.ErrNotFound):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
+	case errors.Is(err, webhooks.ErrForbidden):
+		return http.StatusForbidden, err.Error()
 	default:
 		return http.StatusInternalServerError, defaultMessage(http.StatusInternalServerError)
 	}
@@ -77,7 +80,8 @@ func classify(err error) (int, string) {
 
 func isRecordNotFound(err error) bool {
 	return errors.Is(err, members.ErrNotFound) || errors.Is(err, inbox.ErrNotFound) ||
-		errors.Is(err, templates.ErrNotFound) || errors.Is(err, audit.ErrNotFound) || errors.Is(err, reviews.ErrNotFound)
+		errors.Is(err, templates.ErrNotFound) || errors.Is(err, audit.ErrNotFound) || errors.Is(err, reviews.ErrNotFound) ||
+		errors.Is(err, webhooks.ErrNotFound)
 }
 
 func defaultMessage(status int) string {

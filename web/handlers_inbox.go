@@ -275,7 +275,11 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	if err != nil {
 		return v, err
 	}
-	v.Messages = timeline(msgs, notes)
+	automated, err := s.automatedIDs(ctx, msgs)
+	if err != nil {
+		return v, err
+	}
+	v.Messages = timeline(msgs, notes, automated)
 	if isHTMX(c) && strings.HasSuffix(c.Path(), "/messages") {
 		return v, nil // the poll needs the timeline only
 	}
@@ -330,12 +334,15 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	if v.Labels, err = s.labelsPanel(ctx, p, conv.ID); err != nil {
 		return v, err
 	}
+	if v.Automation, err = s.conversationAutomation(c, conv.ID); err != nil {
+		return v, err
+	}
 	return v, nil
 }
 
 // timeline merges messages (newest first, as read) and notes (oldest first) into the page's
 // order, oldest first.
-func timeline(msgs []inbox.Message, notes []inbox.Note) []views.MessageRow {
+func timeline(msgs []inbox.Message, notes []inbox.Note, automated map[int64]bool) []views.MessageRow {
 	out := make([]views.MessageRow, 0, len(msgs)+len(notes))
 	n := 0
 	addNotesBefore := func(t time.Time, all bool) {
@@ -350,6 +357,9 @@ func timeline(msgs []inbox.Message, notes []inbox.Note) []views.MessageRow {
 		addNotesBefore(m.CreatedAt, false)
 		row := views.MessageRow{ID: m.ID, Outbound: m.Direction == inbox.Outbound, Type: m.Type, Text: m.Text,
 			When: m.CreatedAt.Format("2 Jan 15:04"), Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName}
+		if automated[m.ID] {
+			row.SentBy = inbox.AutomationName
+		}
 		if m.Error != nil {
 			row.Error = "WhatsApp did not deliver this message: " + m.Error.Title + " (error " + strconv.Itoa(m.Error.Code) + ")"
 			if m.Error.Details != "" {

@@ -36,11 +36,14 @@ func (s *Server) routes() []route {
 		s.mailRoutes(),
 		s.analyticsRoutes(),
 		s.developerRoutes(),
+		s.webhookRoutes(),
 		s.apiRoutes(),
 		s.reviewRoutes(),
 		s.allowListRoutes(),
 		s.consentRoutes(),
+		s.privacyRoutes(),
 		s.labelRoutes(),
+		s.automationRoutes(),
 	} {
 		all = append(all, area...)
 	}

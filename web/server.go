@@ -17,8 +17,10 @@ import (
 	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/analytics"
 	"github.com/switchboard/switchboard/internal/apikeys"
+	"github.com/switchboard/switchboard/internal/apilog"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/automation"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/consent"
@@ -26,9 +28,11 @@ import (
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/privacy"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
+	"github.com/switchboard/switchboard/internal/webhooks"
 	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/static"
 )
@@ -52,15 +56,20 @@ type Deps struct {
 	Live        *inbox.Live
 	Analytics   *analytics.Service
 	APIKeys     *apikeys.Service
-	Reviews     *reviews.Service
-	AllowList   *settings.AllowList
-	Consent     *consent.Service
-	Audit       *audit.Log
-	Assets      *static.Assets
-	Sessions    *scs.SessionManager
-	Clock       clock.Clock
-	Logger      *slog.Logger
-	Metrics     *prometheus.Registry
+	Webhooks    *webhooks.Service
+	// CloudAPICalls is the Cloud API call log.
+	CloudAPICalls *apilog.Log
+	Reviews       *reviews.Service
+	AllowList     *settings.AllowList
+	Consent       *consent.Service
+	Automation    *automation.Service
+	Privacy       *privacy.Service
+	Audit         *audit.Log
+	Assets        *static.Assets
+	Sessions      *scs.SessionManager
+	Clock         clock.Clock
+	Logger        *slog.Logger
+	Metrics       *prometheus.Registry
 }
 
 // Server holds the dependencies the handlers use.

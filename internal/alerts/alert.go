@@ -41,6 +41,8 @@ const (
 	KindAccessReviewOpened Kind = "access_review_opened"
 	// KindAccessReviewOverdue: an access review is past its due date and still open.
 	KindAccessReviewOverdue Kind = "access_review_overdue"
+	// KindWebhookEndpointDisabled: an outgoing webhook endpoint failed for 5 days and was disabled.
+	KindWebhookEndpointDisabled Kind = "webhook_endpoint_disabled"
 )
 
 // Severity is how urgently an administrator should look.
@@ -86,6 +88,7 @@ var kinds = map[Kind]kindInfo{
 	KindWebhookSignatureFailures:  {SeverityWarning, "Webhook signature failures"},
 	KindAccessReviewOpened:        {SeverityInfo, "Access review opened"},
 	KindAccessReviewOverdue:       {SeverityWarning, "Access review overdue"},
+	KindWebhookEndpointDisabled:   {SeverityWarning, "Webhook endpoint disabled"},
 }
 
 // Kinds returns every kind, in the order the alerts page lists them.
@@ -94,7 +97,7 @@ func Kinds() []Kind {
 		KindRepeatedSignInFailures, KindSignInFailuresFromAddress, KindSignInFromNewAddress,
 		KindTwoFactorReset, KindTwoFactorRemoved, KindTOTPReplay, KindRoleRaisedToAdministrator,
 		KindAPIKeyCreated, KindMassExport, KindWebhookSignatureFailures,
-		KindAccessReviewOpened, KindAccessReviewOverdue,
+		KindAccessReviewOpened, KindAccessReviewOverdue, KindWebhookEndpointDisabled,
 	}
 }
 

@@ -177,7 +177,9 @@ func pcts(l []time.Duration) string {
 		return "none"
 	}
 	slices.Sort(l)
-	at := func(p float64) time.Duration { return l[min(len(l)-1, int(float64(len(l))*p))].Round(10 * time.Microsecond) }
+	at := func(p float64) time.Duration {
+		return l[min(len(l)-1, int(float64(len(l))*p))].Round(10 * time.Microsecond)
+	}
 	return fmt.Sprintf("n %d  p50 %v  p95 %v  p99 %v  max %v", len(l), at(0.5), at(0.95), at(0.99), l[len(l)-1].Round(10*time.Microsecond))
 }
 

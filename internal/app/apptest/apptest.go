@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/mail/mailtest"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/webhooks"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 	"github.com/switchboard/switchboard/internal/whatsapp/simulator"
 	"github.com/switchboard/switchboard/internal/workspace"
@@ -57,6 +58,11 @@ func Start(t testing.TB) *Instance {
 type Options struct {
 	// SMTP, when set, is the mail server: e-mail is on, delivered to it.
 	SMTP *mailtest.Server
+	// Sandbox runs the server as --demo does (without the demo's data): webhooks may then go
+	// to receivers on 127.0.0.1.
+	Sandbox bool
+	// WebhookLookup resolves webhook receivers' host names.
+	WebhookLookup webhooks.LookupFunc
 }
 
 // MailFrom is the from-address of instances started with a mail server.
@@ -73,6 +79,7 @@ func StartWith(t testing.TB, opts Options) *Instance {
 	var f config.ServeFlags
 	f.Addr, f.DataDir, f.LogLevel, f.LogFormat = l.Addr().String(), dir, "debug", "text"
 	f.IdleTimeout, f.AbsoluteTimeout = 30*time.Minute, 12*time.Hour
+	f.Demo = opts.Sandbox
 	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	// The local Cloud API stand-in answers for Meta, and plays customers against our webhook.
 	sim := simulator.New(simulator.Options{Clock: clk, AccessToken: SandboxToken, AppSecret: SandboxAppSecret,
@@ -96,7 +103,7 @@ func StartWith(t testing.TB, opts Options) *Instance {
 	}
 	logs := &LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Clock: clk, MailSender: sender, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	a, err := app.New(ctx, cfg, app.Options{Clock: clk, MailSender: sender, WebhookLookup: opts.WebhookLookup, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
