@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,26 +25,39 @@ var boxLabels = map[inbox.Box]string{
 }
 
 func (s *Server) inboxPage(c echo.Context) error {
+	v, err := s.inboxView(c, 0)
+	if err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.InboxList(v))
+	}
+	return render(c, http.StatusOK, views.Inbox(v))
+}
+
+// inboxView is the list of the chosen box (and search), with current marking the open
+// conversation beside it.
+func (s *Server) inboxView(c echo.Context, current int64) (views.InboxView, error) {
 	ctx := c.Request().Context()
 	p := principalOf(c)
 	counts, err := s.Inbox.Counts(ctx, p)
 	if err != nil {
-		return err
+		return views.InboxView{}, err
 	}
 	if len(counts.Boxes) == 0 {
-		return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an administrator if you need it.")
+		return views.InboxView{}, echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an administrator if you need it.")
 	}
 	box := s.chooseBox(c, counts)
 	before, _ := inbox.ParseCursor(c.QueryParam("before"))
 	search := strings.TrimSpace(c.QueryParam("q"))
-	v := views.InboxView{Page: s.livePage(c, "Inbox", "inbox"), Box: string(box), Search: search,
+	v := views.InboxView{Page: s.livePage(c, "Inbox", "inbox"), Box: string(box), Search: search, Unread: counts.Unread,
 		SearchHint: "Search by name or message text; by phone number only with the last four digits."}
 	if p.Can(authz.ContactsViewPII) {
 		v.SearchHint = "Search by name, message text or phone number."
 	}
 	label, err := s.labelFilter(c, &v)
 	if err != nil {
-		return err
+		return v, err
 	}
 	page, err := s.Inbox.List(ctx, p, inbox.ListQuery{Box: box, Search: search, LabelID: label, Before: before})
 	var fe inbox.FieldErrors
@@ -57,14 +71,15 @@ func (s *Server) inboxPage(c echo.Context) error {
 		// A search the member may not make (by full phone number) is explained, not a 403 page.
 		v.Error = refused.Message
 	case err != nil:
-		return err
+		return v, err
 	}
 	now := s.Clock.Now()
 	for _, conv := range page.Conversations {
-		v.Conversations = append(v.Conversations, views.ConversationRow{URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
-			Contact: listContact(conv.Contact), Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt),
+		name := listContact(conv.Contact)
+		v.Conversations = append(v.Conversations, views.ConversationRow{ID: conv.ID, URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
+			Contact: name, Initials: initials(name), Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt),
 			Unread: conv.Unread, Assignee: conv.AssigneeName, Escalated: conv.Escalated, Closed: conv.Status == inbox.StatusClosed,
-			Labels: labelChips(conv.Labels)})
+			Current: conv.ID == current, Labels: labelChips(conv.Labels)})
 	}
 	query := "/inbox?box=" + string(box)
 	if search != "" {
@@ -84,13 +99,41 @@ func (s *Server) inboxPage(c echo.Context) error {
 		tab := views.BoxTab{Label: boxLabels[b], Href: "/inbox?box=" + string(b), Current: b == box}
 		if n := boxCount(counts, b); n > 0 {
 			tab.Count = strconv.Itoa(n)
+			if n >= inbox.CountCap {
+				tab.Count = strconv.Itoa(inbox.CountCap-1) + "+"
+			}
 		}
 		v.Tabs = append(v.Tabs, tab)
 	}
-	if isHTMX(c) {
-		return render(c, http.StatusOK, views.InboxList(v))
+	if !isHTMX(c) {
+		cur, err := s.Inbox.Cursors(ctx, p)
+		if err != nil {
+			return v, err
+		}
+		v.MessagesAfter, v.MentionsAfter = cur.Messages, cur.Mentions
 	}
-	return render(c, http.StatusOK, views.Inbox(v))
+	return v, nil
+}
+
+// initials are the letters of a contact's avatar; "#" for a number.
+func initials(name string) string {
+	var out []rune
+	start := true
+	for _, r := range name {
+		switch {
+		case unicode.IsLetter(r):
+			if start && len(out) < 2 {
+				out = append(out, unicode.ToUpper(r))
+			}
+			start = false
+		case unicode.IsSpace(r):
+			start = true
+		}
+	}
+	if len(out) == 0 {
+		return "#"
+	}
+	return string(out)
 }
 
 func boxCount(c inbox.Counts, b inbox.Box) int { return c.Count(b) }
@@ -158,7 +201,26 @@ func (s *Server) renderConversation(c echo.Context, reveal bool) error {
 	if err := s.Inbox.MarkRead(ctx, p, pathID(c)); err != nil && !errors.Is(err, inbox.ErrNotFound) {
 		return err
 	}
-	return render(c, http.StatusOK, views.Conversation(v))
+	return s.renderConversationView(c, http.StatusOK, v)
+}
+
+// isPaneRequest is an htmx request for the open conversation alone: a list link, a send.
+func isPaneRequest(c echo.Context) bool {
+	return isHTMX(c) && c.Request().Header.Get("HX-Target") == "conversation-pane"
+}
+
+// renderConversationView answers with the pane alone for htmx, else the whole split view.
+func (s *Server) renderConversationView(c echo.Context, status int, v views.ConversationView) error {
+	if isPaneRequest(c) {
+		return render(c, status, views.ConversationPane(v))
+	}
+	list, err := s.inboxView(c, v.ID)
+	if err != nil {
+		return err
+	}
+	list.Page = v.Page
+	v.List = &list
+	return render(c, status, views.Conversation(v))
 }
 
 func (s *Server) conversationMessages(c echo.Context) error {
@@ -209,27 +271,29 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 		v.Revealed, v.Phone, v.Contact = true, conv.Contact.Phone, conv.Contact.Label()
 	}
 	v.WindowText = windowText(conv.Window, now)
+	notes, err := s.Inbox.Notes(ctx, p, conv.ID)
+	if err != nil {
+		return v, err
+	}
 	automated, err := s.automatedIDs(ctx, msgs)
 	if err != nil {
 		return v, err
 	}
-	for i := len(msgs) - 1; i >= 0; i-- { // oldest first on the page
-		m := msgs[i]
-		row := views.MessageRow{Outbound: m.Direction == inbox.Outbound, Text: m.Text, When: m.CreatedAt.Format("2 Jan 15:04"),
-			Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName, Extra: messageExtra(m)}
-		if automated[m.ID] {
-			row.SentBy = inbox.AutomationName
-		}
-		if m.Error != nil {
-			row.Error = "WhatsApp did not deliver this message: " + m.Error.Title + " (error " + strconv.Itoa(m.Error.Code) + ")"
-			if m.Error.Details != "" {
-				row.Error += ". " + m.Error.Details
-			}
-		}
-		v.Messages = append(v.Messages, row)
-	}
+	v.Messages = timeline(msgs, notes, automated)
 	if isHTMX(c) && strings.HasSuffix(c.Path(), "/messages") {
-		return v, nil // the poll needs the messages only
+		return v, nil // the poll needs the timeline only
+	}
+	v.BackHref, v.MemberID, v.Initials = "/inbox", p.MemberID, initials(v.Contact)
+	v.AssignedToMe = conv.AssigneeID != 0 && conv.AssigneeID == p.MemberID
+	v.CanNote = inbox.CanNote(p)
+	if v.CanNote {
+		team, err := s.Inbox.Mentionable(ctx, p, conv.ID)
+		if err != nil {
+			return v, err
+		}
+		for _, m := range team {
+			v.Mentionable = append(v.Mentionable, m.Name)
+		}
 	}
 	if v.CanCanned && v.WindowOpen {
 		canned, err := s.Inbox.CannedResponses(ctx, p)
@@ -237,7 +301,7 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 			return v, err
 		}
 		for _, cr := range canned {
-			v.Canned = append(v.Canned, views.Option{Value: strconv.FormatInt(cr.ID, 10), Label: cr.Title})
+			v.Canned = append(v.Canned, views.CannedOption{ID: cr.ID, Title: cr.Title, Body: inbox.FillCanned(cr.Body, conv.Contact, p.Name)})
 		}
 	}
 	if v.CanTemplate && p.Can(authz.TemplatesView) {
@@ -276,6 +340,38 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 		return v, err
 	}
 	return v, nil
+}
+
+// timeline merges messages (newest first, as read) and notes (oldest first) into the page's
+// order, oldest first.
+func timeline(msgs []inbox.Message, notes []inbox.Note, automated map[int64]bool) []views.MessageRow {
+	out := make([]views.MessageRow, 0, len(msgs)+len(notes))
+	n := 0
+	addNotesBefore := func(t time.Time, all bool) {
+		for ; n < len(notes) && (all || notes[n].CreatedAt.Before(t)); n++ {
+			note := notes[n]
+			out = append(out, views.MessageRow{ID: note.ID, Note: true, Text: note.Body, SentBy: note.AuthorName,
+				When: note.CreatedAt.Format("2 Jan 15:04")})
+		}
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		addNotesBefore(m.CreatedAt, false)
+		row := views.MessageRow{ID: m.ID, Outbound: m.Direction == inbox.Outbound, Type: m.Type, Text: m.Text,
+			When: m.CreatedAt.Format("2 Jan 15:04"), Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName, Extra: messageExtra(m)}
+		if automated[m.ID] {
+			row.SentBy = inbox.AutomationName
+		}
+		if m.Error != nil {
+			row.Error = "WhatsApp did not deliver this message: " + m.Error.Title + " (error " + strconv.Itoa(m.Error.Code) + ")"
+			if m.Error.Details != "" {
+				row.Error += ". " + m.Error.Details
+			}
+		}
+		out = append(out, row)
+	}
+	addNotesBefore(time.Time{}, true)
+	return out
 }
 
 func windowText(w inbox.Window, now time.Time) string {
@@ -339,7 +435,7 @@ func (s *Server) renderDraft(c echo.Context, draft views.Draft) error {
 			v.DraftFields[i].Value = draft.Values[v.DraftFields[i].Name]
 		}
 	}
-	return render(c, http.StatusUnprocessableEntity, views.Conversation(v))
+	return s.renderConversationView(c, http.StatusUnprocessableEntity, v)
 }
 
 func sendProblem(err error) string {

@@ -86,6 +86,9 @@ func (s *Server) inboxLive(c echo.Context) error {
 			frame = "event: conversation\ndata: 0\n\n"
 		case ev := <-sub.Events():
 			frame = conversationFrame(ev)
+			if ev.Kind != inbox.LiveChanged {
+				break // presence and mentions leave the list as it is
+			}
 			if listDue == nil {
 				if wait := liveListEvery - time.Since(lastList); wait > 0 {
 					listDue = time.After(wait)
@@ -113,9 +116,15 @@ func (s *Server) livePage(c echo.Context, title, current string) layout.Page {
 
 // conversationFrame tells an open conversation that it changed; 0 tells every open page to
 // refresh (the stream fell behind).
+// "p<id>" says who is on the conversation changed, "notice" that the member was mentioned.
 func conversationFrame(ev inbox.LiveEvent) string {
-	if ev.ConversationID == 0 {
+	switch {
+	case ev.ConversationID == 0:
 		return "event: resync\ndata: 0\n\n"
+	case ev.Kind == inbox.LivePresence:
+		return fmt.Sprintf("event: p%d\ndata: %d\n\n", ev.ConversationID, ev.ConversationID)
+	case ev.Kind == inbox.LiveMention:
+		return fmt.Sprintf("event: notice\ndata: %d\n\n", ev.ConversationID)
 	}
 	return fmt.Sprintf("event: c%d\ndata: %d\n\n", ev.ConversationID, ev.ConversationID)
 }

@@ -64,7 +64,7 @@ func TestInvitationRoleMustBeChosenLeastPrivilegedFirst(t *testing.T) {
 
 func currentBox(t *testing.T, body string) string {
 	t.Helper()
-	m := regexp.MustCompile(`<a class="tabs__tab" href="/inbox\?box=(\w+)" aria-current="page"`).FindStringSubmatch(body)
+	m := regexp.MustCompile(`<a class="inbox-tabs__tab" href="/inbox\?box=(\w+)" aria-current="page"`).FindStringSubmatch(body)
 	if m == nil {
 		t.Fatal("no current box on the inbox page")
 	}
@@ -235,7 +235,7 @@ func TestRefusedTemplateAndMediaSendsKeepTheirValues(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "Choose a file to send.") {
 		t.Fatalf("media without a file: %d", r.Status)
 	}
-	for _, want := range []string{`value="Our spring catalogue"`, `<details class="media-composer" open>`} {
+	for _, want := range []string{`value="Our spring catalogue"`, `id="media-dialog" aria-labelledby="media-dialog-title" data-open-on-load="true"`} {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("the refused media form lost %s", want)
 		}

@@ -11,10 +11,17 @@ import (
 // conversation outside it answers 404.
 func (s *Server) inboxRoutes() []route {
 	read := authz.RequireAny(authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign)
+	// Notes are for members who work conversations (inbox.CanNote); the service checks too.
+	noteAccess := authz.RequireAny(authz.ConversationsAssign, authz.ConversationsEscalate, authz.MessagesSendText,
+		authz.MessagesSendCanned, authz.MessagesSendTemplate, authz.MessagesSendMedia)
 	return []route{
 		{http.MethodGet, "/inbox", read, s.inboxPage},
 		{http.MethodGet, livePath, inboxLiveAccess, s.inboxLive},
+		{http.MethodGet, "/inbox/notices", read, s.notices},
 		{http.MethodGet, "/conversations/:id", read, s.conversationPage},
+		{http.MethodGet, "/conversations/:id/presence", read, s.presence},
+		{http.MethodPost, "/conversations/:id/presence", read, s.reportPresence},
+		{http.MethodPost, "/conversations/:id/notes", noteAccess, s.addNote},
 		{http.MethodGet, "/conversations/:id/messages", read, s.conversationMessages},
 		// A message's file: the conversation's visibility, 404 outside it (handlers_media.go).
 		{http.MethodGet, "/media/:id", read, s.mediaFile},

@@ -115,6 +115,9 @@ func serve(ctx context.Context, args []string, e env) error {
 			if err := sandbox.CustomersUseTheMenu(ctx); err != nil {
 				logger.Warn("demo menu choice", "error", err)
 			}
+			if err := demo.SeedNotes(ctx, a.Members, a.Inbox); err != nil {
+				logger.Warn("demo notes", "error", err)
+			}
 			if err := sandbox.Run(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("demo simulator stopped", "error", err)
 			}

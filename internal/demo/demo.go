@@ -110,6 +110,7 @@ func Prepare(ctx context.Context, m *members.Service, ws *workspace.Service, tpl
 		for _, c := range []inbox.CannedInput{
 			{Title: "Thanks, we are on it", Body: "Thank you for your message! A colleague is looking into it and will answer shortly."},
 			{Title: "Opening hours", Body: "Our shop is open Monday to Saturday, 9:00 to 18:00."},
+			{Title: "Order on its way", Body: "Hi {{name}}, good news: your order is on its way and arrives in 2–3 days. {{agent}} from Lucky Shrub"},
 		} {
 			if _, err := ib.CreateCanned(ctx, admin, c); err != nil {
 				return nil, err

@@ -216,3 +216,16 @@ func cannedTarget(id int64) audit.Target { return audit.NewTarget("canned_respon
 func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
+
+// FillCanned puts the conversation's facts into a canned response's variables: {{name}} is the
+// customer's first name ("there" when unknown, or when all the member may see of it is a masked
+// number) and {{agent}} the sending member's first name. The composer shows the same text the
+// customer will get, so both fill through here.
+func FillCanned(body string, customer Contact, memberName string) string {
+	name := firstName(customer.Name)
+	if name == "" || strings.ContainsAny(name, "•0123456789+") {
+		name = "there"
+	}
+	agent := firstName(memberName)
+	return strings.NewReplacer("{{name}}", name, "{{agent}}", agent).Replace(body)
+}

@@ -20,7 +20,25 @@ import (
 // Resync (ConversationID 0) means the subscriber fell behind and should refresh everything.
 type LiveEvent struct {
 	ConversationID int64
+	// Kind says what changed; LiveChanged for the conversation itself.
+	Kind LiveKind
+	// MemberID, when set, addresses the event to that member alone (a mention). The member must
+	// still see the conversation: a targeted event passes the same visibility check.
+	MemberID int64
 }
+
+// LiveKind is what a live event announces.
+type LiveKind uint8
+
+// The kinds of live events.
+const (
+	// LiveChanged: the conversation changed (a message, a status, a note, an assignment).
+	LiveChanged LiveKind = iota
+	// LivePresence: who has the conversation open, or is replying, changed.
+	LivePresence
+	// LiveMention: a note in the conversation mentions the event's member.
+	LiveMention
+)
 
 // Live fans committed changes out to the members who may see them. Changes are coalesced for a
 // few milliseconds, the conversations' facts (number, assignee, participants) are read once per
@@ -31,6 +49,8 @@ type Live struct {
 	logger *slog.Logger
 
 	pending chan int64
+	// notices carries presence and mention events; they ride the same rounds and checks.
+	notices chan LiveEvent
 	done    chan struct{}
 	stopped chan struct{}
 	close   sync.Once
@@ -54,7 +74,7 @@ func NewLive(d *db.DB, logger *slog.Logger) *Live {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	l := &Live{db: d, logger: logger, pending: make(chan int64, 4096), done: make(chan struct{}),
+	l := &Live{db: d, logger: logger, pending: make(chan int64, 4096), notices: make(chan LiveEvent, 1024), done: make(chan struct{}),
 		stopped: make(chan struct{}), subs: map[*Subscription]struct{}{}}
 	go l.run()
 	return l
@@ -64,6 +84,7 @@ func NewLive(d *db.DB, logger *slog.Logger) *Live {
 type Subscription struct {
 	events chan LiveEvent
 	vis    atomic.Pointer[authz.Visibility]
+	member atomic.Int64
 	behind atomic.Bool
 	closed chan struct{}
 	once   sync.Once
@@ -80,6 +101,7 @@ func (s *Subscription) Done() <-chan struct{} { return s.closed }
 func (s *Subscription) SetPrincipal(p *authz.Principal) {
 	v := p.Conversations()
 	s.vis.Store(&v)
+	s.member.Store(p.MemberID)
 }
 
 // Subscribe registers a subscriber with p's visibility.
@@ -142,6 +164,21 @@ func (l *Live) Publish(conversationIDs ...int64) {
 	}
 }
 
+// Notify announces a presence change or a mention. Like Publish it never blocks; an event that
+// does not fit is dropped (presence is refreshed by the page every few seconds, and a mention
+// stays listed among the member's notices).
+func (l *Live) Notify(ev LiveEvent) {
+	if l == nil || ev.ConversationID == 0 {
+		return
+	}
+	select {
+	case l.notices <- ev:
+		l.published.Add(1)
+	default:
+		l.dropped.Add(1)
+	}
+}
+
 // Close ends every subscription and the fan-out.
 func (l *Live) Close() {
 	if l == nil {
@@ -162,19 +199,24 @@ func (l *Live) Close() {
 func (l *Live) run() {
 	defer close(l.stopped)
 	for {
-		var first int64
+		round := map[int64]struct{}{}
+		var extra []LiveEvent
 		select {
 		case <-l.done:
 			return
-		case first = <-l.pending:
+		case first := <-l.pending:
+			round[first] = struct{}{}
+		case ev := <-l.notices:
+			extra = append(extra, ev)
 		}
-		round := map[int64]struct{}{first: {}}
 		timer := time.NewTimer(liveCoalesce)
 	collect:
 		for {
 			select {
 			case id := <-l.pending:
 				round[id] = struct{}{}
+			case ev := <-l.notices:
+				extra = append(extra, ev)
 			case <-timer.C:
 				break collect
 			case <-l.done:
@@ -182,22 +224,32 @@ func (l *Live) run() {
 				return
 			}
 		}
-		if err := l.fanOut(round); err != nil {
+		if err := l.fanOut(round, extra); err != nil {
 			l.logger.Error("inbox: live updates could not be sent", "error", err)
 			l.resyncAll()
 		}
 	}
 }
 
-// fanOut reads the facts of the changed conversations and hands each subscriber those it sees.
-func (l *Live) fanOut(round map[int64]struct{}) error {
-	ids := make([]int64, 0, len(round))
+// fanOut reads the facts of the changed conversations and hands each subscriber those it sees;
+// presence and mention events (extra) pass the same check, a mention only to its member.
+func (l *Live) fanOut(round map[int64]struct{}, extra []LiveEvent) error {
+	ids := make([]int64, 0, len(round)+len(extra))
 	for id := range round {
 		ids = append(ids, id)
+	}
+	for _, ev := range extra {
+		if _, ok := round[ev.ConversationID]; !ok {
+			ids = append(ids, ev.ConversationID)
+		}
 	}
 	facts, err := conversationFacts(context.Background(), l.db.R, ids)
 	if err != nil {
 		return err
+	}
+	byID := make(map[int64]authz.ConversationFacts, len(facts))
+	for _, f := range facts {
+		byID[f.id] = f.ConversationFacts
 	}
 	l.mu.Lock()
 	subs := make([]*Subscription, 0, len(l.subs))
@@ -207,10 +259,20 @@ func (l *Live) fanOut(round map[int64]struct{}) error {
 	l.mu.Unlock()
 	for _, s := range subs {
 		vis := s.vis.Load()
+		if vis == nil {
+			continue
+		}
 		for _, f := range facts {
-			if vis != nil && vis.Allows(f.ConversationFacts) {
+			if _, changed := round[f.id]; changed && vis.Allows(f.ConversationFacts) {
 				l.deliver(s, LiveEvent{ConversationID: f.id})
 			}
+		}
+		for _, ev := range extra {
+			f, ok := byID[ev.ConversationID]
+			if !ok || (ev.MemberID != 0 && ev.MemberID != s.member.Load()) || !vis.Allows(f) {
+				continue
+			}
+			l.deliver(s, ev)
 		}
 	}
 	return nil

@@ -70,10 +70,15 @@ func (s *Service) SendCanned(ctx context.Context, p *authz.Principal, conversati
 	if err != nil {
 		return Message{}, err
 	}
+	conv, err := s.Get(ctx, p, conversationID)
+	if err != nil {
+		return Message{}, err
+	}
+	body := FillCanned(cr.Body, conv.Contact, p.Name)
 	return s.send(ctx, p, conversationID, outgoing{perm: authz.MessagesSendCanned, needsWindow: true,
-		typ: whatsapp.TypeText, text: cr.Body, cannedID: cr.ID,
+		typ: whatsapp.TypeText, text: body, cannedID: cr.ID,
 		call: func(ctx context.Context, pn, to string) (string, error) {
-			return s.sender.SendText(ctx, pn, to, cr.Body)
+			return s.sender.SendText(ctx, pn, to, body)
 		}})
 }
 

@@ -42,12 +42,14 @@ type Service struct {
 	// inbound and gate connect marketing consent (SetConsentHooks); nil when not wired.
 	inbound InboundObserver
 	gate    TemplateGate
+	// presence is who has which conversation open (presence.go).
+	presence *presence
 }
 
 // NewService wires the inbox. sender may be nil where nothing is sent (reports, tests of
 // reads); sending then fails.
 func NewService(d *db.DB, log *audit.Log, clk clock.Clock, sender Sender) *Service {
-	return &Service{db: d, audit: log, clock: clk, sender: sender}
+	return &Service{db: d, audit: log, clock: clk, sender: sender, presence: newPresence()}
 }
 
 // changed announces a change to conversation id once err says it was committed.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,8 +51,18 @@ func TestAgentAnswersACustomer(t *testing.T) {
 		t.Errorf("inbox shows %q", got)
 	}
 	screenshot(t, b, "inbox")
-	run(t, b, "open the conversation",
+	run(t, b, "open the conversation beside the list",
 		chromedp.Click(chromedp.CSS(".conversation-item__link")),
+		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
+		chromedp.WaitVisible(chromedp.CSS(".conversation-item.is-current")),
+	)
+	if loc, _ := chromedp.Run(b, chromedp.Location()); !strings.HasSuffix(loc, "/conversations/"+strconv.FormatInt(conv.ID, 10)) {
+		t.Errorf("the open conversation's address is %s", loc)
+	}
+	run(t, b, "the back button returns to the list, forward to the conversation",
+		chromedp.NavigateBack(),
+		chromedp.WaitVisible(chromedp.CSS(".inbox__pane--empty")),
+		chromedp.NavigateForward(),
 		chromedp.WaitVisible(chromedp.CSS("#reply-text")),
 	)
 	if phone := text(t, b, "#contact-phone"); !strings.Contains(phone, "•••") || strings.Contains(phone, "5551234") {
@@ -65,13 +76,16 @@ func TestAgentAnswersACustomer(t *testing.T) {
 	runWithin(t, b, 8*time.Second, "the new message appears without a reload, pushed",
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "mother's birthday")]`)),
 	)
-	run(t, b, "reply",
-		chromedp.SendKeys(chromedp.CSS("#reply-text"), "It ships today, Sheena. Happy birthday to her!"),
-		chromedp.Click(chromedp.CSS(`form[action$="/text"] button`)),
+	run(t, b, "reply with Enter",
+		chromedp.Focus(chromedp.CSS("#reply-text")),
+		chromedp.KeyEvent("It ships today, Sheena."),
+		pressEnter(true),
+		chromedp.KeyEvent("Happy birthday to her!"),
+		pressEnter(false),
 		chromedp.WaitVisible(chromedp.CSS(".message--out .message__status")),
 	)
 	sent := in.Sim.Sent()
-	if len(sent) == 0 || sent[len(sent)-1].Text != "It ships today, Sheena. Happy birthday to her!" {
+	if len(sent) == 0 || sent[len(sent)-1].Text != "It ships today, Sheena.\nHappy birthday to her!" {
 		t.Fatalf("the simulator did not receive the reply: %+v", sent)
 	}
 	wamid := sent[len(sent)-1].ID
@@ -99,18 +113,24 @@ func TestAgentAnswersACustomer(t *testing.T) {
 	if w := text(t, b, "#window-state"); !strings.Contains(w, "templates only") {
 		t.Errorf("after 24 hours the window reads %q", w)
 	}
-	var textBoxes int
-	nodes, err := chromedp.Run(b, chromedp.Nodes(chromedp.CSSAll("#reply-text"), chromedp.AtLeast(0)))
-	if err == nil {
-		textBoxes = len(nodes)
+	if n := count(t, b, `[data-composer-mode="reply"]`); n != 0 {
+		t.Error("the composer offers a free-form reply outside the 24-hour window")
 	}
-	if textBoxes != 0 {
-		t.Error("the free-text box is offered outside the 24-hour window")
+	if why := text(t, b, "#window-closed"); !strings.Contains(why, "24 hours") {
+		t.Errorf("the closed window is explained as %q", why)
 	}
-	run(t, b, "send the approved template",
+	screenshot(t, b, "window-closed")
+	run(t, b, "send the approved template from the dialog",
+		chromedp.Click(chromedp.CSS("#choose-template")),
 		chromedp.WaitVisible(chromedp.CSS("#field-body_1")),
 		chromedp.SendKeys(chromedp.CSS("#field-body_1"), "Sheena"),
 		chromedp.SendKeys(chromedp.CSS("#field-body_2"), "860198"),
+	)
+	if preview := text(t, b, ".template-preview__bubble"); !strings.Contains(preview, "Hi Sheena, your order 860198 is on its way.") {
+		t.Errorf("the live preview reads %q", preview)
+	}
+	screenshot(t, b, "template-dialog")
+	run(t, b, "send it",
 		chromedp.Click(chromedp.CSS(`#template-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.Search(`//div[contains(@class,"message__template")]`)),
 	)

@@ -89,15 +89,15 @@ func TestReceiveAndSendMedia(t *testing.T) {
 	}
 	run(t, b, "attach a file",
 		chromedp.Navigate(in.URL+"/conversations/"+itoa(conv)),
-		chromedp.WaitVisible(chromedp.CSS(".media-composer summary")),
-		chromedp.Click(chromedp.CSS(".media-composer summary")),
+		chromedp.WaitVisible(chromedp.CSS("#composer-attach")),
+		chromedp.Click(chromedp.CSS("#composer-attach")),
 		chromedp.WaitVisible(chromedp.CSS("#media-caption")),
 		chromedp.SetUploadFiles(chromedp.CSS("#media-file"), []string{file}),
 		chromedp.SendKeys(chromedp.CSS("#media-caption"), "Our care guide for olive trees"),
 	)
-	bothWidths(t, b, "file-chosen", ".media-composer")
+	bothWidths(t, b, "file-chosen", "#media-dialog")
 	run(t, b, "send it",
-		chromedp.Click(chromedp.CSS(`.media-composer__form button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`#media-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.message--out img.message__image`)),
 	)
 	if !strings.Contains(text(t, b, "#messages"), "Our care guide for olive trees") {
