@@ -41,6 +41,8 @@ const (
 	KindAccessReviewOpened Kind = "access_review_opened"
 	// KindAccessReviewOverdue: an access review is past its due date and still open.
 	KindAccessReviewOverdue Kind = "access_review_overdue"
+	// KindCampaignPaused: a campaign stopped sending on a quality or limit error from Meta.
+	KindCampaignPaused Kind = "campaign_paused"
 )
 
 // Severity is how urgently an administrator should look.
@@ -86,6 +88,7 @@ var kinds = map[Kind]kindInfo{
 	KindWebhookSignatureFailures:  {SeverityWarning, "Webhook signature failures"},
 	KindAccessReviewOpened:        {SeverityInfo, "Access review opened"},
 	KindAccessReviewOverdue:       {SeverityWarning, "Access review overdue"},
+	KindCampaignPaused:            {SeverityWarning, "Campaign paused by WhatsApp"},
 }
 
 // Kinds returns every kind, in the order the alerts page lists them.
@@ -94,7 +97,7 @@ func Kinds() []Kind {
 		KindRepeatedSignInFailures, KindSignInFailuresFromAddress, KindSignInFromNewAddress,
 		KindTwoFactorReset, KindTwoFactorRemoved, KindTOTPReplay, KindRoleRaisedToAdministrator,
 		KindAPIKeyCreated, KindMassExport, KindWebhookSignatureFailures,
-		KindAccessReviewOpened, KindAccessReviewOverdue,
+		KindAccessReviewOpened, KindAccessReviewOverdue, KindCampaignPaused,
 	}
 }
 

@@ -38,6 +38,8 @@ type Service struct {
 	// inbound and gate connect marketing consent (SetConsentHooks); nil when not wired.
 	inbound InboundObserver
 	gate    TemplateGate
+	// statusObserver sees callback data of status webhooks (SetStatusObserver); nil when not wired.
+	statusObserver StatusObserver
 }
 
 // NewService wires the inbox. sender may be nil where nothing is sent (reports, tests of
