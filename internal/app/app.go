@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/campaigns"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/consent"
@@ -84,6 +85,7 @@ type Core struct {
 	Reviews   *reviews.Service
 	AllowList *settings.AllowList
 	Consent   *consent.Service
+	Campaigns *campaigns.Service
 	// AuditKey signs the activity log's checkpoints; derived from the secret key, never stored.
 	AuditKey ed25519.PrivateKey
 	// Mail queues e-mail; nil when no mail server is configured.
@@ -104,6 +106,8 @@ type CoreOptions struct {
 	// SMTP, when set, turns on e-mail: links in it start with BaseURL.
 	SMTP    config.SMTP
 	BaseURL string
+	// Campaigns tunes campaign sending (throughput, reconciliation after a crash).
+	Campaigns campaigns.Options
 }
 
 // OpenCore opens the database, applies migrations and builds the services.
@@ -191,8 +195,13 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	} else if n > 0 {
 		logger.InfoContext(ctx, "reprocessed kept webhooks", "count", n)
 	}
+	co := o.Campaigns
+	co.Logger = logger
+	camp := campaigns.NewService(d, log, clk, ib, tpl, cs, al, co)
+	ib.SetStatusObserver(camp)
 	return &Core{
-		DB: d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
+		Campaigns: camp,
+		DB:        d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
 		Analytics: analytics.NewService(d, logger, clk, log),
 		Alerts:    al, Throttle: throttle, Mail: mailer,
@@ -218,7 +227,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		logger = slog.Default()
 	}
 	core, err := OpenCore(ctx, CoreOptions{DataDir: cfg.DataDir, Clock: opts.Clock, Logger: logger, Getenv: opts.Getenv,
-		Security: DefaultSecurity(cfg), GraphURL: cfg.GraphURL, SMTP: cfg.SMTP, BaseURL: cfg.BaseURL.String()})
+		Security: DefaultSecurity(cfg), GraphURL: cfg.GraphURL, SMTP: cfg.SMTP, BaseURL: cfg.BaseURL.String(),
+		Campaigns: campaigns.Options{Throughput: cfg.CampaignThroughput, ReconcileAfter: cfg.CampaignReconcileAfter}})
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +295,11 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.Server.Serve(l) }()
 	go a.AuditCheckpoints.Every(ctx, AuditCheckpointInterval)
+	// Campaigns send until shutdown; a send in flight finishes (or is reconciled at next start).
+	campaignCtx, stopCampaigns := context.WithCancel(ctx)
+	campaignsDone := make(chan struct{})
+	go func() { defer close(campaignsDone); _ = a.Campaigns.Run(campaignCtx) }()
+	defer func() { stopCampaigns(); <-campaignsDone }()
 	defer a.startMailWorker(ctx)()
 	select {
 	case err := <-errc:

@@ -30,6 +30,9 @@ type Automated struct {
 	// Intent runs in the same transaction that stores the pending message, before Meta is
 	// called: the caller records that the send is in flight, atomically with the message row.
 	Intent func(ctx context.Context, tx *sql.Tx, messageID int64) error
+	// Pace, when set, is waited for right before Meta is called (a campaign's throughput): the
+	// pace is kept where Meta measures it. An error aborts the call and goes to Outcome.
+	Pace func(ctx context.Context) error
 	// Outcome runs in the transaction that stores Meta's answer (wamid, or callErr).
 	Outcome func(ctx context.Context, tx *sql.Tx, messageID int64, wamid string, callErr error) error
 }
@@ -67,6 +70,11 @@ func (s *Service) SendTemplateAutomated(ctx context.Context, a Automated, conver
 		typ: whatsapp.TypeTemplate, text: text, template: t.Name, language: t.Language, auto: &a,
 		validate: func() error { return asFieldError("template", whatsapp.ValidateTemplateMessage(t)) },
 		call: func(ctx context.Context, pn, to string) (string, error) {
+			if a.Pace != nil {
+				if err := a.Pace(ctx); err != nil {
+					return "", err
+				}
+			}
 			if ts, ok := s.sender.(TaggedSender); ok && a.CallbackData != "" {
 				return ts.SendTemplateTagged(ctx, pn, to, t, a.CallbackData)
 			}

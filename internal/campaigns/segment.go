@@ -1,0 +1,184 @@
+package campaigns
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/whatsapp"
+)
+
+// Segment chooses contacts. Empty criteria choose every contact the creator may reach.
+type Segment struct {
+	// PhonePrefix keeps numbers starting with it ("+49", "+1 555"): a country or an area.
+	PhonePrefix string `json:"phone_prefix,omitempty"`
+	// WroteSince and WroteBefore bound the last time the contact wrote to the business (UTC
+	// dates, inclusive of WroteSince, exclusive of WroteBefore).
+	WroteSince  time.Time `json:"wrote_since,omitzero"`
+	WroteBefore time.Time `json:"wrote_before,omitzero"`
+}
+
+// Describe is the segment in words, for lists and the activity log.
+func (s Segment) Describe() string {
+	var parts []string
+	if s.PhonePrefix != "" {
+		parts = append(parts, "numbers starting "+s.PhonePrefix)
+	}
+	if !s.WroteSince.IsZero() {
+		parts = append(parts, "wrote since "+s.WroteSince.Format("2 Jan 2006"))
+	}
+	if !s.WroteBefore.IsZero() {
+		parts = append(parts, "last wrote before "+s.WroteBefore.Format("2 Jan 2006"))
+	}
+	if len(parts) == 0 {
+		return "all contacts"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s Segment) validate(fe FieldErrors) Segment {
+	s.PhonePrefix = strings.TrimSpace(s.PhonePrefix)
+	if s.PhonePrefix != "" {
+		digits := digitsOf(s.PhonePrefix)
+		if digits == "" || len(digits) > 15 || strings.Trim(s.PhonePrefix, "+0123456789 -()") != "" {
+			fe["phone_prefix"] = "Enter the start of a phone number in digits, such as +49 or +1 555."
+		} else {
+			s.PhonePrefix = "+" + digits
+		}
+	}
+	if !s.WroteSince.IsZero() && !s.WroteBefore.IsZero() && !s.WroteSince.Before(s.WroteBefore) {
+		fe["wrote_before"] = "Choose a date after the “wrote since” date."
+	}
+	return s
+}
+
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// SegmentSize is a segment counted for a template: who receives it, who is left out and why.
+type SegmentSize struct {
+	Matched         int
+	Recipients      int
+	LeftOutConsent  int // MARKETING template, contact never opted in
+	LeftOutOptedOut int // the contact opted out (STOP or by hand)
+	Marketing       bool
+}
+
+// Summary is the size in one sentence: "412 recipients, 38 left out: no marketing consent".
+func (s SegmentSize) Summary() string {
+	out := plural(s.Recipients, "recipient", "recipients")
+	var left []string
+	if s.LeftOutConsent > 0 {
+		left = append(left, fmt.Sprintf("%d left out: no marketing consent", s.LeftOutConsent))
+	}
+	if s.LeftOutOptedOut > 0 {
+		left = append(left, fmt.Sprintf("%d left out: opted out", s.LeftOutOptedOut))
+	}
+	if len(left) > 0 {
+		out += ", " + strings.Join(left, ", ")
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// selectContacts runs fn for each contact of seg that the principal may reach, in id order,
+// with the contact's current consent. A member reaches the contacts of conversations on the
+// numbers of their scope; a contact no conversation ties to a number is reached only by members
+// who work on all numbers.
+func selectContacts(ctx context.Context, q db.Querier, scope authz.NumberScope, seg Segment, fn func(Contact) error) error {
+	where := []string{"c.wa_id IS NOT NULL"}
+	var args []any
+	if seg.PhonePrefix != "" {
+		where = append(where, "c.wa_id LIKE ?")
+		args = append(args, digitsOf(seg.PhonePrefix)+"%")
+	}
+	conv := "v.contact_id = c.id"
+	if !scope.All {
+		if len(scope.IDs) == 0 {
+			return nil
+		}
+		conv += " AND v.phone_number_id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(scope.IDs)), ",") + ")"
+		where = append(where, "EXISTS (SELECT 1 FROM conversations v WHERE "+conv+")")
+		for _, id := range scope.IDs {
+			args = append(args, id)
+		}
+	}
+	if !seg.WroteSince.IsZero() || !seg.WroteBefore.IsZero() {
+		last := "(SELECT max(v.last_inbound_at) FROM conversations v WHERE " + conv + ")"
+		if !scope.All {
+			for _, id := range scope.IDs {
+				args = append(args, id)
+			}
+		}
+		if !seg.WroteSince.IsZero() && !seg.WroteBefore.IsZero() {
+			where = append(where, last+" BETWEEN ? AND ?")
+			args = append(args, seg.WroteSince.UnixMilli(), seg.WroteBefore.UnixMilli()-1)
+		} else if !seg.WroteSince.IsZero() {
+			where = append(where, last+" >= ?")
+			args = append(args, seg.WroteSince.UnixMilli())
+		} else {
+			where = append(where, last+" < ?")
+			args = append(args, seg.WroteBefore.UnixMilli())
+		}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT c.id, c.wa_id, c.profile_name,
+		coalesce((SELECT cc.status FROM contact_consents cc WHERE cc.contact_id = c.id ORDER BY cc.id DESC LIMIT 1), '')
+		FROM contacts c WHERE `+strings.Join(where, " AND ")+` ORDER BY c.id`, args...)
+	if err != nil {
+		return fmt.Errorf("select segment: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Contact
+		if err := rows.Scan(&c.ID, &c.WaID, &c.Name, &c.Consent); err != nil {
+			return fmt.Errorf("scan contact: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// leftOut says why a contact gets no message of a campaign, "" when they get it. Opted-out
+// contacts are left out of every campaign, not only marketing ones: they asked to hear nothing
+// unsolicited.
+func leftOut(c Contact, marketing bool) string {
+	switch {
+	case c.Consent == "opted_out":
+		return reasonOptedOut
+	case marketing && c.Consent != "opted_in":
+		return reasonNoConsent
+	}
+	return ""
+}
+
+// Reasons a recipient is skipped.
+const (
+	reasonNoConsent = "no marketing consent"
+	reasonOptedOut  = "opted out"
+)
+
+// formatPhone shows a wa_id as "+49 30 …" when known, else "+digits".
+func formatPhone(waID string) string {
+	if p, ok := whatsapp.NormalizePhone(waID); ok {
+		return "+" + p
+	}
+	return "+" + waID
+}
