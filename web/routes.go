@@ -40,6 +40,7 @@ func (s *Server) routes() []route {
 		s.reviewRoutes(),
 		s.allowListRoutes(),
 		s.consentRoutes(),
+		s.campaignRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -261,7 +261,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Live: core.Inbox.Live, Ingester: core.Ingester,
 		APIKeys: core.APIKeys, Reviews: core.Reviews, AllowList: core.AllowList, Consent: core.Consent, Analytics: core.Analytics,
-		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
+		Campaigns: core.Campaigns,
+		Sessions:  web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
 	})
 	if err != nil {
 		core.DB.Close()
