@@ -37,7 +37,9 @@ func serve(ctx context.Context, args []string, e env) error {
 
 	// Sandbox mode: the local Cloud API simulator stands in for Meta, and plays the customers.
 	var sandbox *demo.Sandbox
-	if cfg.Demo {
+	// --demo with an explicit --graph-url uses a simulator already running elsewhere (such as
+	// `switchboard simulator`, or a test's), which then outlives this process.
+	if cfg.Demo && cfg.GraphURL == config.DefaultGraphURL {
 		if sandbox, err = demo.Start(clock.System{}, cfg.BaseURL.String()+"/webhooks/whatsapp", logger); err != nil {
 			return err
 		}
