@@ -69,11 +69,11 @@ func campaignDraftOf(c echo.Context, fromForm bool) campaigns.Draft {
 	d.TemplateID, _ = strconv.ParseInt(c.FormValue("template"), 10, 64)
 	d.PhoneNumberID, _ = strconv.ParseInt(c.FormValue("phone_number"), 10, 64)
 	d.Segment.PhonePrefix = c.FormValue("phone_prefix")
-	if t, err := time.Parse("2006-01-02", c.FormValue("wrote_since")); err == nil {
-		d.Segment.WroteSince = t
+	if t, err := time.Parse("2006-01-02", c.FormValue("contacted_since")); err == nil {
+		d.Segment.ContactedSince = t
 	}
-	if t, err := time.Parse("2006-01-02", c.FormValue("wrote_before")); err == nil {
-		d.Segment.WroteBefore = t
+	if t, err := time.Parse("2006-01-02", c.FormValue("contacted_before")); err == nil {
+		d.Segment.ContactedBefore = t
 	}
 	d.StartAt, d.TimeZone = c.FormValue("start_at"), c.FormValue("time_zone")
 	form, _ := c.FormParams()
@@ -103,11 +103,11 @@ func (s *Server) renderCampaignForm(c echo.Context, status int, d campaigns.Draf
 	if d.PhoneNumberID != 0 {
 		v.NumberID = strconv.FormatInt(d.PhoneNumberID, 10)
 	}
-	if !d.Segment.WroteSince.IsZero() {
-		v.WroteSince = d.Segment.WroteSince.Format("2006-01-02")
+	if !d.Segment.ContactedSince.IsZero() {
+		v.ContactedSince = d.Segment.ContactedSince.Format("2006-01-02")
 	}
-	if !d.Segment.WroteBefore.IsZero() {
-		v.WroteBefore = d.Segment.WroteBefore.Format("2006-01-02")
+	if !d.Segment.ContactedBefore.IsZero() {
+		v.ContactedBefore = d.Segment.ContactedBefore.Format("2006-01-02")
 	}
 	numbers, err := s.Numbers.PhoneNumbers(ctx)
 	if err != nil {

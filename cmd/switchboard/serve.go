@@ -100,6 +100,9 @@ func serve(ctx context.Context, args []string, e env) error {
 			if err := demo.SeedCompliance(ctx, a.Members, a.Reviews, a.Consent, a.Inbox); err != nil {
 				logger.Warn("demo access review and consent", "error", err)
 			}
+			if err := demo.SeedCampaigns(ctx, a.DB, a.Members, a.Campaigns, a.Consent, a.Clock.Now()); err != nil {
+				logger.Warn("demo campaigns", "error", err)
+			}
 			if err := sandbox.Run(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("demo simulator stopped", "error", err)
 			}

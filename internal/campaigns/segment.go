@@ -15,10 +15,11 @@ import (
 type Segment struct {
 	// PhonePrefix keeps numbers starting with it ("+49", "+1 555"): a country or an area.
 	PhonePrefix string `json:"phone_prefix,omitempty"`
-	// WroteSince and WroteBefore bound the last time the contact wrote to the business (UTC
-	// dates, inclusive of WroteSince, exclusive of WroteBefore).
-	WroteSince  time.Time `json:"wrote_since,omitzero"`
-	WroteBefore time.Time `json:"wrote_before,omitzero"`
+	// ContactedSince and ContactedBefore bound the last contact with the customer, a message either
+	// way on a number of the creator's scope (UTC dates, ContactedSince inclusive, ContactedBefore
+	// exclusive).
+	ContactedSince  time.Time `json:"contacted_since,omitzero"`
+	ContactedBefore time.Time `json:"contacted_before,omitzero"`
 }
 
 // Describe is the segment in words, for lists and the activity log.
@@ -27,11 +28,11 @@ func (s Segment) Describe() string {
 	if s.PhonePrefix != "" {
 		parts = append(parts, "numbers starting "+s.PhonePrefix)
 	}
-	if !s.WroteSince.IsZero() {
-		parts = append(parts, "wrote since "+s.WroteSince.Format("2 Jan 2006"))
+	if !s.ContactedSince.IsZero() {
+		parts = append(parts, "last contact since "+s.ContactedSince.Format("2 Jan 2006"))
 	}
-	if !s.WroteBefore.IsZero() {
-		parts = append(parts, "last wrote before "+s.WroteBefore.Format("2 Jan 2006"))
+	if !s.ContactedBefore.IsZero() {
+		parts = append(parts, "last contact before "+s.ContactedBefore.Format("2 Jan 2006"))
 	}
 	if len(parts) == 0 {
 		return "all contacts"
@@ -49,8 +50,8 @@ func (s Segment) validate(fe FieldErrors) Segment {
 			s.PhonePrefix = "+" + digits
 		}
 	}
-	if !s.WroteSince.IsZero() && !s.WroteBefore.IsZero() && !s.WroteSince.Before(s.WroteBefore) {
-		fe["wrote_before"] = "Choose a date after the “wrote since” date."
+	if !s.ContactedSince.IsZero() && !s.ContactedBefore.IsZero() && !s.ContactedSince.Before(s.ContactedBefore) {
+		fe["contacted_before"] = "Choose a date after the “last contact on or after” date."
 	}
 	return s
 }
@@ -119,22 +120,22 @@ func selectContacts(ctx context.Context, q db.Querier, scope authz.NumberScope, 
 			args = append(args, id)
 		}
 	}
-	if !seg.WroteSince.IsZero() || !seg.WroteBefore.IsZero() {
-		last := "(SELECT max(v.last_inbound_at) FROM conversations v WHERE " + conv + ")"
+	if !seg.ContactedSince.IsZero() || !seg.ContactedBefore.IsZero() {
+		last := "(SELECT max(v.last_message_at) FROM conversations v WHERE " + conv + ")"
 		if !scope.All {
 			for _, id := range scope.IDs {
 				args = append(args, id)
 			}
 		}
-		if !seg.WroteSince.IsZero() && !seg.WroteBefore.IsZero() {
+		if !seg.ContactedSince.IsZero() && !seg.ContactedBefore.IsZero() {
 			where = append(where, last+" BETWEEN ? AND ?")
-			args = append(args, seg.WroteSince.UnixMilli(), seg.WroteBefore.UnixMilli()-1)
-		} else if !seg.WroteSince.IsZero() {
+			args = append(args, seg.ContactedSince.UnixMilli(), seg.ContactedBefore.UnixMilli()-1)
+		} else if !seg.ContactedSince.IsZero() {
 			where = append(where, last+" >= ?")
-			args = append(args, seg.WroteSince.UnixMilli())
+			args = append(args, seg.ContactedSince.UnixMilli())
 		} else {
 			where = append(where, last+" < ?")
-			args = append(args, seg.WroteBefore.UnixMilli())
+			args = append(args, seg.ContactedBefore.UnixMilli())
 		}
 	}
 	rows, err := q.QueryContext(ctx, `SELECT c.id, c.wa_id, c.profile_name,

@@ -341,22 +341,22 @@ type CampaignVar struct {
 
 // CampaignFormView is the New campaign page.
 type CampaignFormView struct {
-	Page        layout.Page
-	Name        string
-	NumberID    string
-	TemplateID  string
-	Numbers     []Option
-	Templates   []Option
-	Vars        []CampaignVar
-	Sources     []Option
-	PhonePrefix string
-	WroteSince  string
-	WroteBefore string
-	StartAt     string
-	TimeZone    string
-	TimeZones   []Option
-	Errors      map[string]string
-	Preview     *CampaignPreviewView
+	Page            layout.Page
+	Name            string
+	NumberID        string
+	TemplateID      string
+	Numbers         []Option
+	Templates       []Option
+	Vars            []CampaignVar
+	Sources         []Option
+	PhonePrefix     string
+	ContactedSince  string
+	ContactedBefore string
+	StartAt         string
+	TimeZone        string
+	TimeZones       []Option
+	Errors          map[string]string
+	Preview         *CampaignPreviewView
 }
 
 // CampaignSample is one recipient's message in the preview.
@@ -534,13 +534,13 @@ func NewCampaign(v CampaignFormView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = components.Field(components.Input{Name: "wrote_since", Label: "Last wrote to you on or after", Type: "date", Value: v.WroteSince,
-				Error: v.Errors["wrote_since"], Hint: "Optional."}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.Field(components.Input{Name: "contacted_since", Label: "Last contact on or after", Type: "date", Value: v.ContactedSince,
+				Error: v.Errors["contacted_since"], Hint: "Optional."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = components.Field(components.Input{Name: "wrote_before", Label: "Last wrote to you before", Type: "date", Value: v.WroteBefore,
-				Error: v.Errors["wrote_before"], Hint: "Optional."}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.Field(components.Input{Name: "contacted_before", Label: "Last contact before", Type: "date", Value: v.ContactedBefore,
+				Error: v.Errors["contacted_before"], Hint: "Optional."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
