@@ -114,6 +114,10 @@ func TestCampaignPages(t *testing.T) {
 	if csv.Status != http.StatusOK || strings.Count(csv.Body, "\n") != 3 || !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") {
 		t.Errorf("export: %d %q", csv.Status, csv.Body)
 	}
+	// The figures feed the Analytics page.
+	if r := approver.Get("/analytics"); !strings.Contains(r.Body, `id="analytics-campaigns"`) || !strings.Contains(r.Body, "Spring sale") {
+		t.Errorf("analytics has no campaign section: %d", r.Status)
+	}
 	if r := agent.Get(page); r.Status != http.StatusForbidden {
 		t.Errorf("agent viewing a campaign: %d", r.Status)
 	}
