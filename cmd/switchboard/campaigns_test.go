@@ -61,7 +61,9 @@ func TestKillDuringCampaignSendsEachRecipientOnce(t *testing.T) {
 	defer graph.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = sim.AutoProgress(ctx, simulator.Progress{Sent: 20 * time.Millisecond, Delivered: -1, Read: -1}) }()
+	go func() {
+		_ = sim.AutoProgress(ctx, simulator.Progress{Sent: 20 * time.Millisecond, Delivered: -1, Read: -1})
+	}()
 	args := []string{"--graph-url", graph.URL, "--campaign-reconcile-after", "8s"}
 
 	// First start: the demo workspace is prepared against the simulator.
