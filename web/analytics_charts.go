@@ -2,7 +2,9 @@ package web
 
 import (
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 
 	"github.com/go-analyze/charts"
 
@@ -66,9 +68,9 @@ func analyticsChart(t views.DataTable, dark, narrow bool) ([]byte, bool, error) 
 		// Read, delivered, sent and failed are exclusive: stacked, they make the outgoing total.
 		err = p.BarChart(barOption(t, theme, []int{1, 2, 3, 4}, true))
 	case tableConversations:
-		err = p.BarChart(barOption(t, theme, []int{1, 2}, false))
+		err = p.BarChart(categoryBars(barOption(t, theme, []int{1, 2}, false)))
 	case tableFailures:
-		opt := barOption(t, theme, []int{2}, false)
+		opt := categoryBars(barOption(t, theme, []int{2}, false))
 		opt.Legend.Show = charts.Ptr(false)
 		err = p.BarChart(opt)
 	case tableHeat:
@@ -103,6 +105,26 @@ func analyticsChart(t views.DataTable, dark, narrow bool) ([]byte, bool, error) 
 	return b, true, err
 }
 
+// categoryBars lays bars of named things (numbers, error codes) sideways: their names then sit
+// one per line beside the bars, where under vertical bars long names collide or are skipped.
+// Names are cut to their first part ("Lucky Shrub", not the number after it); the table
+// under the chart has them whole.
+func categoryBars(opt charts.BarChartOption) charts.BarChartOption {
+	opt.Horizontal = true
+	labels := make([]string, len(opt.CategoryAxis.Labels))
+	for i, l := range opt.CategoryAxis.Labels {
+		if cut, _, ok := strings.Cut(l, " ("); ok {
+			l = cut
+		}
+		if r := []rune(l); len(r) > 22 {
+			l = string(r[:21]) + "…"
+		}
+		labels[i] = l
+	}
+	opt.CategoryAxis.Labels = labels
+	return opt
+}
+
 func number(s string) float64 {
 	f, _ := strconv.ParseFloat(s, 64)
 	return f
@@ -129,9 +151,39 @@ func barOption(t views.DataTable, theme charts.ColorPalette, cols []int, stack b
 	opt.CategoryAxis.Labels = labels
 	opt.Legend = charts.LegendOption{SeriesNames: names, Offset: charts.OffsetRight}
 	opt.Padding = charts.Box{Top: 16, Right: 16, Bottom: 8, Left: 8}
-	// Counts: whole numbers from zero, so bars compare honestly.
-	opt.ValueAxis = []charts.ValueAxisOption{{Min: charts.Ptr(0.0), ValueFormatter: func(f float64) string {
-		return strconv.FormatFloat(f, 'f', 0, 64)
-	}}}
+	// Counts: whole numbers from zero, so bars compare honestly, on steps of 1, 2 or 5 times a
+	// power of ten (the library's own steps would print 2.5 rounded to 2).
+	var top float64
+	for r := range t.Rows {
+		var sum float64
+		for i := range data {
+			if stack {
+				sum += data[i][r]
+			} else {
+				sum = max(sum, data[i][r])
+			}
+		}
+		top = max(top, sum)
+	}
+	step, steps := countSteps(top, 6)
+	opt.ValueAxis = []charts.ValueAxisOption{{
+		Min: charts.Ptr(0.0), Max: charts.Ptr(step * float64(steps)), LabelCount: steps + 1,
+		ValueFormatter: func(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) },
+	}}
 	return opt
+}
+
+// countSteps divides 0..top into at most maxSteps whole steps of 1, 2 or 5 times a power of ten.
+func countSteps(top float64, maxSteps int) (step float64, steps int) {
+	if top <= 0 {
+		return 1, 1
+	}
+	for base := 1.0; ; base *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			step = base * m
+			if n := int(math.Ceil(top / step)); n <= maxSteps {
+				return step, max(n, 1)
+			}
+		}
+	}
 }

@@ -40,6 +40,9 @@ func (s *Server) renderAccount(c echo.Context, status int, passwordErrors map[st
 		}
 		v.AlertMail = &views.AlertMailChoice{On: on, MailEnabled: s.MailService != nil}
 	}
+	if v.Availability, err = s.availabilityChoice(c); err != nil {
+		return err
+	}
 	return render(c, status, views.Account(v))
 }
 

@@ -112,6 +112,9 @@ func (s *Server) analyticsPage(c echo.Context) error {
 		return analyticsError(err)
 	}
 	fillAnalyticsView(&v, q, r, p.Can(authz.ReportsExport))
+	if v.Ratings, err = s.analyticsRatings(c, q); err != nil {
+		return analyticsError(err)
+	}
 	if v.Campaigns, err = s.analyticsCampaigns(c, q); err != nil {
 		return analyticsError(err)
 	}

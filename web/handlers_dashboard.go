@@ -91,6 +91,7 @@ var shortcutTexts = map[string]string{
 	"/templates":         "Message templates, their review and Meta's verdict.",
 	"/canned":            "Ready-made answers for the questions that come up often.",
 	"/numbers":           "Quality rating and messaging limit of each number.",
+	"/automation":        "Business hours, auto-replies, welcome menus, teams and ratings.",
 	"/campaigns":         "Broadcast an approved template to customers who agreed, paced under WhatsApp's limits.",
 	"/members":           "Who has access, with which role and numbers.",
 	"/roles":             "What each role allows.",
@@ -103,6 +104,7 @@ var shortcutTexts = map[string]string{
 	"/reviews":           "Regular reviews of who has access, and their reports.",
 	"/developers":        "API keys for integrations, and the API reference.",
 	"/settings/privacy":  "Marketing consent keywords and what is stored.",
+	"/settings/labels":   "The labels your team puts on conversations and contacts.",
 }
 
 // shortcuts lists the pages of the member's navigation (which holds only pages they may open)

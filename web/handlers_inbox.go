@@ -41,7 +41,11 @@ func (s *Server) inboxPage(c echo.Context) error {
 	if p.Can(authz.ContactsViewPII) {
 		v.SearchHint = "Search by name, message text or phone number."
 	}
-	page, err := s.Inbox.List(ctx, p, inbox.ListQuery{Box: box, Search: search, Before: before})
+	label, err := s.labelFilter(c, &v)
+	if err != nil {
+		return err
+	}
+	page, err := s.Inbox.List(ctx, p, inbox.ListQuery{Box: box, Search: search, LabelID: label, Before: before})
 	var fe inbox.FieldErrors
 	var refused *inbox.RuleError
 	switch {
@@ -59,11 +63,15 @@ func (s *Server) inboxPage(c echo.Context) error {
 	for _, conv := range page.Conversations {
 		v.Conversations = append(v.Conversations, views.ConversationRow{URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
 			Contact: listContact(conv.Contact), Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt),
-			Unread: conv.Unread, Assignee: conv.AssigneeName, Escalated: conv.Escalated, Closed: conv.Status == inbox.StatusClosed})
+			Unread: conv.Unread, Assignee: conv.AssigneeName, Escalated: conv.Escalated, Closed: conv.Status == inbox.StatusClosed,
+			Labels: labelChips(conv.Labels)})
 	}
 	query := "/inbox?box=" + string(box)
 	if search != "" {
 		query += "&q=" + url.QueryEscape(search)
+	}
+	if label != 0 {
+		query += "&label=" + strconv.FormatInt(label, 10)
 	}
 	if !page.Next.IsZero() {
 		v.NextHref = query + "&before=" + page.Next.String()
@@ -201,10 +209,17 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 		v.Revealed, v.Phone, v.Contact = true, conv.Contact.Phone, conv.Contact.Label()
 	}
 	v.WindowText = windowText(conv.Window, now)
+	automated, err := s.automatedIDs(ctx, msgs)
+	if err != nil {
+		return v, err
+	}
 	for i := len(msgs) - 1; i >= 0; i-- { // oldest first on the page
 		m := msgs[i]
 		row := views.MessageRow{Outbound: m.Direction == inbox.Outbound, Text: m.Text, When: m.CreatedAt.Format("2 Jan 15:04"),
 			Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName}
+		if automated[m.ID] {
+			row.SentBy = inbox.AutomationName
+		}
 		if m.Error != nil {
 			row.Error = "WhatsApp did not deliver this message: " + m.Error.Title + " (error " + strconv.Itoa(m.Error.Code) + ")"
 			if m.Error.Details != "" {
@@ -250,6 +265,12 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 		}
 	}
 	if v.Consent, err = s.consentPanel(c, conv.Contact.ID); err != nil {
+		return v, err
+	}
+	if v.Labels, err = s.labelsPanel(ctx, p, conv.ID); err != nil {
+		return v, err
+	}
+	if v.Automation, err = s.conversationAutomation(c, conv.ID); err != nil {
 		return v, err
 	}
 	return v, nil

@@ -70,8 +70,13 @@ func (s *Server) renderUsage(c echo.Context, status int, form views.RateForm) er
 		{Label: "Estimated cost this month", Value: strings.Join(costs, " + "), Hint: "from the rate card"},
 	}
 	for _, r := range card {
-		v.Rates = append(v.Rates, views.RateRow{Category: r.Category, Country: r.Country, Currency: r.Currency, Price: r.Price(),
-			EffectiveFrom: r.EffectiveFrom.Format(time.DateOnly)})
+		row := views.RateRow{Category: r.Category, Country: r.Country, Currency: r.Currency, Price: r.Price(),
+			EffectiveFrom: r.EffectiveFrom.Format(time.DateOnly)}
+		if r.Unset() {
+			row.Price, row.EffectiveFrom = "not set", "–"
+			v.RatesUnset = true
+		}
+		v.Rates = append(v.Rates, row)
 	}
 	for _, n := range numbers {
 		v.Numbers = append(v.Numbers, views.NumberState{Name: n.Name, Quality: n.Quality, Limit: n.Limit})

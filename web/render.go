@@ -56,6 +56,7 @@ var navigation = []navEntry{
 	{"canned", "Canned replies", "/canned", authz.Require(authz.CannedResponsesManage), "Messaging"},
 	{"numbers", "Phone numbers", "/numbers", authz.Require(authz.NumbersView), "Messaging"},
 	{"campaigns", "Campaigns", "/campaigns", authz.RequireAny(authz.CampaignsManage, authz.CampaignsApprove), "Messaging"},
+	{"automation", "Automation", "/automation", authz.Require(authz.AutomationManage), "Messaging"},
 	{"analytics", "Analytics", "/analytics", authz.Require(authz.AnalyticsView), "Insights"},
 	{"usage", "Usage and cost", "/usage", authz.Require(authz.BillingView), "Insights"},
 	{"members", "Members", "/members", authz.Require(authz.MembersView), "Team"},
@@ -67,6 +68,7 @@ var navigation = []navEntry{
 	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 	{"developers", "Developers", "/developers", authz.Require(authz.APIKeysManage), "Settings"},
 	{"privacy", "Privacy", "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
+	{"labels", "Labels", "/settings/labels", authz.Require(authz.LabelsManage), "Settings"},
 }
 
 // page builds the layout part of a view model for the current request.

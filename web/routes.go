@@ -40,6 +40,8 @@ func (s *Server) routes() []route {
 		s.reviewRoutes(),
 		s.allowListRoutes(),
 		s.consentRoutes(),
+		s.labelRoutes(),
+		s.automationRoutes(),
 		s.campaignRoutes(),
 	} {
 		all = append(all, area...)

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/automation"
 	"github.com/switchboard/switchboard/internal/campaigns"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
@@ -56,6 +57,7 @@ type Deps struct {
 	Reviews     *reviews.Service
 	AllowList   *settings.AllowList
 	Consent     *consent.Service
+	Automation  *automation.Service
 	Campaigns   *campaigns.Service
 	Audit       *audit.Log
 	Assets      *static.Assets

@@ -61,6 +61,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		if err := demo.SeedHistory(ctx, a.DB, a.Clock.Now()); err != nil {
 			return err
 		}
+		if err := demo.SeedAutomation(ctx, a.DB, a.Members, a.Automation, a.Inbox); err != nil {
+			return fmt.Errorf("demo automation: %w", err)
+		}
 		var b strings.Builder
 		b.WriteString("\nDemo workspace: sign in at " + cfg.BaseURL.String() + "/login as\n")
 		for _, c := range creds {
@@ -102,6 +105,9 @@ func serve(ctx context.Context, args []string, e env) error {
 			}
 			if err := demo.SeedCampaigns(ctx, a.DB, a.Members, a.Campaigns, a.Consent, a.Clock.Now()); err != nil {
 				logger.Warn("demo campaigns", "error", err)
+			}
+			if err := sandbox.SeedInboxData(ctx, a.Members, a.Inbox); err != nil {
+				logger.Warn("demo labels, contacts and media", "error", err)
 			}
 			if err := sandbox.Run(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("demo simulator stopped", "error", err)

@@ -26,7 +26,7 @@ func benchSize() int {
 }
 
 // benchDB is a private copy of the cached benchmark database.
-func benchDB(b *testing.B) *db.DB {
+func benchDB(b testing.TB) *db.DB {
 	b.Helper()
 	dir, err := analyticsgen.CachedDir(benchSize(), b.Logf)
 	if err != nil {

@@ -35,6 +35,11 @@ type Rate struct {
 // Price is the rate as a decimal string ("0.0250").
 func (r Rate) Price() string { return formatMicros(r.Micros) }
 
+// Unset reports a line of the starting card that nobody has filled in yet: Meta's amounts
+// change and differ by country, so the card ships with the categories at zero, and a zero
+// nobody entered is no price (a cost of 0.0000 would read as "free").
+func (r Rate) Unset() bool { return r.Micros == 0 && r.CreatedAt.UnixMilli() == 0 }
+
 func formatMicros(m int64) string {
 	return strconv.FormatFloat(float64(m)/1e6, 'f', 4, 64)
 }
@@ -281,7 +286,7 @@ func rateAt(card []Rate, category, country string, day time.Time) (Rate, bool) {
 		var best Rate
 		found := false
 		for _, r := range card {
-			if r.Category == category && r.Country == c && !r.EffectiveFrom.After(day) && (!found || r.EffectiveFrom.After(best.EffectiveFrom)) {
+			if r.Category == category && r.Country == c && !r.Unset() && !r.EffectiveFrom.After(day) && (!found || r.EffectiveFrom.After(best.EffectiveFrom)) {
 				best, found = r, true
 			}
 		}

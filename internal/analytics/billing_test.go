@@ -90,3 +90,44 @@ func TestUsageIsPricedByTheCardInEffect(t *testing.T) {
 		t.Fatalf("%d rate changes in the activity log, want 3", audited)
 	}
 }
+
+// The starting card names the categories without prices: their messages are counted but not
+// costed (no "0.0000" that reads as free) until someone enters a price, and a price of zero
+// that someone does enter is a price.
+func TestTheStartingCardPricesNothing(t *testing.T) {
+	d, _ := generated(t, 600)
+	ctx := context.Background()
+	svc := analytics.NewService(d, nil, clock.NewFake(genNow), audit.New(d, clock.NewFake(genNow)))
+	manager := &authz.Principal{MemberID: 1, Name: "Finance", Permissions: authz.NewSet(authz.BillingView, authz.BillingManage), Numbers: authz.NumberScope{All: true}}
+	card, err := svc.RateCard(ctx, manager)
+	if err != nil || len(card) != len(analytics.Categories) {
+		t.Fatalf("starting card %v, %v", card, err)
+	}
+	for _, r := range card {
+		if !r.Unset() {
+			t.Errorf("starting line %s %s counts as set", r.Category, r.Country)
+		}
+	}
+	usage := func(category string) (msgs int64, priced bool) {
+		rows, err := svc.Usage(ctx, manager, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.Category == category {
+				msgs += r.Messages
+				priced = priced || r.Priced
+			}
+		}
+		return msgs, priced
+	}
+	if n, priced := usage("utility"); n == 0 || priced {
+		t.Fatalf("utility on the starting card: %d messages, priced %v; want counted and unpriced", n, priced)
+	}
+	if _, err := svc.SetRate(ctx, manager, analytics.RateInput{Category: "utility", Country: "*", Currency: "USD", Price: "0", EffectiveFrom: "2020-01-01"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, priced := usage("utility"); !priced {
+		t.Fatal("a price of zero someone entered does not price utility messages")
+	}
+}

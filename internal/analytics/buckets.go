@@ -2,38 +2,19 @@ package analytics
 
 import (
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/analytics/rollup"
 )
 
 // Bounds are the upper ends (exclusive, in seconds) of the duration histogram's buckets; bucket
 // len(Bounds) holds everything from a week on. Medians and p90s are read from the histogram, so
-// they are known to the bucket: a minute or two under half an hour, hours beyond. The same
-// bounds are written out in the triggers of migrations/0014_analytics.sql; bucketSQL builds
-// the expression the rebuild uses, and TestTriggersMatchRebuild keeps the two in step.
-var Bounds = []int64{30, 60, 120, 180, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200,
-	10800, 14400, 21600, 28800, 43200, 86400, 172800, 259200, 604800}
+// they are known to the bucket: a minute or two under half an hour, hours beyond. The rollup
+// package, which keeps the histograms, owns them.
+var Bounds = rollup.Bounds
 
 // BucketOf is the bucket of a duration of s seconds.
-func BucketOf(s int64) int {
-	for i, b := range Bounds {
-		if s < b {
-			return i
-		}
-	}
-	return len(Bounds)
-}
-
-// bucketSQL is BucketOf as an SQL expression over expr (seconds).
-func bucketSQL(expr string) string {
-	var b strings.Builder
-	b.WriteString("CASE")
-	for i, bound := range Bounds {
-		fmt.Fprintf(&b, " WHEN %s < %d THEN %d", expr, bound, i)
-	}
-	fmt.Fprintf(&b, " ELSE %d END", len(Bounds))
-	return b.String()
-}
+func BucketOf(s int64) int { return rollup.BucketOf(s) }
 
 // BucketLabel names bucket i as a range, "5–10 min".
 func BucketLabel(i int) string {

@@ -20,7 +20,7 @@ var actionGroups = []ActionGroup{
 		"recovery_code", "reauth.", "alert.", "access_review."}},
 	{"audit", "Activity log", []string{"audit."}},
 	{"templates", "Templates", []string{"template."}},
-	{"inbox", "Inbox", []string{"conversation.", "message.", "contact.", "canned_response.", "campaign.", "automation."}},
+	{"inbox", "Inbox", []string{"conversation.", "message.", "contact.", "contacts.", "contact_field.", "label.", "canned_response.", "campaign.", "automation."}},
 	{"developers", "Developers", []string{"api_key.", "api.", "webhook.", "integration."}},
 	{"settings", "Settings", []string{"setup.", "workspace.", "settings.", "waba.", "number.", "phone_number.", "billing.", "mail."}},
 	{"other", "Other", nil},

@@ -571,8 +571,7 @@ func (s *Service) reconcile(ctx context.Context, id int64, started time.Time, in
 			// No sign from Meta in all that time: it never got the message. Send it again.
 			err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 				if st.msgID != 0 {
-					if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'failed', status_at = ?, error_title = ?
-						WHERE id = ? AND wamid IS NULL`, now.UnixMilli(), "Not confirmed by WhatsApp; the campaign sent it again", st.msgID); err != nil {
+					if err := s.inbox.AbandonPending(ctx, tx, st.msgID, "Not confirmed by WhatsApp; the campaign sent it again"); err != nil {
 						return err
 					}
 				}

@@ -94,8 +94,13 @@ func dsn(path string, writer bool) string {
 		// truncated back to this size instead of keeping its peak.
 		q.Add("_pragma", "journal_size_limit(67108864)")
 		q.Set("_txlock", "immediate")
+		// 32 MiB of page cache (SQLite's default is 2 MiB): the writer touches the same
+		// conversations, indexes and rollups batch after batch, and reading them back from the
+		// file cost a twentieth of ingest's CPU at 3,300 events/s.
+		q.Add("_pragma", "cache_size(-32768)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", "cache_size(-16384)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }

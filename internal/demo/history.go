@@ -33,5 +33,5 @@ func SeedHistory(ctx context.Context, d *db.DB, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("demo history: %w", err)
 	}
-	return nil
+	return seedRates(ctx, d, now)
 }

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
@@ -13,122 +13,290 @@ import (
 	"github.com/switchboard/switchboard/internal/whatsapp"
 )
 
-// Automated describes a message Switchboard sends by itself (a campaign, an automation) through
-// the one send path, so that the same rules hold as for a member: the number must be on, the
-// TemplateGate refuses MARKETING templates without consent, free text needs the window. The
-// message shows By in place of a member's name, and the activity event names Actor.
-type Automated struct {
-	// By is shown in the conversation and recorded in the event: "Campaign “Spring sale”".
-	By    string
-	Actor audit.Actor
-	// CallbackData goes to Meta as biz_opaque_callback_data and comes back on every status
-	// webhook of the message (StatusObserver), even when the send's answer was lost.
-	CallbackData string
-	// Check runs in the first transaction, after the gate: a refusal returned here aborts the
-	// send with nothing stored (an opted-out contact, a recipient already claimed).
-	Check func(ctx context.Context, tx *sql.Tx) error
-	// Intent runs in the same transaction that stores the pending message, before Meta is
-	// called: the caller records that the send is in flight, atomically with the message row.
-	Intent func(ctx context.Context, tx *sql.Tx, messageID int64) error
-	// Pace, when set, is waited for right before Meta is called (a campaign's throughput): the
-	// pace is kept where Meta measures it. An error aborts the call and goes to Outcome.
-	Pace func(ctx context.Context) error
-	// Outcome runs in the transaction that stores Meta's answer (wamid, or callErr).
-	Outcome func(ctx context.Context, tx *sql.Tx, messageID int64, wamid string, callErr error) error
+// AutomationName is how automated messages, assignments and closings are attributed: in the
+// conversation and as the activity log's actor.
+const AutomationName = "Automation"
+
+// AutomationActor is the activity log's actor of everything internal/automation does.
+func AutomationActor() audit.Actor { return audit.SystemActor(AutomationName) }
+
+// InteractiveSender is the optional part of a Sender that sends reply buttons and lists. The
+// Cloud API sender has it; a Sender without it cannot send automated menus.
+type InteractiveSender interface {
+	SendInteractive(ctx context.Context, phoneNumberID, to string, m whatsapp.InteractiveMessage) (wamid string, err error)
 }
 
-func (a *Automated) by() string {
-	if a == nil {
-		return ""
+// AutomatedMessage is one message automation sends: Text, or an Interactive message whose body
+// is shown as its text in the conversation.
+type AutomatedMessage struct {
+	// Kind names why it was sent (away, keyword, menu, rating…), for the activity log.
+	Kind        string
+	Text        string
+	CannedID    int64
+	Interactive *whatsapp.InteractiveMessage
+}
+
+// AutomationTarget is what a claim needs to know of the conversation before a message goes out.
+type AutomationTarget struct {
+	ConversationID int64
+	ContactID      int64
+	PhoneNumberID  int64
+	Status         Status
+	AssigneeID     int64
+	LastInboundAt  time.Time
+	ClosedAt       time.Time
+}
+
+// ClaimFunc is called inside the transaction that writes the pending message, after the window
+// and the number were checked: it refuses the send (an error; nothing is written) or records
+// that msgID is under way, so that a crash cannot send it twice.
+type ClaimFunc func(ctx context.Context, tx *sql.Tx, t AutomationTarget, msgID int64) error
+
+// AutomationConversation reads what automation decides on, through q, for any conversation:
+// automation acts for the workspace, not for a member, so no visibility applies here; whom it
+// assigns to is checked against that member's visibility (AssignAutomated).
+func AutomationConversation(ctx context.Context, q db.Querier, id int64) (AutomationTarget, error) {
+	var (
+		t        AutomationTarget
+		assignee sql.NullInt64
+		last     sql.NullInt64
+		closed   sql.NullInt64
+	)
+	err := q.QueryRowContext(ctx, `SELECT id, contact_id, phone_number_id, status, assignee_id, last_inbound_at, closed_at
+		FROM conversations WHERE id = ?`, id).Scan(&t.ConversationID, &t.ContactID, &t.PhoneNumberID, &t.Status, &assignee, &last, &closed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AutomationTarget{}, ErrNotFound
 	}
-	return a.By
-}
-
-// TaggedSender is a Sender that can attach biz_opaque_callback_data to a template message. The
-// wiring's Cloud API sender implements it; without it the callback data is not sent.
-type TaggedSender interface {
-	SendTemplateTagged(ctx context.Context, phoneNumberID, to string, t whatsapp.TemplateMessage, callbackData string) (wamid string, err error)
-}
-
-// automatedPrincipal sends for the automation: it may send templates and sees every
-// conversation, since the automation was authorised when it was approved (a campaign's number
-// within its creator's and approver's scope).
-func automatedPrincipal(a Automated) *authz.Principal {
-	return &authz.Principal{Name: a.By, Permissions: authz.NewSet(authz.MessagesSendTemplate, authz.ConversationsViewAll),
-		Numbers: authz.NumberScope{All: true}}
-}
-
-// SendTemplateAutomated sends an approved template to a conversation for a, keeping shown as the
-// message's text. Errors are those of SendTemplate; ErrNoConsent is returned unrecorded, for the
-// automation to count.
-func (s *Service) SendTemplateAutomated(ctx context.Context, a Automated, conversationID int64, t whatsapp.TemplateMessage, shown string) (Message, error) {
-	text := strings.TrimSpace(shown)
-	if text == "" {
-		text = "[template: " + t.Name + "]"
-	}
-	return s.send(ctx, automatedPrincipal(a), conversationID, outgoing{perm: authz.MessagesSendTemplate,
-		typ: whatsapp.TypeTemplate, text: text, template: t.Name, language: t.Language, auto: &a,
-		validate: func() error { return asFieldError("template", whatsapp.ValidateTemplateMessage(t)) },
-		call: func(ctx context.Context, pn, to string) (string, error) {
-			if a.Pace != nil {
-				if err := a.Pace(ctx); err != nil {
-					return "", err
-				}
-			}
-			if ts, ok := s.sender.(TaggedSender); ok && a.CallbackData != "" {
-				return ts.SendTemplateTagged(ctx, pn, to, t, a.CallbackData)
-			}
-			return s.sender.SendTemplate(ctx, pn, to, t)
-		}})
-}
-
-// ConversationFor returns the conversation of a contact on a business number (ours, not Meta's),
-// creating it closed when there is none: a broadcast must not fill the open inbox, and the
-// customer's answer opens it as any inbound message does.
-func ConversationFor(ctx context.Context, q db.Querier, contactID, phoneNumberID int64, nowMillis int64) (int64, error) {
-	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM conversations WHERE contact_id = ? AND phone_number_id = ?`, contactID, phoneNumberID).Scan(&id)
-	if err == nil {
-		return id, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("find conversation: %w", err)
-	}
-	res, err := q.ExecContext(ctx, `INSERT INTO conversations (contact_id, phone_number_id, status, last_message_at, closed_at, created_at, updated_at)
-		VALUES (?, ?, 'closed', ?, ?, ?, ?)`, contactID, phoneNumberID, nowMillis, nowMillis, nowMillis, nowMillis)
 	if err != nil {
-		return 0, fmt.Errorf("create conversation: %w", err)
+		return AutomationTarget{}, fmt.Errorf("load conversation: %w", err)
 	}
-	return res.LastInsertId()
+	t.AssigneeID = assignee.Int64
+	if last.Valid {
+		t.LastInboundAt = fromMillis(last.Int64)
+	}
+	if closed.Valid {
+		t.ClosedAt = fromMillis(closed.Int64)
+	}
+	return t, nil
 }
 
-// AdoptWamid gives a pending outgoing message the wamid Meta reported for it by a status webhook
-// after the send's own answer was lost (a crash between the call and its commit), and applies
-// the statuses that waited for it. A message that already has a wamid is left alone.
-func (s *Service) AdoptWamid(ctx context.Context, tx *sql.Tx, messageID int64, wamid string) error {
-	res, err := tx.ExecContext(ctx, `UPDATE messages SET wamid = ?, status = ?, status_at = ?, error_code = NULL, error_title = '',
-		error_details = '' WHERE id = ? AND wamid IS NULL AND direction = 'out'`, wamid, MessageAccepted, millis(s.now()), messageID)
+// WindowOpenAt reports whether the 24-hour window of a customer who last wrote at lastInbound
+// is open at now.
+func WindowOpenAt(lastInbound, now time.Time) bool { return windowAt(lastInbound, now).Open }
+
+// VisibilitySQL is the visibility predicate (authz.Visibility) as SQL over the conversations row
+// named alias, for other areas' reads of things that belong to conversations (ratings in
+// analytics): the same clause the inbox filters with, never a second copy.
+func VisibilitySQL(v authz.Visibility, alias string) (string, []any) {
+	return visibilityClause(v, alias)
+}
+
+// SendAutomated sends m in conversation convID on behalf of automation. Like send, the message
+// is committed as pending before Meta is called, but:
+//   - the window is always required: automation never sends outside it (not even templates);
+//   - claim runs inside that transaction (consent, once-per-conversation markers, the job's state);
+//   - the message has no member as sender, nobody becomes a participant and the unread count stays
+//     (an automated answer is not a person reading);
+//   - the activity event's actor is Automation.
+func (s *Service) SendAutomated(ctx context.Context, convID int64, m AutomatedMessage, claim ClaimFunc) (Message, error) {
+	const action = "message.sent"
+	if s.sender == nil {
+		return Message{}, errors.New("inbox: no sender configured")
+	}
+	typ := whatsapp.TypeText
+	var call func(ctx context.Context, pn, to string) (string, error)
+	switch {
+	case m.Interactive != nil:
+		is, ok := s.sender.(InteractiveSender)
+		if !ok {
+			return Message{}, errors.New("inbox: the sender cannot send interactive messages")
+		}
+		if _, err := m.Interactive.Interactive(); err != nil {
+			return Message{}, asFieldError("interactive", err)
+		}
+		typ = whatsapp.TypeInteractive
+		if m.Text == "" {
+			m.Text = m.Interactive.Body
+		}
+		im := *m.Interactive
+		call = func(ctx context.Context, pn, to string) (string, error) { return is.SendInteractive(ctx, pn, to, im) }
+	default:
+		if err := asFieldError("body", whatsapp.ValidateText(m.Text)); err != nil {
+			return Message{}, err
+		}
+		text := m.Text
+		call = func(ctx context.Context, pn, to string) (string, error) { return s.sender.SendText(ctx, pn, to, text) }
+	}
+	var (
+		c     convRow
+		msgID int64
+	)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if c, err = visibleConversation(ctx, tx, authz.Visibility{AllNumbers: true}, convID); err != nil {
+			return err
+		}
+		t, err := AutomationConversation(ctx, tx, convID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if !windowAt(c.LastInboundAt, now).Open {
+			return ErrWindowClosed
+		}
+		var enabled, connected bool
+		if err := tx.QueryRowContext(ctx, `SELECT p.enabled, w.disconnected_at IS NULL FROM phone_numbers p
+			JOIN wabas w ON w.id = p.waba_ref WHERE p.id = ?`, c.PhoneNumberID).Scan(&enabled, &connected); err != nil {
+			return fmt.Errorf("check phone number: %w", err)
+		}
+		if !connected {
+			return ErrNumberDisconnected
+		}
+		if !enabled {
+			return ErrNumberDisabled
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, type, text, status, status_at,
+			canned_id, created_at) VALUES (?, 'out', ?, ?, 'pending', ?, ?, ?)`,
+			convID, typ, m.Text, millis(now), nullID(m.CannedID), millis(now))
+		if err != nil {
+			return fmt.Errorf("store outgoing message: %w", err)
+		}
+		if msgID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if claim != nil {
+			if err := claim(ctx, tx, t, msgID); err != nil {
+				return err
+			}
+		}
+		if _, err = tx.ExecContext(ctx, `UPDATE conversations SET last_message_at = max(last_message_at, ?), updated_at = ? WHERE id = ?`,
+			millis(now), millis(now), convID); err != nil {
+			return fmt.Errorf("update conversation: %w", err)
+		}
+		return s.IndexSearch(ctx, tx)
+	})
+	if err := s.changed(convID, err); err != nil {
+		return Message{}, err
+	}
+
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	wamid, callErr := call(callCtx, c.MetaNumberID, c.recipient())
+	cancel()
+	if callErr == nil && wamid == "" {
+		callErr = whatsapp.ErrNoMessageID
+	}
+	ctx = context.WithoutCancel(ctx)
+	changes := []audit.Change{{Field: "message_id", After: msgID}, {Field: "type", After: typ}, {Field: "automation", After: m.Kind}}
+	if m.CannedID != 0 {
+		changes = append(changes, audit.Change{Field: "canned_response_id", After: m.CannedID})
+	}
+	var out Message
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		ev := audit.Event{Actor: AutomationActor(), Action: action, Target: conversationTarget(convID), Outcome: audit.OutcomeSuccess}
+		if callErr == nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE messages SET wamid = ?, status = ?, status_at = ? WHERE id = ?`,
+				wamid, MessageAccepted, millis(now), msgID); err != nil {
+				return fmt.Errorf("store wamid: %w", err)
+			}
+			if err := s.applyParkedStatuses(ctx, tx, msgID, wamid, MessageAccepted); err != nil {
+				return err
+			}
+			ev.Changes = append(changes, audit.Change{Field: "wamid", After: wamid})
+		} else {
+			se := sendErrorOf(callErr)
+			if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, status_at = ?, error_code = ?, error_title = ?,
+				error_details = ? WHERE id = ?`, whatsapp.StatusFailed, millis(now), se.Code, se.Title, se.Details, msgID); err != nil {
+				return fmt.Errorf("store send failure: %w", err)
+			}
+			ev.Outcome = audit.OutcomeFailed
+			ev.Changes = append(changes, audit.Change{Field: "error", After: fmt.Sprintf("%d: %s", se.Code, se.Title)})
+		}
+		if _, err := s.audit.Append(ctx, tx, ev); err != nil {
+			return err
+		}
+		var err error
+		out, err = messageByID(ctx, tx, msgID, View{})
+		return err
+	})
+	if err := s.changed(convID, err); err != nil {
+		return Message{}, errors.Join(err, callErr)
+	}
+	if callErr != nil {
+		return out, fmt.Errorf("%w: %w", ErrSendFailed, callErr)
+	}
+	return out, nil
+}
+
+// AssignAutomated gives an open, unassigned conversation to memberID inside the caller's
+// transaction, with Automation as the activity event's actor. The member must be active and
+// see the conversation once assigned: the same check as Assign, the same predicate as every
+// read. It reports false, changing nothing, when the conversation is no longer open and
+// unassigned (a person was quicker), or the member would not see it or cannot answer in it.
+func (s *Service) AssignAutomated(ctx context.Context, tx *sql.Tx, convID, memberID int64, why string) (bool, error) {
+	t, err := AutomationConversation(ctx, tx, convID)
 	if err != nil {
-		return fmt.Errorf("adopt wamid: %w", err)
+		return false, err
+	}
+	if t.Status != StatusOpen || t.AssigneeID != 0 {
+		return false, nil
+	}
+	target, err := loadAssignable(ctx, tx, memberID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !target.Conversations().Allows(authz.ConversationFacts{PhoneNumberID: t.PhoneNumberID, AssigneeID: memberID}) {
+		return false, nil
+	}
+	// Work goes to members who can answer: a read-only viewer (an Analyst) would see it and do nothing.
+	if !target.CanAny(authz.MessagesSendText, authz.MessagesSendCanned, authz.MessagesSendTemplate, authz.MessagesSendMedia) {
+		return false, nil
+	}
+	now := s.now()
+	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET assignee_id = ?, escalated = 0, updated_at = ? WHERE id = ?`,
+		memberID, millis(now), convID); err != nil {
+		return false, fmt.Errorf("assign: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM conversation_participants WHERE conversation_id = ? AND why = 'assigned'`, convID); err != nil {
+		return false, fmt.Errorf("assign: %w", err)
+	}
+	if err := addParticipant(ctx, tx, convID, memberID, "assigned", now); err != nil {
+		return false, err
+	}
+	_, err = s.audit.Append(ctx, tx, audit.Event{Actor: AutomationActor(), Action: "conversation.assigned",
+		Target: conversationTarget(convID), Outcome: audit.OutcomeSuccess, Changes: []audit.Change{
+			{Field: "assignee_id", Before: nil, After: memberID}, {Field: "assignee_name", After: target.Name},
+			{Field: "automation", After: why}}})
+	return err == nil, err
+}
+
+// RecloseAutomated closes again a conversation that a customer's answer to a rating reopened,
+// keeping the closing time it had (closedAt), so that the answer does not count as a new
+// closing. It does nothing if the conversation was assigned or is closed already.
+func (s *Service) RecloseAutomated(ctx context.Context, tx *sql.Tx, convID int64, closedAt time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'closed', closed_at = ?, unread_count = 0, updated_at = ?
+		WHERE id = ? AND status = 'open'`, millis(closedAt), millis(s.now()), convID)
+	if err != nil {
+		return fmt.Errorf("close again: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	if err := s.applyParkedStatuses(ctx, tx, messageID, wamid, MessageAccepted); err != nil {
-		return err
-	}
-	var convID int64
-	if err := tx.QueryRowContext(ctx, `SELECT conversation_id FROM messages WHERE id = ?`, messageID).Scan(&convID); err == nil {
-		s.Live.Publish(convID)
-	}
-	return nil
+	_, err = s.audit.Append(ctx, tx, audit.Event{Actor: AutomationActor(), Action: "conversation.closed",
+		Target: conversationTarget(convID), Outcome: audit.OutcomeSuccess, Changes: []audit.Change{
+			{Field: "status", Before: string(StatusOpen), After: string(StatusClosed)},
+			{Field: "automation", After: "rating answer"}}})
+	return err
 }
 
-// StatusObserver is told of each new status webhook that carries biz_opaque_callback_data,
-// inside the ingest transaction, before the status is applied to its message.
-type StatusObserver interface {
-	StatusWithCallback(ctx context.Context, q db.Querier, wamid, status, callbackData string) error
-}
+// Publish announces committed changes to conversations to open inbox pages.
+func (s *Service) Publish(ids ...int64) { s.Live.Publish(ids...) }
 
-// SetStatusObserver connects an observer of callback data at wiring.
-func (s *Service) SetStatusObserver(o StatusObserver) { s.statusObserver = o }
+// CannedByID reads a canned response through q for automation, which answers with them on the
+// workspace's behalf (the rule's author chose it with canned_responses.manage).
+func (s *Service) CannedByID(ctx context.Context, q db.Querier, id int64) (CannedResponse, error) {
+	return s.cannedByID(ctx, q, id)
+}

@@ -46,6 +46,9 @@ func (s *Service) ApplyEvents(ctx context.Context, q db.Querier, events []whatsa
 			return err
 		}
 	}
+	if err := catchUpRollups(ctx, q); err != nil {
+		return err
+	}
 	return atBatchEnd(ctx, q, "inbox.search", s.IndexSearch)
 }
 
@@ -266,6 +269,9 @@ func (s *Service) applyStatus(ctx context.Context, q db.Querier, st whatsapp.Sta
 			return fmt.Errorf("status callback: %w", err)
 		}
 	}
+	if err := countBillable(ctx, q, st.MessageID, row.Status, row.At, category, billable); err != nil {
+		return err
+	}
 	var (
 		msgID, convID int64
 		cur           string
@@ -285,6 +291,13 @@ func (s *Service) applyStatus(ctx context.Context, q db.Querier, st whatsapp.Sta
 func setStatus(ctx context.Context, q db.Querier, msgID int64, cur string, row statusRow) error {
 	if !whatsapp.StatusAdvances(cur, row.Status) {
 		return nil
+	}
+	code := sql.NullInt64{}
+	if row.Status == whatsapp.StatusFailed {
+		code = row.ErrCode
+	}
+	if err := countStatus(ctx, q, msgID, row.Status, code); err != nil {
+		return err
 	}
 	var err error
 	if row.Status == whatsapp.StatusFailed {

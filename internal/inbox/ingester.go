@@ -52,6 +52,7 @@ type Ingester struct {
 	closed bool
 	queue  chan *submission
 	done   chan struct{}
+	stmts  *stmtCache
 
 	stats struct {
 		batches, bodies, kept atomic.Int64
@@ -95,7 +96,7 @@ func NewIngester(d *db.DB, apply ApplyFunc, opts IngesterOptions) *Ingester {
 		opts.Logger = slog.Default()
 	}
 	g := &Ingester{d: d, apply: apply, opts: opts,
-		queue: make(chan *submission, 4*opts.MaxBatch), done: make(chan struct{})}
+		queue: make(chan *submission, 4*opts.MaxBatch), done: make(chan struct{}), stmts: newStmtCache(d.W)}
 	go g.run()
 	return g
 }
@@ -144,6 +145,7 @@ func (g *Ingester) Close() error {
 
 func (g *Ingester) run() {
 	defer close(g.done)
+	defer g.stmts.close()
 	ctx := context.Background()
 	batch := make([]*submission, 0, g.opts.MaxBatch)
 	timer := time.NewTimer(time.Hour)
@@ -203,6 +205,7 @@ func (g *Ingester) fill(batch *[]*submission, timer *time.Timer) bool {
 // failing body is rolled back alone and kept unprocessed. Should the transaction itself fail
 // (disk full, an I/O error), every body is tried in a transaction of its own.
 func (g *Ingester) commit(ctx context.Context, batch []*submission) {
+	g.stmts.prepareMissed(ctx)
 	start := time.Now()
 	results := g.commitBatch(ctx, batch)
 	// The figures first, so that whoever Submit releases sees them.
@@ -231,7 +234,7 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 	var b *batchState
 	err := g.d.Tx(ctx, func(tx *sql.Tx) error {
 		reset(batch...)
-		ctx, b = withBatch(ctx, tx)
+		ctx, b = withBatch(ctx, tx, g.stmts)
 		now := millis(g.opts.Clock.Now())
 		for _, s := range batch {
 			if s.events == nil {
@@ -247,17 +250,23 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 				return errApply
 			}
 		}
+		if err := b.flushRollups(ctx); err != nil {
+			return err
+		}
 		g.finish(ctx, b)
 		return nil
 	})
 	if errors.Is(err, errApply) {
 		err = g.d.Tx(ctx, func(tx *sql.Tx) error {
 			reset(batch...)
-			ctx, b = withBatch(ctx, tx)
+			ctx, b = withBatch(ctx, tx, g.stmts)
 			for _, s := range batch {
 				if err := g.store(ctx, tx, s); err != nil {
 					return err
 				}
+			}
+			if err := b.flushRollups(ctx); err != nil {
+				return err
 			}
 			g.finish(ctx, b)
 			return nil
@@ -271,8 +280,11 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 	for i, s := range batch {
 		results[i] = g.d.Tx(ctx, func(tx *sql.Tx) error {
 			reset(s)
-			ctx, b = withBatch(ctx, tx)
+			ctx, b = withBatch(ctx, tx, g.stmts)
 			if err := g.store(ctx, tx, s); err != nil {
+				return err
+			}
+			if err := b.flushRollups(ctx); err != nil {
 				return err
 			}
 			g.finish(ctx, b)
@@ -314,7 +326,11 @@ func (g *Ingester) store(ctx context.Context, tx *sql.Tx, s *submission) error {
 	if err != nil {
 		return fmt.Errorf("store webhook body: %w", err)
 	}
-	if applyErr := g.apply(ctx, tx, s.events); applyErr != nil {
+	b := batchOf(ctx, tx)
+	b.beginBody()
+	applyErr := g.apply(ctx, tx, s.events)
+	b.endBody(applyErr == nil)
+	if applyErr != nil {
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO webhook_body`); err != nil {
 			return fmt.Errorf("roll back webhook body: %w", err)
 		}
@@ -385,8 +401,13 @@ func (g *Ingester) Reprocess(ctx context.Context) (int, error) {
 			after = p.id
 			var applyErr error
 			err := g.d.Tx(ctx, func(tx *sql.Tx) error {
-				ctx, b := withBatch(ctx, tx)
+				ctx, b := withBatch(ctx, tx, g.stmts)
+				b.beginBody()
 				applyErr = g.applySaved(ctx, tx, p.raw)
+				b.endBody(applyErr == nil)
+				if err := b.flushRollups(ctx); err != nil {
+					return err
+				}
 				g.finish(ctx, b)
 				if applyErr != nil {
 					_, err := tx.ExecContext(ctx, `UPDATE webhook_events SET attempts = attempts + 1, error = ? WHERE id = ?`, errorText(applyErr), p.id)

@@ -137,6 +137,8 @@ type Conversation struct {
 	Preview   string
 	Window    Window
 	CreatedAt time.Time
+	// Labels on the conversation (filled by List).
+	Labels []Label
 }
 
 // Cursor is where the next page of a list starts: conversations older than (At, ID).
@@ -177,7 +179,9 @@ type ListQuery struct {
 	Box Box
 	// Search narrows the box to conversations whose contact name, number or messages match.
 	Search string
-	Before Cursor
+	// LabelID narrows the box to conversations carrying that label (0: any).
+	LabelID int64
+	Before  Cursor
 	// Limit is the page size: 1 to MaxLimit, DefaultLimit when 0.
 	Limit int
 }

@@ -129,13 +129,13 @@ func (s search) hits() (string, []any) {
 // messages some other way. It is idempotent and catches up on whatever was missed. (Why not a
 // trigger: see migrations/0009_inbox.sql.)
 func (s *Service) IndexSearch(ctx context.Context, q db.Querier) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO messages_fts (rowid, text)
+	_, err := execQ(ctx, q, `INSERT INTO messages_fts (rowid, text)
 		SELECT id, text FROM messages
 		WHERE id > (SELECT messages_indexed_to FROM inbox_search_state) AND text <> ''`)
 	if err != nil {
 		return fmt.Errorf("index messages for search: %w", err)
 	}
-	_, err = q.ExecContext(ctx, `UPDATE inbox_search_state
+	_, err = execQ(ctx, q, `UPDATE inbox_search_state
 		SET messages_indexed_to = (SELECT coalesce(max(id), 0) FROM messages)
 		WHERE messages_indexed_to < (SELECT coalesce(max(id), 0) FROM messages)`)
 	if err != nil {

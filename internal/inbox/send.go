@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/switchboard/switchboard/internal/analytics/rollup"
 	"strings"
 	"time"
 
@@ -42,7 +43,7 @@ type outgoing struct {
 	template    string
 	language    string
 	cannedID    int64
-	// auto is set for a message Switchboard sends by itself (automated.go).
+	// auto is set for a message Switchboard sends by itself (campaign_send.go).
 	auto *Automated
 	// validate checks the input once the permission is known to be held.
 	validate func() error
@@ -199,6 +200,9 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 			if err != nil {
 				return fmt.Errorf("update conversation: %w", err)
 			}
+			if err := catchUpRollups(ctx, tx); err != nil {
+				return err
+			}
 			return s.IndexSearch(ctx, tx)
 		}
 		if err := addParticipant(ctx, tx, convID, p.MemberID, "replied", now); err != nil {
@@ -208,6 +212,9 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		if _, err = tx.ExecContext(ctx, `UPDATE conversations SET last_message_at = max(last_message_at, ?),
 			unread_count = 0, updated_at = ? WHERE id = ?`, millis(now), millis(now), convID); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
+		}
+		if err := catchUpRollups(ctx, tx); err != nil {
+			return err
 		}
 		return s.IndexSearch(ctx, tx)
 	})
@@ -250,9 +257,21 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 			changes = append(changes, audit.Change{Field: "sent_by", After: o.auto.By})
 		}
 		if callErr == nil {
+			if err := countStatus(ctx, tx, msgID, MessageAccepted, sql.NullInt64{}); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE messages SET wamid = ?, status = ?, status_at = ? WHERE id = ?`,
 				wamid, MessageAccepted, millis(now), msgID); err != nil {
 				return fmt.Errorf("store wamid: %w", err)
+			}
+			// Statuses that overtook the call's answer are billed now that the message has its wamid.
+			if err := noteRollup(ctx, tx, func(q db.Querier, d *rollup.Delta, mark int64) error {
+				if msgID > mark {
+					return nil // counted with its statuses when caught up
+				}
+				return d.BillableOf(ctx, q, msgID)
+			}); err != nil {
+				return err
 			}
 			if err := s.applyParkedStatuses(ctx, tx, msgID, wamid, MessageAccepted); err != nil {
 				return err
@@ -260,6 +279,9 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 			ev.Changes = append(changes, audit.Change{Field: "wamid", After: wamid})
 		} else {
 			se := sendErrorOf(callErr)
+			if err := countStatus(ctx, tx, msgID, whatsapp.StatusFailed, sql.NullInt64{Int64: int64(se.Code), Valid: true}); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, status_at = ?, error_code = ?, error_title = ?,
 				error_details = ? WHERE id = ?`, whatsapp.StatusFailed, millis(now), se.Code, se.Title, se.Details, msgID); err != nil {
 				return fmt.Errorf("store send failure: %w", err)

@@ -124,6 +124,9 @@ func (s *Service) List(ctx context.Context, p *authz.Principal, q ListQuery) (Pa
 		last := page.Conversations[limit-1]
 		page.Next = Cursor{At: millis(last.LastMessageAt), ID: last.ID}
 	}
+	if err := s.attachLabels(ctx, page.Conversations); err != nil {
+		return Page{}, err
+	}
 	return page, nil
 }
 
@@ -144,6 +147,11 @@ func listSQL(p *authz.Principal, q ListQuery, view View, limit int) (string, []a
 		}
 		where = append(where, "c.id IN ("+hits+")")
 		args = append(args, hitArgs...)
+	}
+	if q.LabelID != 0 {
+		// Narrows what the visibility predicate admits; it never widens it.
+		where = append(where, "c.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = ?)")
+		args = append(args, q.LabelID)
 	}
 	if !q.Before.IsZero() {
 		where = append(where, "(c.last_message_at, c.id) < (?, ?)")

@@ -2,8 +2,8 @@
 // tests and benchmarks: conversations on every phone number over a number of days, customers
 // writing at office-hour peaks, agents answering after minutes or hours, template sends with
 // different read rates, failures with Meta's real error codes, billable statuses and closings.
-// Everything is written with plain INSERTs in time order per conversation, so the rollup
-// triggers count it as they count live traffic.
+// Everything is written with plain INSERTs in time order per conversation and counted in the
+// rollups as live traffic is (rollup.Delta.CatchUp at the end of each transaction).
 package analyticsgen
 
 import (
@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/analytics/rollup"
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/db"
 )
@@ -115,7 +116,14 @@ func Generate(ctx context.Context, d *db.DB, o Options) (Result, error) {
 			}
 		}
 		err = d.Tx(ctx, func(tx *sql.Tx) error {
-			return history(ctx, tx, rng, o, res, from, min(from+chunk, o.Conversations), &res.Messages)
+			if err := history(ctx, tx, rng, o, res, from, min(from+chunk, o.Conversations), &res.Messages); err != nil {
+				return err
+			}
+			r := rollup.New()
+			if err := r.CatchUp(ctx, tx); err != nil {
+				return err
+			}
+			return r.Flush(ctx, tx)
 		})
 	}
 	return res, err
