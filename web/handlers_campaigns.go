@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,13 @@ func campaignDraftOf(c echo.Context, fromForm bool) campaigns.Draft {
 	}
 	d.StartAt, d.TimeZone = c.FormValue("start_at"), c.FormValue("time_zone")
 	form, _ := c.FormParams()
+	for _, l := range form["label"] {
+		if id, err := strconv.ParseInt(l, 10, 64); err == nil {
+			d.Segment.LabelIDs = append(d.Segment.LabelIDs, id)
+		}
+	}
+	d.Segment.FieldID, _ = strconv.ParseInt(c.FormValue("field"), 10, 64)
+	d.Segment.FieldValue = c.FormValue("field_value")
 	for key, vals := range form {
 		if k, ok := strings.CutPrefix(key, "var_source_"); ok {
 			b := d.Bindings[k]
@@ -129,6 +137,23 @@ func (s *Server) renderCampaignForm(c echo.Context, status int, d campaigns.Draf
 	for _, tz := range campaignTimeZones {
 		v.TimeZones = append(v.TimeZones, views.Option{Value: tz, Label: strings.ReplaceAll(tz, "_", " ")})
 	}
+	labels, fields, err := s.Campaigns.SegmentChoices(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, l := range labels {
+		v.Labels = append(v.Labels, views.CampaignLabel{ID: strconv.FormatInt(l.ID, 10), Name: l.Name, Checked: slices.Contains(d.Segment.LabelIDs, l.ID)})
+	}
+	if len(fields) > 0 {
+		v.Fields = append(v.Fields, views.Option{Value: "", Label: "Any"})
+	}
+	for _, f := range fields {
+		v.Fields = append(v.Fields, views.Option{Value: strconv.FormatInt(f.ID, 10), Label: f.Name})
+	}
+	if d.Segment.FieldID != 0 {
+		v.FieldID = strconv.FormatInt(d.Segment.FieldID, 10)
+	}
+	v.FieldValue = d.Segment.FieldValue
 	v.Sources = campaignSources()
 	v.Vars = s.campaignVars(c, d, errs)
 	return render(c, status, views.NewCampaign(v))

@@ -399,3 +399,51 @@ func TestPauseResumeAndPauseOnQualityError(t *testing.T) {
 		t.Errorf("auditor export: %v, %d bytes", err, buf.Len())
 	}
 }
+
+// Labels (on the contact or on one of their conversations) and a custom field's value narrow
+// the segment; an unknown label is refused with its field.
+func TestSegmentByLabelAndCustomField(t *testing.T) {
+	f := newFixture(t, apptest.Options{})
+	a, _ := f.customer("Ana VIP", consent.StatusOptedIn)
+	b, _ := f.customer("Ben Conversation VIP", consent.StatusOptedIn)
+	c, _ := f.customer("Cleo Berlin", consent.StatusOptedIn)
+	f.customer("Dan Nobody", consent.StatusOptedIn)
+	now := time.Now().UnixMilli()
+	w := f.in.App.DB.W
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := w.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustExec(`INSERT INTO labels (id, name, created_at, updated_at) VALUES (7, 'VIP', ?, ?)`, now, now)
+	mustExec(`INSERT INTO contact_labels (contact_id, label_id, added_at) VALUES (?, 7, ?)`, a, now)
+	mustExec(`INSERT INTO conversation_labels (conversation_id, label_id, added_at) SELECT id, 7, ? FROM conversations WHERE contact_id = ?`, now, b)
+	mustExec(`INSERT INTO contact_fields (id, key, label, kind, created_at, updated_at) VALUES (3, 'city', 'City', 'text', ?, ?)`, now, now)
+	mustExec(`INSERT INTO contact_field_values (contact_id, field_id, value) VALUES (?, 3, 'Berlin'), (?, 3, 'Hamburg')`, c, a)
+
+	d := f.draft("VIPs", f.marketing)
+	d.Segment.LabelIDs = []int64{7}
+	pv, err := f.in.App.Campaigns.Preview(f.ctx, f.author, d)
+	if err != nil || pv.Size.Recipients != 2 {
+		t.Fatalf("label segment: %+v %v", pv.Size, err)
+	}
+	d = f.draft("Berliners", f.marketing)
+	d.Segment.FieldID, d.Segment.FieldValue = 3, "berlin"
+	pv, err = f.in.App.Campaigns.Preview(f.ctx, f.author, d)
+	if err != nil || pv.Size.Recipients != 1 || pv.Samples[0].Name != "Cleo Berlin" {
+		t.Fatalf("field segment: %+v %v", pv, err)
+	}
+	cp, err := f.in.App.Campaigns.Create(f.ctx, f.author, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cp.Segment.Describe(); got != "City is “berlin”" {
+		t.Errorf("described as %q", got)
+	}
+	d.Segment.LabelIDs = []int64{99}
+	var fe campaigns.FieldErrors
+	if _, err := f.in.App.Campaigns.Preview(f.ctx, f.author, d); !errors.As(err, &fe) || fe["labels"] == "" {
+		t.Errorf("unknown label: %v", err)
+	}
+}

@@ -590,7 +590,7 @@ func (s *Service) reconcile(ctx context.Context, id int64, started time.Time, in
 // sendOne sends the campaign's message to one recipient through the inbox's send path.
 func (s *Service) sendOne(ctx context.Context, c Campaign, tpl templates.Template, rec recipientRow, p *pace) error {
 	var contact Contact
-	if err := s.db.R.QueryRowContext(ctx, `SELECT id, coalesce(wa_id, ''), profile_name FROM contacts WHERE id = ?`, rec.ContactID).
+	if err := s.db.R.QueryRowContext(ctx, `SELECT id, coalesce(wa_id, ''), coalesce(nullif(name, ''), profile_name) FROM contacts WHERE id = ?`, rec.ContactID).
 		Scan(&contact.ID, &contact.WaID, &contact.Name); err != nil {
 		return fmt.Errorf("read contact: %w", err)
 	}

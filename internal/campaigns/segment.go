@@ -20,6 +20,15 @@ type Segment struct {
 	// exclusive).
 	ContactedSince  time.Time `json:"contacted_since,omitzero"`
 	ContactedBefore time.Time `json:"contacted_before,omitzero"`
+	// LabelIDs keeps contacts with any of these labels, on the contact or on one of their
+	// conversations; LabelNames are their names when the campaign was created.
+	LabelIDs   []int64  `json:"label_ids,omitempty"`
+	LabelNames []string `json:"label_names,omitempty"`
+	// FieldID and FieldValue keep contacts whose custom field has this value (ignoring case);
+	// FieldLabel is the field's name when the campaign was created.
+	FieldID    int64  `json:"field_id,omitempty"`
+	FieldValue string `json:"field_value,omitempty"`
+	FieldLabel string `json:"field_label,omitempty"`
 }
 
 // Describe is the segment in words, for lists and the activity log.
@@ -33,6 +42,12 @@ func (s Segment) Describe() string {
 	}
 	if !s.ContactedBefore.IsZero() {
 		parts = append(parts, "last contact before "+s.ContactedBefore.Format("2 Jan 2006"))
+	}
+	if len(s.LabelNames) > 0 {
+		parts = append(parts, "labelled "+strings.Join(s.LabelNames, " or "))
+	}
+	if s.FieldID != 0 {
+		parts = append(parts, s.FieldLabel+" is “"+s.FieldValue+"”")
 	}
 	if len(parts) == 0 {
 		return "all contacts"
@@ -138,7 +153,31 @@ func selectContacts(ctx context.Context, q db.Querier, scope authz.NumberScope, 
 			args = append(args, seg.ContactedBefore.UnixMilli())
 		}
 	}
-	rows, err := q.QueryContext(ctx, `SELECT c.id, c.wa_id, c.profile_name,
+	if len(seg.LabelIDs) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(seg.LabelIDs)), ",")
+		onConv := "v.contact_id = c.id AND vl.label_id IN (" + marks + ")"
+		if !scope.All {
+			onConv += " AND v.phone_number_id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(scope.IDs)), ",") + ")"
+		}
+		where = append(where, "(EXISTS (SELECT 1 FROM contact_labels cl WHERE cl.contact_id = c.id AND cl.label_id IN ("+marks+
+			")) OR EXISTS (SELECT 1 FROM conversation_labels vl JOIN conversations v ON v.id = vl.conversation_id WHERE "+onConv+"))")
+		// The label ids twice (contact, conversation), then the scope of the conversation branch.
+		for range 2 {
+			for _, id := range seg.LabelIDs {
+				args = append(args, id)
+			}
+		}
+		if !scope.All {
+			for _, id := range scope.IDs {
+				args = append(args, id)
+			}
+		}
+	}
+	if seg.FieldID != 0 {
+		where = append(where, "EXISTS (SELECT 1 FROM contact_field_values fv WHERE fv.contact_id = c.id AND fv.field_id = ? AND fv.value = ? COLLATE NOCASE)")
+		args = append(args, seg.FieldID, seg.FieldValue)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT c.id, c.wa_id, coalesce(nullif(c.name, ''), c.profile_name),
 		coalesce((SELECT cc.status FROM contact_consents cc WHERE cc.contact_id = c.id ORDER BY cc.id DESC LIMIT 1), '')
 		FROM contacts c WHERE `+strings.Join(where, " AND ")+` ORDER BY c.id`, args...)
 	if err != nil {

@@ -125,6 +125,9 @@ func (s *Service) check(ctx context.Context, p *authz.Principal, d *Draft) (prep
 		fe["name"] = fmt.Sprintf("Use at most %d characters.", maxName)
 	}
 	d.Segment = d.Segment.validate(fe)
+	if err := s.resolveSegment(ctx, &d.Segment, fe); err != nil {
+		return out, err
+	}
 	if d.PhoneNumberID == 0 || !p.Numbers.SeesNumber(d.PhoneNumberID) {
 		fe["phone_number"] = "Choose one of the numbers you work on."
 	}
@@ -604,4 +607,73 @@ func fromNull(n sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(n.Int64).UTC()
+}
+
+// resolveSegment checks the segment's labels and custom field against the workspace and keeps
+// their names, so that the campaign still says what it chose after a label is renamed.
+func (s *Service) resolveSegment(ctx context.Context, seg *Segment, fe FieldErrors) error {
+	seg.LabelNames = nil
+	for _, id := range seg.LabelIDs {
+		var name string
+		err := s.db.R.QueryRowContext(ctx, `SELECT name FROM labels WHERE id = ?`, id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			fe["labels"] = "Choose labels from the list."
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read label: %w", err)
+		}
+		seg.LabelNames = append(seg.LabelNames, name)
+	}
+	seg.FieldValue = strings.TrimSpace(seg.FieldValue)
+	seg.FieldLabel = ""
+	switch {
+	case seg.FieldID == 0 && seg.FieldValue != "":
+		fe["field"] = "Choose the custom field the value belongs to."
+	case seg.FieldID != 0:
+		err := s.db.R.QueryRowContext(ctx, `SELECT label FROM contact_fields WHERE id = ?`, seg.FieldID).Scan(&seg.FieldLabel)
+		if errors.Is(err, sql.ErrNoRows) {
+			fe["field"] = "Choose a custom field from the list."
+		} else if err != nil {
+			return fmt.Errorf("read contact field: %w", err)
+		}
+		if seg.FieldValue == "" {
+			fe["field_value"] = "Enter the value the field must have."
+		}
+	}
+	return nil
+}
+
+// Choice is a label or custom field a segment may use.
+type Choice struct {
+	ID   int64
+	Name string
+}
+
+// SegmentChoices lists the labels and contact custom fields for the segment form.
+func (s *Service) SegmentChoices(ctx context.Context, p *authz.Principal) (labels, fields []Choice, err error) {
+	if !p.Can(authz.CampaignsManage) {
+		return nil, nil, ErrForbidden
+	}
+	read := func(query string) ([]Choice, error) {
+		rows, err := s.db.R.QueryContext(ctx, query)
+		if err != nil {
+			return nil, fmt.Errorf("segment choices: %w", err)
+		}
+		defer rows.Close()
+		var out []Choice
+		for rows.Next() {
+			var c Choice
+			if err := rows.Scan(&c.ID, &c.Name); err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		return out, rows.Err()
+	}
+	if labels, err = read(`SELECT id, name FROM labels ORDER BY name COLLATE NOCASE`); err != nil {
+		return nil, nil, err
+	}
+	fields, err = read(`SELECT id, label FROM contact_fields ORDER BY position, id`)
+	return labels, fields, err
 }
