@@ -251,20 +251,8 @@ func (s *Server) campaignPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.CampaignView{Page: s.page(c, cp.Name, "campaigns"), ID: cp.ID, Name: cp.Name, Progress: progressView(cp, res),
-		CanExport: campaigns.CanExport(p)}
-	author := cp.CreatedBy == p.MemberID
-	switch {
-	case cp.Status == campaigns.StatusAwaitingApproval && p.Can(authz.CampaignsApprove) && !author:
-		v.CanApprove = true
-	case cp.Status == campaigns.StatusAwaitingApproval && author:
-		v.ApproveNote = "Waiting for approval: someone else who may approve campaigns must start it (four eyes)."
-	case cp.Status == campaigns.StatusAwaitingApproval:
-		v.ApproveNote = "Waiting for approval by someone who may approve campaigns."
-	}
-	v.CanPause = cp.Status == campaigns.StatusRunning || cp.Status == campaigns.StatusScheduled
-	v.CanResume = cp.Status == campaigns.StatusPaused && p.Can(authz.CampaignsApprove)
-	v.CanCancel = cp.Status.Active() || cp.Status == campaigns.StatusAwaitingApproval
+	v := views.CampaignView{Page: s.page(c, cp.Name, "campaigns"), ID: cp.ID, Name: cp.Name,
+		Progress: progressView(cp, res, p, csrfToken(c)), CanExport: campaigns.CanExport(p)}
 	segment := cp.Segment.Describe()
 	left := cp.LeftOutConsent + cp.LeftOutOptedOut
 	v.Facts = []views.CampaignFact{{Label: "Template", Value: cp.TemplateName + " (" + strings.ToLower(cp.TemplateCategory) + ")"},
@@ -325,8 +313,8 @@ func recipientTone(r campaigns.Recipient) string {
 }
 
 // progressView is the live part: status, bar and figures.
-func progressView(cp campaigns.Campaign, res campaigns.Results) views.CampaignProgressView {
-	v := views.CampaignProgressView{ID: cp.ID, Active: cp.Status == campaigns.StatusRunning || cp.Status == campaigns.StatusScheduled,
+func progressView(cp campaigns.Campaign, res campaigns.Results, p *authz.Principal, csrf string) views.CampaignProgressView {
+	v := views.CampaignProgressView{ID: cp.ID, CSRFToken: csrf, Active: cp.Status == campaigns.StatusRunning || cp.Status == campaigns.StatusScheduled,
 		Status: cp.Status.Label(), Tone: statusTone(cp.Status), Percent: res.Percent(),
 		Label: strconv.Itoa(res.Done()) + " of " + plural(res.Total, "recipient", "recipients") + " done (" + strconv.Itoa(res.Percent()) + " %)"}
 	if cp.Status == campaigns.StatusPaused && cp.PauseReason != "" {
@@ -335,6 +323,18 @@ func progressView(cp campaigns.Campaign, res campaigns.Results) views.CampaignPr
 	if !cp.WaitUntil.IsZero() {
 		v.Waiting = "The number's messaging limit (unique customers per 24 hours) is used up; sending continues after " + formatTime(cp.WaitUntil) + "."
 	}
+	author := cp.CreatedBy == p.MemberID
+	switch {
+	case cp.Status == campaigns.StatusAwaitingApproval && p.Can(authz.CampaignsApprove) && !author:
+		v.CanApprove = true
+	case cp.Status == campaigns.StatusAwaitingApproval && author:
+		v.ApproveNote = "Waiting for approval: someone else who may approve campaigns must start it (four eyes)."
+	case cp.Status == campaigns.StatusAwaitingApproval:
+		v.ApproveNote = "Waiting for approval by someone who may approve campaigns."
+	}
+	v.CanPause = cp.Status == campaigns.StatusRunning || cp.Status == campaigns.StatusScheduled
+	v.CanResume = cp.Status == campaigns.StatusPaused && p.Can(authz.CampaignsApprove)
+	v.CanCancel = cp.Status.Active() || cp.Status == campaigns.StatusAwaitingApproval
 	v.Stats = []views.CampaignFact{{Label: "Sent", Value: strconv.Itoa(res.Sent)}, {Label: "Delivered", Value: strconv.Itoa(res.Delivered)},
 		{Label: "Read", Value: strconv.Itoa(res.Read)}, {Label: "Replied", Value: strconv.Itoa(res.Replied)},
 		{Label: "Failed", Value: strconv.Itoa(res.Failed)}, {Label: "Left out at sending", Value: strconv.Itoa(res.Skipped)},
@@ -343,11 +343,17 @@ func progressView(cp campaigns.Campaign, res campaigns.Results) views.CampaignPr
 }
 
 func (s *Server) campaignProgress(c echo.Context) error {
-	cp, res, err := s.Campaigns.Results(c.Request().Context(), principalOf(c), pathID(c))
+	p := principalOf(c)
+	cp, res, err := s.Campaigns.Results(c.Request().Context(), p, pathID(c))
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.CampaignProgress(progressView(cp, res)))
+	v := progressView(cp, res, p, csrfToken(c))
+	if !v.Active && c.Request().Header.Get("HX-Request") == "true" {
+		// It has just finished or stopped: the page reloads once for the final recipients and actions.
+		c.Response().Header().Set("HX-Refresh", "true")
+	}
+	return render(c, http.StatusOK, views.CampaignProgress(v))
 }
 
 func (s *Server) approveCampaign(c echo.Context) error {

@@ -101,7 +101,7 @@ func (c Campaign) Marketing() bool { return c.TemplateCategory == "MARKETING" }
 // StartLocal is the start time in the campaign's time zone, for people.
 func (c Campaign) StartLocal() string {
 	if c.StartAt.IsZero() {
-		return "as soon as approved"
+		return "On approval"
 	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
