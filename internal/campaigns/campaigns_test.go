@@ -336,7 +336,7 @@ func TestPauseResumeAndPauseOnQualityError(t *testing.T) {
 	if err := f.in.App.Campaigns.Pause(f.ctx, f.author, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second) // sends in flight settle
+	f.waitFor("sends in flight to settle", func() bool { return f.progress(c.ID).Sending == 0 })
 	before := f.progress(c.ID)
 	time.Sleep(time.Second)
 	after := f.progress(c.ID)

@@ -69,8 +69,6 @@ func (s *Service) StatusWithCallback(ctx context.Context, q db.Querier, wamid, s
 var (
 	errClaimed  = errors.New("recipient already taken")
 	errOptedOut = errors.New("the contact opted out")
-	// errNotCalled: the send stopped before Meta was called (shutdown while pacing).
-	errNotCalled = errors.New("not sent: stopping")
 )
 
 // Meta's codes the runner acts on.
@@ -417,6 +415,9 @@ func (r *runner) run(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
+		if err := s.prepareBatch(ctx, c, batch); err != nil {
+			return err
+		}
 		n := 0
 		for _, rec := range batch {
 			if isInflight(rec.ID) {
@@ -619,7 +620,11 @@ func (s *Service) sendOne(ctx context.Context, c Campaign, tpl templates.Templat
 		Pace: func(callCtx context.Context) error {
 			// The call's context outlives a shutdown; the pace must not hold the shutdown up.
 			if err := p.wait(ctx); err != nil {
-				return fmt.Errorf("%w: %w", errNotCalled, err)
+				return fmt.Errorf("%w: %w", inbox.ErrNotCalled, err)
+			}
+			// Paused or cancelled while this one waited for its turn: it stays unsent.
+			if st, err := s.statusOf(ctx, c.ID); err != nil || st != StatusRunning {
+				return fmt.Errorf("%w: campaign %s", inbox.ErrNotCalled, st)
 			}
 			return nil
 		},
@@ -654,8 +659,8 @@ func (s *Service) sendOne(ctx context.Context, c Campaign, tpl templates.Templat
 			}
 			api, ok := whatsapp.AsAPIError(callErr)
 			switch {
-			case errors.Is(callErr, errNotCalled):
-				// Shutting down before the call: Meta has nothing; queued again at once.
+			case errors.Is(callErr, inbox.ErrNotCalled):
+				// Stopped before the call (shutdown, pause): Meta has nothing; queued again at once.
 				_, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET state = 'queued', message_id = NULL WHERE id = ?`, rec.ID)
 				return err
 			case !ok && errors.Is(callErr, whatsapp.ErrInvalidInput):
@@ -792,4 +797,19 @@ func buildMessage(t templates.Template, bindings map[string]Binding, c Contact) 
 		}
 	}
 	return msg, strings.Join(shown, "\n"), nil
+}
+
+// prepareBatch creates the batch's missing conversations in one transaction, so that each send
+// commits twice (intent, outcome) rather than three times.
+func (s *Service) prepareBatch(ctx context.Context, c Campaign, batch []recipientRow) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(batch))
+	for i, r := range batch {
+		ids[i] = r.ContactID
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		return inbox.EnsureConversations(ctx, tx, ids, c.PhoneNumberID, s.now().UnixMilli())
+	})
 }

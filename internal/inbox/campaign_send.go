@@ -45,6 +45,10 @@ func (a *Automated) by() string {
 	return a.By
 }
 
+// ErrNotCalled is returned by an Automated.Pace that decided not to send after all (the campaign
+// was paused while the message waited for its turn): Meta was never called.
+var ErrNotCalled = errors.New("not sent: stopped before it went to WhatsApp")
+
 // TaggedSender is a Sender that can attach biz_opaque_callback_data to a template message. The
 // wiring's Cloud API sender implements it; without it the callback data is not sent.
 type TaggedSender interface {
@@ -168,6 +172,27 @@ func (s *Service) AbandonPending(ctx context.Context, tx *sql.Tx, messageID int6
 	if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, status_at = ?, error_code = ?, error_title = ? WHERE id = ?`,
 		whatsapp.StatusFailed, millis(s.now()), whatsapp.CodeUnknown, title, messageID); err != nil {
 		return fmt.Errorf("abandon message: %w", err)
+	}
+	return nil
+}
+
+// EnsureConversations creates, closed, the conversations missing between the contacts and a
+// business number, in the caller's transaction: a broadcast prepares a batch of recipients in
+// one commit instead of one per message (ConversationFor).
+func EnsureConversations(ctx context.Context, q db.Querier, contactIDs []int64, phoneNumberID, nowMillis int64) error {
+	for len(contactIDs) > 0 {
+		n := min(len(contactIDs), 500)
+		args := []any{phoneNumberID, nowMillis, nowMillis, nowMillis, nowMillis}
+		for _, id := range contactIDs[:n] {
+			args = append(args, id)
+		}
+		args = append(args, phoneNumberID)
+		if _, err := q.ExecContext(ctx, `INSERT INTO conversations (contact_id, phone_number_id, status, last_message_at, closed_at, created_at, updated_at)
+			SELECT c.id, ?, 'closed', ?, ?, ?, ? FROM contacts c WHERE c.id IN (`+placeholders(n)+`)
+			AND NOT EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id AND v.phone_number_id = ?)`, args...); err != nil {
+			return fmt.Errorf("create conversations: %w", err)
+		}
+		contactIDs = contactIDs[n:]
 	}
 	return nil
 }

@@ -323,6 +323,9 @@ func sendErrorOf(err error) SendError {
 		}
 		return SendError{Code: api.Code, Title: title, Details: api.Details}
 	}
+	if errors.Is(err, ErrNotCalled) {
+		return SendError{Code: whatsapp.CodeUnknown, Title: "Not sent: stopped before it went to WhatsApp"}
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return SendError{Code: whatsapp.CodeUnknown, Title: "WhatsApp did not answer in time"}
 	}
