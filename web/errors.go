@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/templates"
+	"github.com/switchboard/switchboard/internal/webhooks"
 	"github.com/switchboard/switchboard/web/views"
 )
 
@@ -69,9 +70,9 @@ func classify(err error) (int, string) {
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, members.ErrConflict), errors.Is(err, reviews.ErrConflict):
 		return http.StatusConflict, err.Error()
-	case errors.Is(err, reviews.ErrNotFound), errors.Is(err, campaigns.ErrNotFound):
+	case errors.Is(err, reviews.ErrNotFound), errors.Is(err, webhooks.ErrNotFound), errors.Is(err, campaigns.ErrNotFound):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
-	case errors.Is(err, campaigns.ErrForbidden):
+	case errors.Is(err, webhooks.ErrForbidden), errors.Is(err, campaigns.ErrForbidden):
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, campaigns.ErrState):
 		return http.StatusConflict, "The campaign has moved on in the meantime: reload the page to see where it is."
@@ -83,7 +84,7 @@ func classify(err error) (int, string) {
 func isRecordNotFound(err error) bool {
 	return errors.Is(err, members.ErrNotFound) || errors.Is(err, inbox.ErrNotFound) ||
 		errors.Is(err, templates.ErrNotFound) || errors.Is(err, audit.ErrNotFound) || errors.Is(err, reviews.ErrNotFound) ||
-		errors.Is(err, campaigns.ErrNotFound)
+		errors.Is(err, webhooks.ErrNotFound) || errors.Is(err, campaigns.ErrNotFound)
 }
 
 func defaultMessage(status int) string {

@@ -19,6 +19,14 @@ func (s *Server) alertsPage(c echo.Context) error {
 		return err
 	}
 	v := views.AlertsView{Page: s.page(c, "Alerts", "alerts"), ShowingOpen: open}
+	ids := make([]int64, len(page.Alerts))
+	for i, a := range page.Alerts {
+		ids[i] = a.ID
+	}
+	deliveries, err := s.Alerts.Deliveries(c.Request().Context(), ids)
+	if err != nil {
+		return err
+	}
 	for _, a := range page.Alerts {
 		row := views.AlertRow{ID: a.ID, Kind: a.Kind.Label(), Severity: string(a.Severity), Title: a.Title, Count: a.Count,
 			First: formatTime(a.CreatedAt), Last: formatTime(a.LastSeenAt), Open: a.Open(), AcknowledgedBy: a.AcknowledgedByName}
@@ -27,6 +35,17 @@ func (s *Server) alertsPage(c echo.Context) error {
 		}
 		for k, val := range a.Details {
 			row.Details = append(row.Details, k+": "+val)
+		}
+		for _, d := range deliveries[a.ID] {
+			line := map[string]string{"page": "Alerts page", "email": "E-mail", "webhook": "Outgoing webhooks"}[d.Channel]
+			if d.Channel == "email" && d.Recipient != "" {
+				line += " to " + d.Recipient
+			}
+			line += ": " + d.Status
+			if d.Detail != "" && d.Status != "sent" {
+				line += " (" + d.Detail + ")"
+			}
+			row.Deliveries = append(row.Deliveries, line)
 		}
 		v.Alerts = append(v.Alerts, row)
 	}

@@ -103,7 +103,10 @@ var shortcutTexts = map[string]string{
 	"/usage":             "Billable messages and their estimated cost.",
 	"/reviews":           "Regular reviews of who has access, and their reports.",
 	"/developers":        "API keys for integrations, and the API reference.",
-	"/settings/privacy":  "Marketing consent keywords and what is stored.",
+	"/settings/privacy":  "Retention, erasure and marketing consent keywords.",
+	"/privacy/requests":  "A customer's copy of their data, or their erasure.",
+	"/privacy":           "What the workspace stores, where and for how long.",
+	"/settings/alerts":   "Which alerts are raised, their thresholds and who hears of them.",
 	"/settings/labels":   "The labels your team puts on conversations and contacts.",
 }
 

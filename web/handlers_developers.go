@@ -31,7 +31,8 @@ func (s *Server) renderDevelopers(c echo.Context, created *views.NewAPIKey) erro
 	if err != nil {
 		return err
 	}
-	v := views.DevelopersView{Page: s.page(c, "Developers", "developers"), Created: created, CanChangePolicy: p.Can(authz.SecurityManage)}
+	v := views.DevelopersView{Page: s.page(c, "Developers", "developers"), Created: created, CanChangePolicy: p.Can(authz.SecurityManage),
+		Tabs: devTabs(p, "keys")}
 	if v.CanChangePolicy {
 		if v.AllowNoExpiry, err = s.Settings.APIKeysAllowNoExpiry(ctx); err != nil {
 			return err

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -12,12 +11,11 @@ import (
 )
 
 func (s *Server) privacySettingsPage(c echo.Context) error {
-	words, err := s.Consent.Keywords(c.Request().Context())
+	v, err := s.privacySettingsView(c)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.PrivacySettings(views.PrivacySettingsView{Page: s.page(c, "Privacy", "privacy"),
-		Keywords: strings.Join(words, " ")}))
+	return render(c, http.StatusOK, views.PrivacySettings(v))
 }
 
 func (s *Server) savePrivacySettings(c echo.Context) error {
@@ -25,8 +23,12 @@ func (s *Server) savePrivacySettings(c echo.Context) error {
 	err := s.Consent.SaveKeywords(c.Request().Context(), input)
 	var fe consent.FieldErrors
 	if errors.As(err, &fe) {
-		return render(c, http.StatusUnprocessableEntity, views.PrivacySettings(views.PrivacySettingsView{
-			Page: s.page(c, "Privacy", "privacy"), Keywords: input, Error: fe["keywords"]}))
+		v, verr := s.privacySettingsView(c)
+		if verr != nil {
+			return verr
+		}
+		v.Keywords, v.Error = input, fe["keywords"]
+		return render(c, http.StatusUnprocessableEntity, views.PrivacySettings(v))
 	}
 	if err != nil {
 		return err

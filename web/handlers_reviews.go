@@ -80,6 +80,25 @@ func (s *Server) renderReviews(c echo.Context, status int, form *reviews.Setting
 	for _, cp := range campaigns {
 		v.Campaigns = append(v.Campaigns, campaignRow(cp, now))
 	}
+	// API keys act with their creator's access (at most): a review shows the ones still working.
+	keys, err := s.APIKeys.Store().List(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Status(now) != "active" {
+			continue
+		}
+		row := views.ReviewKeyRow{Name: k.Name, Last4: k.Last4, CreatedBy: k.CreatedByName, Permissions: k.Scopes.Len(),
+			Numbers: scopeText(k.Numbers.All, k.Numbers.IDs, numbers), Expires: "Never", LastUsed: "Never"}
+		if !k.ExpiresAt.IsZero() {
+			row.Expires = reviewDate(k.ExpiresAt)
+		}
+		if !k.LastUsedAt.IsZero() {
+			row.LastUsed = reviewDate(k.LastUsedAt)
+		}
+		v.APIKeys = append(v.APIKeys, row)
+	}
 	v.Reviewers = reviewerOptions(eligible, st.ReviewerIDs)
 	return render(c, status, views.Reviews(v))
 }

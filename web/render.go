@@ -64,10 +64,13 @@ var navigation = []navEntry{
 	{"activity", "Activity", "/activity", authz.Require(authz.AuditView), "Security"},
 	{"alerts", "Alerts", "/alerts", authz.Require(authz.AlertsView), "Security"},
 	{"reviews", "Access reviews", "/reviews", authz.Require(authz.AccessReviewsManage), "Security"},
+	{"alert_rules", "Alert rules", "/settings/alerts", authz.Require(authz.SecurityManage), "Security"},
+	{"records", "Records of processing", "/privacy", authz.RequireAny(authz.WorkspaceSettingsManage, authz.AuditView, authz.ContactsExport, authz.ContactsErase), "Security"},
 	{"security", "Security settings", "/settings/security", authz.Require(authz.SecurityManage), "Security"},
 	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 	{"developers", "Developers", "/developers", authz.Require(authz.APIKeysManage), "Settings"},
 	{"privacy", "Privacy", "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
+	{"privacy_requests", "Privacy requests", "/privacy/requests", authz.RequireAny(authz.ContactsExport, authz.ContactsErase), "Settings"},
 	{"labels", "Labels", "/settings/labels", authz.Require(authz.LabelsManage), "Settings"},
 }
 

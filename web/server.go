@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/analytics"
 	"github.com/switchboard/switchboard/internal/apikeys"
+	"github.com/switchboard/switchboard/internal/apilog"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/automation"
@@ -28,9 +29,11 @@ import (
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/privacy"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
+	"github.com/switchboard/switchboard/internal/webhooks"
 	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/static"
 )
@@ -54,17 +57,21 @@ type Deps struct {
 	Live        *inbox.Live
 	Analytics   *analytics.Service
 	APIKeys     *apikeys.Service
-	Reviews     *reviews.Service
-	AllowList   *settings.AllowList
-	Consent     *consent.Service
-	Automation  *automation.Service
-	Campaigns   *campaigns.Service
-	Audit       *audit.Log
-	Assets      *static.Assets
-	Sessions    *scs.SessionManager
-	Clock       clock.Clock
-	Logger      *slog.Logger
-	Metrics     *prometheus.Registry
+	Webhooks    *webhooks.Service
+	// CloudAPICalls is the Cloud API call log.
+	CloudAPICalls *apilog.Log
+	Reviews       *reviews.Service
+	AllowList     *settings.AllowList
+	Consent       *consent.Service
+	Automation    *automation.Service
+	Privacy       *privacy.Service
+	Campaigns     *campaigns.Service
+	Audit         *audit.Log
+	Assets        *static.Assets
+	Sessions      *scs.SessionManager
+	Clock         clock.Clock
+	Logger        *slog.Logger
+	Metrics       *prometheus.Registry
 }
 
 // Server holds the dependencies the handlers use.

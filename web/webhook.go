@@ -112,23 +112,23 @@ type signatureMonitor struct {
 	lastSent time.Time
 }
 
-const (
-	signatureSpike       = 10
-	signatureSpikeWindow = 5 * time.Minute
-)
-
 func (m *signatureMonitor) add(ctx context.Context, s *Server, addr string) {
+	// The threshold and window are the alert rule's (Settings → Alert rules).
+	spike, window, on := s.Alerts.SignatureThreshold(ctx)
+	if !on {
+		return
+	}
 	now := s.Clock.Now()
 	m.mu.Lock()
 	keep := m.window[:0]
 	for _, t := range m.window {
-		if now.Sub(t) < signatureSpikeWindow {
+		if now.Sub(t) < window {
 			keep = append(keep, t)
 		}
 	}
 	m.window = append(keep, now)
 	n := len(m.window)
-	raise := n >= signatureSpike && now.Sub(m.lastSent) >= time.Minute
+	raise := n >= spike && now.Sub(m.lastSent) >= time.Minute
 	if raise {
 		m.lastSent = now
 	}
@@ -137,7 +137,7 @@ func (m *signatureMonitor) add(ctx context.Context, s *Server, addr string) {
 		return
 	}
 	if _, err := s.Alerts.Record(ctx, alerts.Alert{Kind: alerts.KindWebhookSignatureFailures,
-		Title:   "Webhook requests with a wrong signature: " + strconv.Itoa(n) + " in the last 5 minutes",
+		Title:   "Webhook requests with a wrong signature: " + strconv.Itoa(n) + " in the last " + strconv.Itoa(int(window.Minutes())) + " minutes",
 		Subject: alerts.Subject{Type: "webhook", ID: "whatsapp"}, Details: map[string]string{"last_address": addr}}); err != nil {
 		s.Logger.ErrorContext(ctx, "raise signature alert", "error", err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/app"
-	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/demo"
@@ -64,6 +63,11 @@ func serve(ctx context.Context, args []string, e env) error {
 		if err := demo.SeedAutomation(ctx, a.DB, a.Members, a.Automation, a.Inbox); err != nil {
 			return fmt.Errorf("demo automation: %w", err)
 		}
+		stopHooks, err := demo.Webhooks(ctx, a.Members, a.Webhooks, logger)
+		if err != nil {
+			return fmt.Errorf("demo webhooks: %w", err)
+		}
+		defer stopHooks()
 		var b strings.Builder
 		b.WriteString("\nDemo workspace: sign in at " + cfg.BaseURL.String() + "/login as\n")
 		for _, c := range creds {
@@ -90,11 +94,11 @@ func serve(ctx context.Context, args []string, e env) error {
 		logger.Info("no owner yet: open the set-up link to create one", "setup_url", link)
 		fmt.Fprintf(e.stdout, "\nSet up this workspace by opening:\n  %s\n\n", link)
 	}
-	// Retention: events older than the workspace's setting are pruned once a day (a checkpoint
-	// keeps the chain verifiable).
-	go audit.NewPruner(a.Audit, logger).Every(ctx, 24*time.Hour)
-	go a.PruneWebhooksEvery(ctx, 24*time.Hour)
+	// Retention (Settings → Privacy): messages, media, webhook bodies and the activity log (its
+	// pruning keeps the chain verifiable with a checkpoint), each run recorded.
+	go a.Privacy.RetentionEvery(ctx, time.Hour)
 	go a.RunAccessReviewsEvery(ctx, time.Hour)
+	go a.Alerts.WatchActivityEvery(ctx, 5*time.Second)
 	if sandbox != nil {
 		go func() {
 			if err := sandbox.CustomersWriteIn(ctx, a.Members, a.Inbox); err != nil {
@@ -105,6 +109,9 @@ func serve(ctx context.Context, args []string, e env) error {
 			}
 			if err := demo.SeedCampaigns(ctx, a.DB, a.Members, a.Campaigns, a.Consent, a.Clock.Now()); err != nil {
 				logger.Warn("demo campaigns", "error", err)
+			}
+			if err := demo.SeedPrivacy(ctx, a.Members, a.Privacy, a.Alerts, a.Inbox); err != nil {
+				logger.Warn("demo privacy", "error", err)
 			}
 			if err := sandbox.SeedInboxData(ctx, a.Members, a.Inbox); err != nil {
 				logger.Warn("demo labels, contacts and media", "error", err)

@@ -41,6 +41,8 @@ const (
 	KindAccessReviewOpened Kind = "access_review_opened"
 	// KindAccessReviewOverdue: an access review is past its due date and still open.
 	KindAccessReviewOverdue Kind = "access_review_overdue"
+	// KindWebhookEndpointDisabled: an outgoing webhook endpoint failed for 5 days and was disabled.
+	KindWebhookEndpointDisabled Kind = "webhook_endpoint_disabled"
 	// KindCampaignPaused: a campaign stopped sending on a quality or limit error from Meta.
 	KindCampaignPaused Kind = "campaign_paused"
 )
@@ -88,6 +90,7 @@ var kinds = map[Kind]kindInfo{
 	KindWebhookSignatureFailures:  {SeverityWarning, "Webhook signature failures"},
 	KindAccessReviewOpened:        {SeverityInfo, "Access review opened"},
 	KindAccessReviewOverdue:       {SeverityWarning, "Access review overdue"},
+	KindWebhookEndpointDisabled:   {SeverityWarning, "Webhook endpoint disabled"},
 	KindCampaignPaused:            {SeverityWarning, "Campaign paused by WhatsApp"},
 }
 
@@ -97,7 +100,7 @@ func Kinds() []Kind {
 		KindRepeatedSignInFailures, KindSignInFailuresFromAddress, KindSignInFromNewAddress,
 		KindTwoFactorReset, KindTwoFactorRemoved, KindTOTPReplay, KindRoleRaisedToAdministrator,
 		KindAPIKeyCreated, KindMassExport, KindWebhookSignatureFailures,
-		KindAccessReviewOpened, KindAccessReviewOverdue, KindCampaignPaused,
+		KindAccessReviewOpened, KindAccessReviewOverdue, KindWebhookEndpointDisabled, KindCampaignPaused,
 	}
 }
 

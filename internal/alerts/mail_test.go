@@ -16,13 +16,17 @@ import (
 // queueingMailer writes a row per alert in the raising transaction, as the outbox does.
 type queueingMailer struct{ fail error }
 
-func (m queueingMailer) AlertRaised(ctx context.Context, q db.Querier, a alerts.Alert) error {
+func (m queueingMailer) AlertRaised(ctx context.Context, q db.Querier, a alerts.Alert, _ []int64) ([]alerts.MailDelivery, error) {
 	if m.fail != nil {
-		return m.fail
+		return nil, m.fail
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO mail_outbox (message_id, kind, recipient, subject, created_at, next_attempt_at)
+	res, err := q.ExecContext(ctx, `INSERT INTO mail_outbox (message_id, kind, recipient, subject, created_at, next_attempt_at)
 		VALUES (?, 'alert', 'admin@example.com', ?, 0, 0)`, a.Title+time.Now().String(), a.Title)
-	return err
+	if err != nil {
+		return nil, err
+	}
+	id, _ := res.LastInsertId()
+	return []alerts.MailDelivery{{Recipient: "admin@example.com", MailID: id}}, nil
 }
 
 func outboxRows(t *testing.T, d *db.DB) int {

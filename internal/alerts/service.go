@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -42,8 +43,10 @@ type Notifier interface {
 
 // Mailer queues e-mail about a new alert through q, the transaction that raises it, so the
 // mail is as durable as the alert; the alerts package knows nothing of how mail is delivered.
+// to are the members the alert's rule chose, nil for every member who may see alerts and has
+// not turned alert e-mail off; a Mailer sends only to active members who may see alerts.
 type Mailer interface {
-	AlertRaised(ctx context.Context, q db.Querier, a Alert) error
+	AlertRaised(ctx context.Context, q db.Querier, a Alert, to []int64) ([]MailDelivery, error)
 }
 
 // Service raises, lists and acknowledges alerts.
@@ -54,6 +57,10 @@ type Service struct {
 	notifier Notifier
 	mailer   Mailer
 	logger   *slog.Logger
+
+	rulesMu  sync.Mutex
+	rules    map[Kind]Rule // nil until read; dropped by SaveRule
+	webhooks WebhookPublisher
 }
 
 // Option configures a Service.
@@ -98,6 +105,15 @@ func (s *Service) Raise(ctx context.Context, q db.Querier, a Alert) (Alert, erro
 	a, err := normalise(a)
 	if err != nil {
 		return Alert{}, err
+	}
+	rule, err := s.Rule(ctx, a.Kind)
+	if err != nil {
+		return Alert{}, err
+	}
+	if !rule.Enabled {
+		// Turned off by an administrator: nothing is raised (the causing event is still in the
+		// activity log). The zero Alert is not notified.
+		return Alert{}, nil
 	}
 	now := s.clk.Now().UTC().Truncate(time.Millisecond)
 
@@ -158,10 +174,8 @@ func (s *Service) Raise(ctx context.Context, q db.Querier, a Alert) (Alert, erro
 	}); err != nil {
 		return Alert{}, err
 	}
-	if s.mailer != nil {
-		if err := s.mailer.AlertRaised(ctx, q, a); err != nil {
-			return Alert{}, err
-		}
+	if err := s.route(ctx, q, a, rule); err != nil {
+		return Alert{}, err
 	}
 	return a, nil
 }
@@ -189,7 +203,13 @@ func (s *Service) Record(ctx context.Context, a Alert) (Alert, error) {
 // on, so a brute-force run is delivered once. Call it after the transaction that raised the alert
 // has committed.
 func (s *Service) Notify(ctx context.Context, a Alert) error {
-	if s.notifier == nil || a.Count != 1 {
+	if a.ID == 0 || a.Count != 1 {
+		return nil
+	}
+	if _, err := s.PublishQueued(ctx, a.ID); err != nil {
+		return fmt.Errorf("alerts: publish alert %d: %w", a.ID, err)
+	}
+	if s.notifier == nil {
 		return nil
 	}
 	if err := s.notifier.Notify(ctx, a); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/analytics"
 	"github.com/switchboard/switchboard/internal/apikeys"
+	"github.com/switchboard/switchboard/internal/apilog"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/automation"
@@ -31,10 +32,12 @@ import (
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/privacy"
 	"github.com/switchboard/switchboard/internal/reviews"
 	"github.com/switchboard/switchboard/internal/secrets"
 	"github.com/switchboard/switchboard/internal/settings"
 	"github.com/switchboard/switchboard/internal/templates"
+	"github.com/switchboard/switchboard/internal/webhooks"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 	"github.com/switchboard/switchboard/internal/workspace"
 	"github.com/switchboard/switchboard/static"
@@ -63,6 +66,8 @@ type Options struct {
 	// MailSender replaces the SMTP sender built from the Config (tests: a TLS config that
 	// trusts their own certificate authority).
 	MailSender mail.Sender
+	// WebhookLookup resolves webhook receivers' host names (tests: names of private addresses).
+	WebhookLookup webhooks.LookupFunc
 }
 
 // Core is the part of the app that every subcommand needs: the database and the domain services.
@@ -89,6 +94,11 @@ type Core struct {
 	Campaigns *campaigns.Service
 	// Automation answers and routes on the workspace's behalf, after ingest has committed.
 	Automation *automation.Service
+	// Webhooks queues and delivers outgoing webhooks; App.Run runs its sender.
+	Webhooks *webhooks.Service
+	// CloudAPICalls is the log of calls made to the Cloud API.
+	CloudAPICalls *apilog.Log
+	Privacy       *privacy.Service
 	// AuditKey signs the activity log's checkpoints; derived from the secret key, never stored.
 	AuditKey ed25519.PrivateKey
 	// Mail queues e-mail; nil when no mail server is configured.
@@ -109,6 +119,10 @@ type CoreOptions struct {
 	// SMTP, when set, turns on e-mail: links in it start with BaseURL.
 	SMTP    config.SMTP
 	BaseURL string
+	// Sandbox (--demo) lets webhooks go to receivers on this machine.
+	Sandbox bool
+	// WebhookLookup resolves webhook receivers' names; nil is the system resolver.
+	WebhookLookup webhooks.LookupFunc
 	// Campaigns tunes campaign sending (throughput, reconciliation after a crash).
 	Campaigns campaigns.Options
 }
@@ -180,7 +194,8 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	if graphURL == "" {
 		graphURL = config.DefaultGraphURL
 	}
-	wa := whatsapp.NewClient(graphURL, nil)
+	calls := apilog.New(d, clk, logger)
+	wa := whatsapp.NewClient(graphURL, &http.Client{Timeout: 30 * time.Second, Transport: &whatsapp.CallLogTransport{Record: calls.Record}})
 	ws := workspace.NewService(d, workspace.NewStore(d), log, box, wa, clk)
 	tplStore := templates.NewStore(d)
 	tpl := templates.NewService(d, tplStore, log, templateMeta{client: wa, workspace: ws, templates: tplStore}, templates.AllNumbersOnly, clk)
@@ -191,7 +206,19 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	auto := automation.New(d, log, clk, ib, cs, logger)
 	// Meta's deliveries arrive at their own pace: a 2 ms wait lets concurrent ones share a commit
 	// (measured: about a quarter less server CPU and a third less disk written at 3,300/s).
-	ingester := inbox.NewIngester(d, ib.ApplyEvents, inbox.IngesterOptions{Clock: clk, Logger: logger, MaxDelay: 2 * time.Millisecond,
+	// Webhook events are queued in the transaction of the change they describe: activity
+	// events through the log's observer, messages and statuses after the inbox applied them.
+	hooks := webhooks.NewService(d, store, log, box, clk, webhooks.Options{Sandbox: o.Sandbox, Logger: logger, Alerts: al, Lookup: o.WebhookLookup})
+	log.SetObserver(hooks.OnActivity)
+	// Alert rules that route to webhooks hand their alerts to the outgoing webhooks.
+	al.SetWebhookPublisher(hooks)
+	apply := func(ctx context.Context, q db.Querier, events []whatsapp.Event) error {
+		if err := ib.ApplyEvents(ctx, q, events); err != nil {
+			return err
+		}
+		return hooks.OnInbound(ctx, q, events)
+	}
+	ingester := inbox.NewIngester(d, apply, inbox.IngesterOptions{Clock: clk, Logger: logger, MaxDelay: 2 * time.Millisecond,
 		Committed: func(ids []int64) { ib.Live.Publish(ids...); auto.Wake() }})
 	// Bodies kept unprocessed (a parse or apply failure) get another chance at every start.
 	if n, err := ingester.Reprocess(ctx); err != nil {
@@ -199,12 +226,19 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	} else if n > 0 {
 		logger.InfoContext(ctx, "reprocessed kept webhooks", "count", n)
 	}
+	rv := reviews.NewService(d, log, clk, svc, st, al)
+	if mailer != nil {
+		rv.Reminders = reviewMail{db: d, store: store, mailer: mailer}
+	}
+	priv := privacy.New(d, log, clk, ib, filepath.Join(dataDir, "media"), logger)
+	priv.SetWebhookPruner(ingester.PruneWebhooks)
 	co := o.Campaigns
 	co.Logger = logger
 	camp := campaigns.NewService(d, log, clk, ib, tpl, cs, al, co)
 	ib.SetStatusObserver(camp)
 	return &Core{
 		Campaigns: camp,
+		Privacy:   priv,
 		DB:        d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
 		Analytics: analytics.NewService(d, logger, clk, log),
@@ -212,9 +246,10 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 		Members:   svc,
 		TwoFactor: members.NewTwoFactor(d, store, log, box, clk, st, al),
 		APIKeys:   apikeys.NewService(d, store, log, al, st, clk),
-		Reviews:   reviews.NewService(d, log, clk, svc, st, al),
+		Reviews:   rv,
 		AllowList: settings.NewAllowList(d, log, clk),
 		Consent:   cs, Automation: auto,
+		Webhooks: hooks, CloudAPICalls: calls,
 	}, nil
 }
 
@@ -231,8 +266,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		logger = slog.Default()
 	}
 	core, err := OpenCore(ctx, CoreOptions{DataDir: cfg.DataDir, Clock: opts.Clock, Logger: logger, Getenv: opts.Getenv,
-		Security: DefaultSecurity(cfg), GraphURL: cfg.GraphURL, SMTP: cfg.SMTP, BaseURL: cfg.BaseURL.String(),
-		Campaigns: campaigns.Options{Throughput: cfg.CampaignThroughput, ReconcileAfter: cfg.CampaignReconcileAfter}})
+		Security: DefaultSecurity(cfg), GraphURL: cfg.GraphURL, SMTP: cfg.SMTP, BaseURL: cfg.BaseURL.String(), Sandbox: cfg.Demo,
+		WebhookLookup: opts.WebhookLookup,
+		Campaigns:     campaigns.Options{Throughput: cfg.CampaignThroughput, ReconcileAfter: cfg.CampaignReconcileAfter}})
 	if err != nil {
 		return nil, err
 	}
@@ -264,9 +300,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Config: cfg, DB: core.DB, Members: core.Members, TwoFactor: core.TwoFactor, Settings: core.Settings,
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Live: core.Inbox.Live, Ingester: core.Ingester,
-		APIKeys: core.APIKeys, Reviews: core.Reviews, AllowList: core.AllowList, Consent: core.Consent, Analytics: core.Analytics, Automation: core.Automation,
-		Campaigns: core.Campaigns,
-		Sessions:  web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
+		APIKeys: core.APIKeys, Webhooks: core.Webhooks, CloudAPICalls: core.CloudAPICalls, Reviews: core.Reviews, AllowList: core.AllowList, Consent: core.Consent, Analytics: core.Analytics, Automation: core.Automation,
+		Privacy: core.Privacy, Campaigns: core.Campaigns,
+		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
 	})
 	if err != nil {
 		core.DB.Close()
@@ -311,6 +347,10 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	go func() { defer close(campaignsDone); _ = a.Campaigns.Run(campaignCtx) }()
 	defer func() { stopCampaigns(); <-campaignsDone }()
 	defer a.startMailWorker(ctx)()
+	hooksCtx, stopHooks := context.WithCancel(ctx)
+	hooksDone := make(chan struct{})
+	go func() { defer close(hooksDone); a.Webhooks.Run(hooksCtx) }()
+	defer func() { stopHooks(); <-hooksDone }()
 	select {
 	case err := <-errc:
 		return err
@@ -341,5 +381,6 @@ func (a *App) Close() error {
 func (c *Core) Close() error {
 	err := c.Ingester.Close()
 	c.Inbox.Live.Close()
+	c.CloudAPICalls.Close()
 	return errors.Join(err, c.DB.Close())
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/reviews"
 )
 
 // alertMail e-mails a new alert to the members who may see alerts and have not opted out, in
@@ -19,12 +21,32 @@ type alertMail struct {
 	mailer *mail.Mailer
 }
 
-func (m alertMail) AlertRaised(ctx context.Context, q db.Querier, a alerts.Alert) error {
-	to, err := m.store.AlertMailRecipients(ctx, q)
-	if err != nil || len(to) == 0 {
-		return err
+func (m alertMail) AlertRaised(ctx context.Context, q db.Querier, a alerts.Alert, chosen []int64) ([]alerts.MailDelivery, error) {
+	var to []string
+	if chosen == nil {
+		all, err := m.store.AlertMailRecipients(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		to = all
+	} else {
+		some, err := m.store.AlertMailRecipientsAmong(ctx, q, chosen)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range some {
+			to = append(to, r.Email)
+		}
 	}
-	return m.mailer.SendAlert(ctx, q, to, mail.Alert{Title: a.Title, Kind: a.Kind.Label(), Severity: string(a.Severity), At: a.CreatedAt})
+	var out []alerts.MailDelivery
+	for _, addr := range to {
+		id, err := m.mailer.SendAlertTo(ctx, q, addr, mail.Alert{Title: a.Title, Kind: a.Kind.Label(), Severity: string(a.Severity), At: a.CreatedAt})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, alerts.MailDelivery{Recipient: addr, MailID: id})
+	}
+	return out, nil
 }
 
 // mailDomain ends Message-IDs: the domain of the from-address.
@@ -62,4 +84,20 @@ func (a *App) startMailWorker(ctx context.Context) (wait func()) {
 			a.Logger.Warn("mail delivery still in flight at shutdown")
 		}
 	}
+}
+
+// reviewMail e-mails access-review reminders (reviews.Reminder) to reviewers with an address.
+type reviewMail struct {
+	db     *db.DB
+	store  *members.Store
+	mailer *mail.Mailer
+}
+
+func (m reviewMail) RemindReviewer(ctx context.Context, n reviews.ReminderNote) error {
+	rev, err := m.store.ByID(ctx, n.MemberID)
+	if err != nil || !rev.Active() {
+		return err
+	}
+	return m.mailer.SendReviewReminder(ctx, m.db.W, rev.Email, mail.ReviewReminder{Name: rev.Name, Title: n.Title, Due: n.DueAt,
+		Waiting: n.Waiting, Path: "/reviews/" + strconv.FormatInt(n.CampaignID, 10)})
 }

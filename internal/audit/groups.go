@@ -17,12 +17,12 @@ var actionGroups = []ActionGroup{
 	{"signin", "Sign-in", []string{"member.sign", "session.", "login."}},
 	{"members", "Members & roles", []string{"member.", "role.", "invitation.", "scim."}},
 	{"security", "Security", []string{"access.", "request.", "security.", "twofactor.", "totp.",
-		"recovery_code", "reauth.", "alert.", "access_review."}},
+		"recovery_code", "reauth.", "alert.", "alert_rule.", "access_review."}},
 	{"audit", "Activity log", []string{"audit."}},
 	{"templates", "Templates", []string{"template."}},
 	{"inbox", "Inbox", []string{"conversation.", "message.", "contact.", "contacts.", "contact_field.", "label.", "canned_response.", "campaign.", "automation."}},
 	{"developers", "Developers", []string{"api_key.", "api.", "webhook.", "integration."}},
-	{"settings", "Settings", []string{"setup.", "workspace.", "settings.", "waba.", "number.", "phone_number.", "billing.", "mail."}},
+	{"settings", "Settings", []string{"setup.", "workspace.", "settings.", "waba.", "number.", "phone_number.", "billing.", "mail.", "privacy.", "retention."}},
 	{"other", "Other", nil},
 }
 

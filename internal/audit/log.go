@@ -25,7 +25,17 @@ type Log struct {
 	checkpointer *Checkpointer
 	// nameTarget, when set, names targets recorded without a name (SetTargetNamer).
 	nameTarget TargetNamer
+	// observer, when set, sees every event appended, in its transaction (SetObserver).
+	observer Observer
 }
+
+// Observer is told of each event appended, through q, the transaction that records it; an
+// error rolls the change back with its event. Outgoing webhooks queue their events this way,
+// in the transaction of the change they describe.
+type Observer func(ctx context.Context, q db.Querier, ev Event) error
+
+// SetObserver sets the one observer of appended events.
+func (l *Log) SetObserver(o Observer) { l.observer = o }
 
 // TargetNamer says what a target is called, read through q (the transaction recording the
 // event, so a row created in it is seen); "" when it does not know.
@@ -110,6 +120,11 @@ func (l *Log) Append(ctx context.Context, q db.Querier, ev Event) (Event, error)
 
 	if _, err := q.ExecContext(ctx, insertQuery, args...); err != nil {
 		return Event{}, fmt.Errorf("audit: insert %s: %w", ev.Action, err)
+	}
+	if l.observer != nil {
+		if err := l.observer(ctx, q, ev); err != nil {
+			return Event{}, fmt.Errorf("audit: observe %s: %w", ev.Action, err)
+		}
 	}
 	return ev, nil
 }

@@ -60,14 +60,36 @@ type Alert struct {
 // SendAlert queues one message about a new security alert to each address in to.
 func (m *Mailer) SendAlert(ctx context.Context, q db.Querier, to []string, a Alert) error {
 	for _, addr := range to {
-		if err := m.queue(ctx, q, KindAlert, addr, "Security alert: "+oneLine(a.Kind), map[string]any{
-			"Title": a.Title, "Kind": a.Kind, "Severity": a.Severity, "At": when(a.At),
-			"Link": m.base + "/alerts", "Account": m.base + "/account",
-		}); err != nil {
+		if _, err := m.SendAlertTo(ctx, q, addr, a); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// SendAlertTo queues the message about a new security alert to one address and returns its
+// outbox row, so the alert can show whether it was delivered.
+func (m *Mailer) SendAlertTo(ctx context.Context, q db.Querier, to string, a Alert) (int64, error) {
+	return m.queueID(ctx, q, KindAlert, to, "Security alert: "+oneLine(a.Kind), map[string]any{
+		"Title": a.Title, "Kind": a.Kind, "Severity": a.Severity, "At": when(a.At),
+		"Link": m.base + "/alerts", "Account": m.base + "/account",
+	})
+}
+
+// ReviewReminder is what an access-review reminder says.
+type ReviewReminder struct {
+	Name    string
+	Title   string
+	Due     time.Time
+	Waiting int
+	Path    string // the review's page, /reviews/ID
+}
+
+// SendReviewReminder queues a reminder to a reviewer whose access review is due soon.
+func (m *Mailer) SendReviewReminder(ctx context.Context, q db.Querier, to string, r ReviewReminder) error {
+	return m.queue(ctx, q, KindReviewReminder, to, "Access review due: "+oneLine(r.Title), map[string]any{
+		"Name": r.Name, "Title": r.Title, "Due": when(r.Due), "Waiting": r.Waiting, "Link": m.base + r.Path,
+	})
 }
 
 // SendTest queues a test message to the member who asked for it, with an activity event.
@@ -151,6 +173,15 @@ You get these e-mails because you can see security alerts. Turn them off on your
 {{.Account}}
 {{template "footer"}}{{end -}}
 
+{{- define "review_reminder" -}}
+Hello {{.Name}},
+
+The access review "{{.Title}}" is due {{.Due}}. {{.Waiting}} member(s) still wait for your decision: keep, change role or revoke.
+
+Open the review:
+{{.Link}}
+{{template "footer"}}{{end -}}
+
 {{- define "test" -}}
 This is a test e-mail from Switchboard, requested by {{.RequestedBy}} on {{.At}}.
 
@@ -176,6 +207,7 @@ var htmlTemplates = htmltemplate.Must(htmltemplate.New("mail").Parse(`
 {{- if eq .Kind "password_reset"}}{{template "password_reset" .Data}}{{end -}}
 {{- if eq .Kind "alert"}}{{template "alert" .Data}}{{end -}}
 {{- if eq .Kind "test"}}{{template "test" .Data}}{{end -}}
+{{- if eq .Kind "review_reminder"}}{{template "review_reminder" .Data}}{{end -}}
 </div>
 <p style="color:#5b6472;font-size:13px;margin:16px 0 0">This message was sent automatically; replies are not read.</p>
 </div></body></html>
@@ -206,6 +238,12 @@ var htmlTemplates = htmltemplate.Must(htmltemplate.New("mail").Parse(`
 <p style="color:#5b6472;font-size:14px">Severity: {{.Severity}}. Raised {{.At}}.</p>
 {{template "button" .Link}}Open the alerts page</a></p>
 <p style="color:#5b6472;font-size:14px">You get these e-mails because you can see security alerts. Turn them off on <a href="{{.Account}}" style="color:#0b6e4f">your account page</a>.</p>
+{{- end}}
+
+{{- define "review_reminder"}}
+<h1 style="font-size:20px;margin:0 0 12px">Access review due {{.Due}}</h1>
+<p>Hello {{.Name}}, the access review <strong>{{.Title}}</strong> has {{.Waiting}} member(s) waiting for your decision.</p>
+{{template "button" .Link}}Open the review</a></p>
 {{- end}}
 
 {{- define "test"}}

@@ -25,10 +25,11 @@ import (
 
 // Kinds of mail, as stored and shown in the activity log.
 const (
-	KindInvitation    = "invitation"
-	KindPasswordReset = "password_reset"
-	KindAlert         = "alert"
-	KindTest          = "test"
+	KindInvitation     = "invitation"
+	KindPasswordReset  = "password_reset"
+	KindAlert          = "alert"
+	KindTest           = "test"
+	KindReviewReminder = "review_reminder"
 )
 
 // Message is one e-mail to one recipient, with a plain-text and an HTML part.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/alerts"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/db"
@@ -337,9 +338,16 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, name, password st
 			millis(s.clock.Now()), m.ID, inv.ID); err != nil {
 			return fmt.Errorf("use invitation: %w", err)
 		}
-		_, err = s.audit.Append(ctx, tx, audit.Event{Actor: audit.MemberActor(m.ID, m.Name), Action: "invitation.accepted",
-			Target: audit.NewTarget("invitation", inv.ID), Changes: []audit.Change{{Field: "member", After: m.ID}}})
-		return err
+		if _, err = s.audit.Append(ctx, tx, audit.Event{Actor: audit.MemberActor(m.ID, m.Name), Action: "invitation.accepted",
+			Target: audit.NewTarget("invitation", inv.ID), Changes: []audit.Change{{Field: "member", After: m.ID}}}); err != nil {
+			return err
+		}
+		// A new Administrator is a new Administrator whichever way they came in.
+		if role.Key != authz.RoleAdministrator {
+			return nil
+		}
+		return raise(ctx, s.Alerts, tx, alerts.Alert{Kind: alerts.KindRoleRaisedToAdministrator, Subject: alerts.MemberSubject(m.ID),
+			Title: m.Name + " joined as an Administrator (invited by " + inv.InvitedBy + ")."})
 	})
 	return m, err
 }

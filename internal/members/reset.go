@@ -305,6 +305,44 @@ func (s *Store) AlertMailRecipients(ctx context.Context, q db.Querier) ([]string
 	return out, rows.Err()
 }
 
+// AlertRecipient is a member an alert may be e-mailed to.
+type AlertRecipient struct {
+	ID    int64
+	Email string
+}
+
+// AlertMailRecipientsAmong is AlertMailRecipients limited to the members ids (an alert rule's
+// choice): only those still active, still allowed to see alerts and not opted out get it.
+func (s *Store) AlertMailRecipientsAmong(ctx context.Context, q db.Querier, ids []int64) ([]AlertRecipient, error) {
+	var out []AlertRecipient
+	for _, id := range ids {
+		var r AlertRecipient
+		err := q.QueryRowContext(ctx, `SELECT m.id, m.email FROM members m
+			JOIN role_permissions rp ON rp.role_id = m.role_id AND rp.permission = ?
+			WHERE m.id = ? AND m.status = 'active' AND m.alert_mail = 1`, authz.AlertsView.ID(), id).Scan(&r.ID, &r.Email)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("alert recipients: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// MayReceiveAlerts reports whether a member is active and may see alerts, so an alert rule may
+// e-mail them.
+func (s *Store) MayReceiveAlerts(ctx context.Context, q db.Querier, id int64) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM members m
+		JOIN role_permissions rp ON rp.role_id = m.role_id AND rp.permission = ?
+		WHERE m.id = ? AND m.status = 'active'`, authz.AlertsView.ID(), id).Scan(&n); err != nil {
+		return false, fmt.Errorf("alert recipient: %w", err)
+	}
+	return n > 0, nil
+}
+
 // AlertMail reports whether the member gets security alerts by e-mail (when they may see them).
 func (s *Store) AlertMail(ctx context.Context, memberID int64) (bool, error) {
 	var on bool

@@ -309,6 +309,16 @@ func (s *Service) signInFailed(ctx context.Context, m Member, found, passwordOK 
 		if out.AddressLockedNow {
 			pending = append(pending, alerts.AddressLocked(addr, out.AddressFailures))
 		}
+		// The failed sign-ins rule's own threshold, counted from the events just written.
+		if found && !out.AccountLockedNow {
+			a, ok, err := s.Alerts.SignInFailed(ctx, tx, m.ID, m.Name, addr)
+			if err != nil {
+				return err
+			}
+			if ok {
+				pending = append(pending, a)
+			}
+		}
 		for _, a := range pending {
 			got, err := s.Alerts.Raise(ctx, tx, a)
 			if err != nil {

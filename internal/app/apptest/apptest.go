@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/mail/mailtest"
 	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/internal/webhooks"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 	"github.com/switchboard/switchboard/internal/whatsapp/simulator"
 	"github.com/switchboard/switchboard/internal/workspace"
@@ -57,6 +58,11 @@ func Start(t testing.TB) *Instance {
 type Options struct {
 	// SMTP, when set, is the mail server: e-mail is on, delivered to it.
 	SMTP *mailtest.Server
+	// Sandbox runs the server as --demo does (without the demo's data): webhooks may then go
+	// to receivers on 127.0.0.1.
+	Sandbox bool
+	// WebhookLookup resolves webhook receivers' host names.
+	WebhookLookup webhooks.LookupFunc
 	// SimulatorClock, when set, is the simulator's clock instead of the server's fake one (a
 	// test that measures pacing reads the real time of each send from the simulator's record).
 	SimulatorClock clock.Clock
@@ -76,6 +82,7 @@ func StartWith(t testing.TB, opts Options) *Instance {
 	var f config.ServeFlags
 	f.Addr, f.DataDir, f.LogLevel, f.LogFormat = l.Addr().String(), dir, "debug", "text"
 	f.IdleTimeout, f.AbsoluteTimeout = 30*time.Minute, 12*time.Hour
+	f.Demo = opts.Sandbox
 	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	// The local Cloud API stand-in answers for Meta, and plays customers against our webhook.
 	var simClock clock.Clock = clk
@@ -103,7 +110,7 @@ func StartWith(t testing.TB, opts Options) *Instance {
 	}
 	logs := &LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Clock: clk, MailSender: sender, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	a, err := app.New(ctx, cfg, app.Options{Clock: clk, MailSender: sender, WebhookLookup: opts.WebhookLookup, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
