@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/apikeys"
 	"github.com/switchboard/switchboard/internal/audit"
+	"github.com/switchboard/switchboard/internal/campaigns"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
 	"github.com/switchboard/switchboard/internal/reviews"
@@ -69,10 +70,12 @@ func classify(err error) (int, string) {
 		return http.StatusForbidden, err.Error()
 	case errors.Is(err, members.ErrConflict), errors.Is(err, reviews.ErrConflict):
 		return http.StatusConflict, err.Error()
-	case errors.Is(err, reviews.ErrNotFound), errors.Is(err, webhooks.ErrNotFound):
+	case errors.Is(err, reviews.ErrNotFound), errors.Is(err, webhooks.ErrNotFound), errors.Is(err, campaigns.ErrNotFound):
 		return http.StatusNotFound, defaultMessage(http.StatusNotFound)
-	case errors.Is(err, webhooks.ErrForbidden):
+	case errors.Is(err, webhooks.ErrForbidden), errors.Is(err, campaigns.ErrForbidden):
 		return http.StatusForbidden, err.Error()
+	case errors.Is(err, campaigns.ErrState):
+		return http.StatusConflict, "The campaign has moved on in the meantime: reload the page to see where it is."
 	default:
 		return http.StatusInternalServerError, defaultMessage(http.StatusInternalServerError)
 	}
@@ -81,7 +84,7 @@ func classify(err error) (int, string) {
 func isRecordNotFound(err error) bool {
 	return errors.Is(err, members.ErrNotFound) || errors.Is(err, inbox.ErrNotFound) ||
 		errors.Is(err, templates.ErrNotFound) || errors.Is(err, audit.ErrNotFound) || errors.Is(err, reviews.ErrNotFound) ||
-		errors.Is(err, webhooks.ErrNotFound)
+		errors.Is(err, webhooks.ErrNotFound) || errors.Is(err, campaigns.ErrNotFound)
 }
 
 func defaultMessage(status int) string {

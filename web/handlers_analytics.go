@@ -115,6 +115,9 @@ func (s *Server) analyticsPage(c echo.Context) error {
 	if v.Ratings, err = s.analyticsRatings(c, q); err != nil {
 		return analyticsError(err)
 	}
+	if v.Campaigns, err = s.analyticsCampaigns(c, q); err != nil {
+		return analyticsError(err)
+	}
 	return render(c, http.StatusOK, views.Analytics(v))
 }
 

@@ -91,6 +91,7 @@ var shortcutTexts = map[string]string{
 	"/templates":               "Message templates, their review and Meta's verdict.",
 	"/canned":                  "Ready-made answers for the questions that come up often.",
 	"/numbers":                 "Quality rating and messaging limit of each number.",
+	"/campaigns":               "Broadcast an approved template to customers who agreed, paced under WhatsApp's limits.",
 	"/automation":              "Business hours, auto-replies, welcome menus, teams and ratings.",
 	"/members":                 "Who has access, with which role and numbers.",
 	"/roles":                   "What each role allows.",

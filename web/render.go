@@ -56,6 +56,7 @@ var navigation = []navEntry{
 	{"templates", "Templates", "/templates", authz.Require(authz.TemplatesView), "Messaging"},
 	{"canned", "Canned replies", "/canned", authz.Require(authz.CannedResponsesManage), "Messaging"},
 	{"numbers", "Phone numbers", "/numbers", authz.Require(authz.NumbersView), "Messaging"},
+	{"campaigns", "Campaigns", "/campaigns", authz.RequireAny(authz.CampaignsManage, authz.CampaignsApprove), "Messaging"},
 	{"automation", "Automation", "/automation", authz.Require(authz.AutomationManage), "Messaging"},
 	{"analytics", "Analytics", "/analytics", authz.Require(authz.AnalyticsView), "Insights"},
 	{"usage", "Usage and cost", "/usage", authz.Require(authz.BillingView), "Insights"},

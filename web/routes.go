@@ -45,6 +45,7 @@ func (s *Server) routes() []route {
 		s.labelRoutes(),
 		s.contactRoutes(),
 		s.automationRoutes(),
+		s.campaignRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/automation"
+	"github.com/switchboard/switchboard/internal/campaigns"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/consent"
@@ -65,6 +66,7 @@ type Deps struct {
 	Consent       *consent.Service
 	Automation    *automation.Service
 	Privacy       *privacy.Service
+	Campaigns     *campaigns.Service
 	Audit         *audit.Log
 	Assets        *static.Assets
 	Sessions      *scs.SessionManager

@@ -36,7 +36,9 @@ func serve(ctx context.Context, args []string, e env) error {
 
 	// Sandbox mode: the local Cloud API simulator stands in for Meta, and plays the customers.
 	var sandbox *demo.Sandbox
-	if cfg.Demo {
+	// --demo with an explicit --graph-url uses a simulator already running elsewhere (such as
+	// `switchboard simulator`, or a test's), which then outlives this process.
+	if cfg.Demo && cfg.GraphURL == config.DefaultGraphURL {
 		if sandbox, err = demo.Start(clock.System{}, cfg.BaseURL.String()+"/webhooks/whatsapp", logger); err != nil {
 			return err
 		}
@@ -104,6 +106,9 @@ func serve(ctx context.Context, args []string, e env) error {
 			}
 			if err := demo.SeedCompliance(ctx, a.Members, a.Reviews, a.Consent, a.Inbox); err != nil {
 				logger.Warn("demo access review and consent", "error", err)
+			}
+			if err := demo.SeedCampaigns(ctx, a.DB, a.Members, a.Campaigns, a.Consent, a.Clock.Now()); err != nil {
+				logger.Warn("demo campaigns", "error", err)
 			}
 			if err := demo.SeedPrivacy(ctx, a.Members, a.Privacy, a.Alerts, a.Inbox); err != nil {
 				logger.Warn("demo privacy", "error", err)

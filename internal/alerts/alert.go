@@ -43,6 +43,8 @@ const (
 	KindAccessReviewOverdue Kind = "access_review_overdue"
 	// KindWebhookEndpointDisabled: an outgoing webhook endpoint failed for 5 days and was disabled.
 	KindWebhookEndpointDisabled Kind = "webhook_endpoint_disabled"
+	// KindCampaignPaused: a campaign stopped sending on a quality or limit error from Meta.
+	KindCampaignPaused Kind = "campaign_paused"
 )
 
 // Severity is how urgently an administrator should look.
@@ -89,6 +91,7 @@ var kinds = map[Kind]kindInfo{
 	KindAccessReviewOpened:        {SeverityInfo, "Access review opened"},
 	KindAccessReviewOverdue:       {SeverityWarning, "Access review overdue"},
 	KindWebhookEndpointDisabled:   {SeverityWarning, "Webhook endpoint disabled"},
+	KindCampaignPaused:            {SeverityWarning, "Campaign paused by WhatsApp"},
 }
 
 // Kinds returns every kind, in the order the alerts page lists them.
@@ -97,7 +100,7 @@ func Kinds() []Kind {
 		KindRepeatedSignInFailures, KindSignInFailuresFromAddress, KindSignInFromNewAddress,
 		KindTwoFactorReset, KindTwoFactorRemoved, KindTOTPReplay, KindRoleRaisedToAdministrator,
 		KindAPIKeyCreated, KindMassExport, KindWebhookSignatureFailures,
-		KindAccessReviewOpened, KindAccessReviewOverdue, KindWebhookEndpointDisabled,
+		KindAccessReviewOpened, KindAccessReviewOverdue, KindWebhookEndpointDisabled, KindCampaignPaused,
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/automation"
+	"github.com/switchboard/switchboard/internal/campaigns"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/consent"
@@ -90,6 +91,7 @@ type Core struct {
 	Reviews   *reviews.Service
 	AllowList *settings.AllowList
 	Consent   *consent.Service
+	Campaigns *campaigns.Service
 	// Automation answers and routes on the workspace's behalf, after ingest has committed.
 	Automation *automation.Service
 	// Webhooks queues and delivers outgoing webhooks; App.Run runs its sender.
@@ -121,6 +123,8 @@ type CoreOptions struct {
 	Sandbox bool
 	// WebhookLookup resolves webhook receivers' names; nil is the system resolver.
 	WebhookLookup webhooks.LookupFunc
+	// Campaigns tunes campaign sending (throughput, reconciliation after a crash).
+	Campaigns campaigns.Options
 }
 
 // OpenCore opens the database, applies migrations and builds the services.
@@ -232,9 +236,14 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	}
 	priv := privacy.New(d, log, clk, ib, filepath.Join(dataDir, "media"), logger)
 	priv.SetWebhookPruner(ingester.PruneWebhooks)
+	co := o.Campaigns
+	co.Logger = logger
+	camp := campaigns.NewService(d, log, clk, ib, tpl, cs, al, co)
+	ib.SetStatusObserver(camp)
 	return &Core{
-		Privacy: priv,
-		DB:      d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
+		Campaigns: camp,
+		Privacy:   priv,
+		DB:        d, Audit: log, Clock: clk, Settings: st, Secrets: box, AuditKey: auditKey, WhatsApp: wa, Workspace: ws, Templates: tpl,
 		Inbox: ib, Ingester: ingester,
 		Analytics: analytics.NewService(d, logger, clk, log),
 		Alerts:    al, Throttle: throttle, Mail: mailer,
@@ -262,7 +271,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	core, err := OpenCore(ctx, CoreOptions{DataDir: cfg.DataDir, Clock: opts.Clock, Logger: logger, Getenv: opts.Getenv,
 		Security: DefaultSecurity(cfg), GraphURL: cfg.GraphURL, SMTP: cfg.SMTP, BaseURL: cfg.BaseURL.String(), Sandbox: cfg.Demo,
-		WebhookLookup: opts.WebhookLookup})
+		WebhookLookup: opts.WebhookLookup,
+		Campaigns:     campaigns.Options{Throughput: cfg.CampaignThroughput, ReconcileAfter: cfg.CampaignReconcileAfter}})
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +305,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Numbers: core.Workspace.Store(), Workspace: core.Workspace, Templates: core.Templates, Audit: core.Audit, Assets: assets,
 		Alerts: core.Alerts, Throttle: core.Throttle, Inbox: core.Inbox, Live: core.Inbox.Live, Ingester: core.Ingester,
 		APIKeys: core.APIKeys, Webhooks: core.Webhooks, CloudAPICalls: core.CloudAPICalls, Reviews: core.Reviews, AllowList: core.AllowList, Consent: core.Consent, Analytics: core.Analytics, Automation: core.Automation,
-		Privacy:  core.Privacy,
+		Privacy: core.Privacy, Campaigns: core.Campaigns,
 		Sessions: web.NewSessionManager(core.DB, cfg), Clock: core.Clock, Logger: logger, Metrics: reg, MailService: core.Mail,
 	})
 	if err != nil {
@@ -335,6 +345,11 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	autoDone := make(chan struct{})
 	go func() { defer close(autoDone); a.Automation.Run(autoCtx) }()
 	defer func() { stopAuto(); <-autoDone }()
+	// Campaigns send until shutdown; a send in flight finishes (or is reconciled at next start).
+	campaignCtx, stopCampaigns := context.WithCancel(ctx)
+	campaignsDone := make(chan struct{})
+	go func() { defer close(campaignsDone); _ = a.Campaigns.Run(campaignCtx) }()
+	defer func() { stopCampaigns(); <-campaignsDone }()
 	defer a.startMailWorker(ctx)()
 	hooksCtx, stopHooks := context.WithCancel(ctx)
 	hooksDone := make(chan struct{})

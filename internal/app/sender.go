@@ -82,3 +82,22 @@ func (s cloudSender) UploadMedia(ctx context.Context, phoneNumberID, mimeType, f
 	}
 	return s.client.UploadMedia(ctx, creds, phoneNumberID, mimeType, fileName, data)
 }
+
+// SendTemplateTagged sends a template with biz_opaque_callback_data, which Meta echoes on the
+// message's status webhooks (inbox.TaggedSender): campaigns use it to recognise a send whose
+// answer was lost.
+func (s cloudSender) SendTemplateTagged(ctx context.Context, phoneNumberID, to string, t whatsapp.TemplateMessage, callbackData string) (string, error) {
+	creds, err := s.workspace.CredentialsForNumber(ctx, phoneNumberID)
+	if err != nil {
+		return "", err
+	}
+	if err := whatsapp.ValidateTemplateMessage(t); err != nil {
+		return "", err
+	}
+	msg := whatsapp.OutgoingMessage{Type: whatsapp.TypeTemplate, Template: &t, BizOpaqueCallbackData: callbackData}
+	if err := msg.SetRecipient(to); err != nil {
+		return "", err
+	}
+	res, err := s.client.Send(ctx, creds, phoneNumberID, msg)
+	return res.MessageID, err
+}

@@ -156,7 +156,16 @@ var actionLabels = map[string]string{
 	"security.allowlist_cleared": "Cleared the sign-in IP allow-list",
 
 	"contact.consent_changed": "Changed a customer's marketing consent",
-	"access.address_refused":  "Was signed out: address not on the IP allow-list",
+
+	"campaign.created":       "Created a campaign",
+	"campaign.approved":      "Approved a campaign to start",
+	"campaign.started":       "Started a scheduled campaign",
+	"campaign.paused":        "Paused a campaign",
+	"campaign.resumed":       "Resumed a campaign",
+	"campaign.cancelled":     "Cancelled a campaign",
+	"campaign.completed":     "Finished sending a campaign",
+	"campaign.exported":      "Exported a campaign's recipients",
+	"access.address_refused": "Was signed out: address not on the IP allow-list",
 
 	"setup.completed": "Set up the workspace",
 	"setup.refused":   "Was refused setting up the workspace",

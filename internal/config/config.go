@@ -30,6 +30,11 @@ type Config struct {
 	GraphURL        string
 	// SMTP is the mail server; its zero value means none (links are shown to copy).
 	SMTP SMTP
+	// CampaignThroughput is messages per second per number for campaigns (Meta's default 80);
+	// CampaignReconcileAfter is how long a send a crash left unconfirmed waits for its status
+	// webhook before it is sent again (internal/campaigns).
+	CampaignThroughput     float64
+	CampaignReconcileAfter time.Duration
 }
 
 // DefaultGraphURL is Meta's Graph API.
@@ -61,6 +66,9 @@ type ServeFlags struct {
 	GraphURL        string
 	SMTPURL         string
 	SMTPFrom        string
+
+	CampaignThroughput     float64
+	CampaignReconcileAfter time.Duration
 }
 
 // RegisterServe adds the serve command's flags to fs.
@@ -75,6 +83,9 @@ func RegisterServe(fs *flag.FlagSet, f *ServeFlags) {
 	fs.StringVar(&f.GraphURL, "graph-url", DefaultGraphURL, "base URL of Meta's Graph API (--demo uses the local simulator)")
 	fs.StringVar(&f.SMTPURL, "smtp-url", "", "mail server: smtp://user:password@host:587?tls=starttls|tls|none (none: links are shown to copy)")
 	fs.StringVar(&f.SMTPFrom, "smtp-from", "", "address mail is sent from, such as \"Switchboard <switchboard@example.com>\"")
+	fs.Float64Var(&f.CampaignThroughput, "campaign-throughput", 80, "campaign messages per second per number (Meta's default throughput is 80)")
+	fs.DurationVar(&f.CampaignReconcileAfter, "campaign-reconcile-after", 5*time.Minute,
+		"how long a campaign send left unconfirmed by a crash waits for WhatsApp's status before it is sent again")
 }
 
 // Parse parses args into fs, then fills every flag not given on the command line from its
@@ -119,6 +130,10 @@ func Serve(f ServeFlags) (Config, error) {
 	c := Config{
 		Addr: f.Addr, DataDir: f.DataDir, Demo: f.Demo, LogLevel: f.LogLevel, LogFormat: f.LogFormat,
 		IdleTimeout: f.IdleTimeout, AbsoluteTimeout: f.AbsoluteTimeout, GraphURL: strings.TrimRight(f.GraphURL, "/"),
+		CampaignThroughput: f.CampaignThroughput, CampaignReconcileAfter: f.CampaignReconcileAfter,
+	}
+	if c.CampaignThroughput < 0 || c.CampaignThroughput > 1000 {
+		return Config{}, fmt.Errorf("--campaign-throughput %v: want 1 to 1000 messages per second (Meta's range)", f.CampaignThroughput)
 	}
 	if c.GraphURL == "" {
 		c.GraphURL = DefaultGraphURL

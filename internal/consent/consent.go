@@ -207,6 +207,13 @@ func (s *Service) OptedIn(ctx context.Context, q db.Querier, contactID int64) (b
 	return r.Status == StatusOptedIn, err
 }
 
+// StatusIn is the contact's current status read through q (a send transaction), for callers
+// that must tell an opt-out from never asked (campaigns leave out both, and count them apart).
+func (s *Service) StatusIn(ctx context.Context, q db.Querier, contactID int64) (Status, error) {
+	r, err := current(ctx, q, contactID)
+	return r.Status, err
+}
+
 // History is a contact's consent records, newest first.
 func (s *Service) History(ctx context.Context, contactID int64) ([]Record, error) {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+columns+` FROM contact_consents WHERE contact_id = ? ORDER BY id DESC LIMIT 100`, contactID)

@@ -12,8 +12,10 @@ import (
 
 // Migrate applies every pending migration embedded in the binary and names the files applied.
 func Migrate(ctx context.Context, w *sql.DB) ([]string, error) {
+	// Out of order: migration numbers are handed out to work merged in any order (0018 may land
+	// after 0022), and a database that already has 0022 must still get 0018.
 	p, err := goose.NewProvider(goose.DialectSQLite3, w, migrations.FS,
-		goose.WithDisableGlobalRegistry(true))
+		goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

@@ -277,6 +277,11 @@ func (s *Service) applyStatus(ctx context.Context, q db.Querier, st whatsapp.Sta
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // n == 0: a duplicate delivery
 	}
+	if s.statusObserver != nil && st.CallbackData != "" {
+		if err := s.statusObserver.StatusWithCallback(ctx, q, st.MessageID, row.Status, st.CallbackData); err != nil {
+			return fmt.Errorf("status callback: %w", err)
+		}
+	}
 	if err := countBillable(ctx, q, st.MessageID, row.Status, row.At, category, billable); err != nil {
 		return err
 	}

@@ -42,6 +42,8 @@ type outgoing struct {
 	template    string
 	language    string
 	cannedID    int64
+	// auto is set for a message Switchboard sends by itself (campaign_send.go).
+	auto *Automated
 	// validate checks the input once the permission is known to be held.
 	validate func() error
 	call     func(ctx context.Context, phoneNumberID, to string) (string, error)
@@ -163,6 +165,11 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		if o.needsWindow && !windowAt(c.LastInboundAt, now).Open {
 			return ErrWindowClosed
 		}
+		if o.auto != nil && o.auto.Check != nil {
+			if err := o.auto.Check(ctx, tx); err != nil {
+				return err
+			}
+		}
 		// An administrator switched the number off, or disconnected its account, in Settings →
 		// WhatsApp: nothing goes out from it.
 		var enabled, connected bool
@@ -177,13 +184,30 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 			return ErrNumberDisabled
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, type, text, status, status_at,
-			sent_by, template_name, canned_id, created_at) VALUES (?, 'out', ?, ?, 'pending', ?, ?, ?, ?, ?)`,
-			convID, o.typ, o.text, millis(now), p.MemberID, o.template, nullID(o.cannedID), millis(now))
+			sent_by, template_name, canned_id, created_at, automated_by) VALUES (?, 'out', ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+			convID, o.typ, o.text, millis(now), nullID(p.MemberID), o.template, nullID(o.cannedID), millis(now), o.auto.by())
 		if err != nil {
 			return fmt.Errorf("store outgoing message: %w", err)
 		}
 		if msgID, err = res.LastInsertId(); err != nil {
 			return err
+		}
+		if o.auto != nil {
+			// Automated: no member replied, and nobody has read the conversation.
+			if o.auto.Intent != nil {
+				if err := o.auto.Intent(ctx, tx, msgID); err != nil {
+					return err
+				}
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE conversations SET last_message_at = max(last_message_at, ?), updated_at = ? WHERE id = ?`,
+				millis(now), millis(now), convID)
+			if err != nil {
+				return fmt.Errorf("update conversation: %w", err)
+			}
+			if err := catchUpRollups(ctx, tx); err != nil {
+				return err
+			}
+			return s.IndexSearch(ctx, tx)
 		}
 		if err := addParticipant(ctx, tx, convID, p.MemberID, "replied", now); err != nil {
 			return err
@@ -198,6 +222,10 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		}
 		return s.IndexSearch(ctx, tx)
 	})
+	if errors.Is(err, ErrNoConsent) && o.auto != nil {
+		// The automation that sent it counts the refusal itself (a campaign's "left out").
+		return Message{}, err
+	}
 	if errors.Is(err, ErrNoConsent) {
 		// Recorded as a refusal with its reason; shown beside the template picker.
 		if refused := s.refuse(ctx, p, action, convID, err); refused != err {
@@ -228,6 +256,10 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		ev := audit.Event{Actor: memberActor(p), Action: action, Target: conversationTarget(convID), Outcome: audit.OutcomeSuccess}
+		if o.auto != nil {
+			ev.Actor = o.auto.Actor
+			changes = append(changes, audit.Change{Field: "sent_by", After: o.auto.By})
+		}
 		if callErr == nil {
 			if err := countStatus(ctx, tx, msgID, MessageAccepted, sql.NullInt64{}); err != nil {
 				return err
@@ -259,6 +291,11 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 		if _, err := s.audit.Append(ctx, tx, ev); err != nil {
 			return err
 		}
+		if o.auto != nil && o.auto.Outcome != nil {
+			if err := o.auto.Outcome(ctx, tx, msgID, wamid, callErr); err != nil {
+				return err
+			}
+		}
 		var err error
 		m, err = messageByID(ctx, tx, msgID, ViewFor(p))
 		return err
@@ -284,6 +321,9 @@ func sendErrorOf(err error) SendError {
 			title = api.Message
 		}
 		return SendError{Code: api.Code, Title: title, Details: api.Details}
+	}
+	if errors.Is(err, ErrNotCalled) {
+		return SendError{Code: whatsapp.CodeUnknown, Title: "Not sent: stopped before it went to WhatsApp"}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return SendError{Code: whatsapp.CodeUnknown, Title: "WhatsApp did not answer in time"}

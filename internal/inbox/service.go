@@ -44,6 +44,8 @@ type Service struct {
 	gate    TemplateGate
 	// presence is who has which conversation open (presence.go).
 	presence *presence
+	// statusObserver sees callback data of status webhooks (SetStatusObserver); nil when not wired.
+	statusObserver StatusObserver
 }
 
 // NewService wires the inbox. sender may be nil where nothing is sent (reports, tests of

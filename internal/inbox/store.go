@@ -144,7 +144,7 @@ func boxCondition(b Box, memberID int64) (string, []any) {
 
 const messageColumns = `m.id, m.conversation_id, m.direction, coalesce(m.wamid, ''), m.type, m.text, m.raw,
 	m.reply_to, m.status, m.status_at, m.error_code, m.error_title, m.error_details,
-	coalesce(m.sent_by, 0), coalesce(sb.name, ''), m.template_name, coalesce(m.canned_id, 0), m.created_at,
+	coalesce(m.sent_by, 0), coalesce(nullif(m.automated_by, ''), sb.name, ''), m.template_name, coalesce(m.canned_id, 0), m.created_at,
 	m.detail, m.edited_at, m.deleted_at, m.reaction`
 
 func scanMessage(row interface{ Scan(...any) error }, v View) (Message, error) {

@@ -49,7 +49,9 @@ type StatusUpdate struct {
 	Pricing         *Pricing
 	ConversationID  string
 	Errors          []WebhookError
-	Raw             json.RawMessage
+	// CallbackData is the biz_opaque_callback_data sent with the message, echoed by Meta.
+	CallbackData string
+	Raw          json.RawMessage
 }
 
 // TemplateStatus is a template's review or lifecycle event (APPROVED, REJECTED, PAUSED, …).
@@ -223,6 +225,7 @@ func messagesEvents(wabaID string, v *MessagesValue, raw json.RawMessage) []Even
 			RecipientUserID: s.RecipientUserID,
 			Pricing:         s.Pricing,
 			Errors:          s.Errors,
+			CallbackData:    s.BizOpaqueCallbackData,
 			Raw:             s.Raw,
 		}
 		st.Timestamp, _ = s.Timestamp.Time()

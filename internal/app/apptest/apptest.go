@@ -63,6 +63,9 @@ type Options struct {
 	Sandbox bool
 	// WebhookLookup resolves webhook receivers' host names.
 	WebhookLookup webhooks.LookupFunc
+	// SimulatorClock, when set, is the simulator's clock instead of the server's fake one (a
+	// test that measures pacing reads the real time of each send from the simulator's record).
+	SimulatorClock clock.Clock
 }
 
 // MailFrom is the from-address of instances started with a mail server.
@@ -82,7 +85,11 @@ func StartWith(t testing.TB, opts Options) *Instance {
 	f.Demo = opts.Sandbox
 	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	// The local Cloud API stand-in answers for Meta, and plays customers against our webhook.
-	sim := simulator.New(simulator.Options{Clock: clk, AccessToken: SandboxToken, AppSecret: SandboxAppSecret,
+	var simClock clock.Clock = clk
+	if opts.SimulatorClock != nil {
+		simClock = opts.SimulatorClock
+	}
+	sim := simulator.New(simulator.Options{Clock: simClock, AccessToken: SandboxToken, AppSecret: SandboxAppSecret,
 		WABAs: []simulator.WABA{SandboxWABA()}, WebhookURL: "http://" + l.Addr().String() + "/webhooks/whatsapp",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	simServer := httptest.NewServer(sim.Handler())

@@ -117,6 +117,8 @@ func (s *Simulator) deliver(ctx context.Context, messageID, status string, errs 
 	rec.Status = status
 	ph := s.phones[rec.PhoneNumberID]
 	st := whatsapp.Status{ID: messageID, Status: status, Timestamp: whatsapp.TimestampOf(s.clock.Now()), Errors: errs}
+	// Meta echoes biz_opaque_callback_data on every status of the message.
+	st.BizOpaqueCallbackData = rec.Message.BizOpaqueCallbackData
 	if bsuidRe.MatchString(rec.To) {
 		st.RecipientUserID = rec.To
 	} else {
