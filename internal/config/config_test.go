@@ -48,17 +48,19 @@ func TestParseDefaultsWithoutFlagsOrEnvironment(t *testing.T) {
 
 func TestParseReadsTheEnvironmentForFlagsNotGiven(t *testing.T) {
 	f, err := parseServe(t, nil, map[string]string{
-		"SWITCHBOARD_DATA":             "/srv/switchboard",
-		"SWITCHBOARD_ADDR":             "0.0.0.0:9000",
-		"SWITCHBOARD_BASE_URL":         "https://chat.example.com",
-		"SWITCHBOARD_DEMO":             "true",
-		"SWITCHBOARD_TRUSTED_PROXIES":  "10.0.0.0/8",
-		"SWITCHBOARD_IDLE_TIMEOUT":     "15m",
-		"SWITCHBOARD_ABSOLUTE_TIMEOUT": "8h",
-		"SWITCHBOARD_LOG_LEVEL":        "debug",
-		"SWITCHBOARD_LOG_FORMAT":       "json",
-		"SWITCHBOARD_GRAPH_URL":        "http://127.0.0.1:9999",
-		"DATA":                         "/not/this", // only the prefixed name counts
+		"SWITCHBOARD_DATA":                     "/srv/switchboard",
+		"SWITCHBOARD_ADDR":                     "0.0.0.0:9000",
+		"SWITCHBOARD_BASE_URL":                 "https://chat.example.com",
+		"SWITCHBOARD_DEMO":                     "true",
+		"SWITCHBOARD_TRUSTED_PROXIES":          "10.0.0.0/8",
+		"SWITCHBOARD_IDLE_TIMEOUT":             "15m",
+		"SWITCHBOARD_ABSOLUTE_TIMEOUT":         "8h",
+		"SWITCHBOARD_LOG_LEVEL":                "debug",
+		"SWITCHBOARD_LOG_FORMAT":               "json",
+		"SWITCHBOARD_GRAPH_URL":                "http://127.0.0.1:9999",
+		"SWITCHBOARD_CAMPAIGN_THROUGHPUT":      "250",
+		"SWITCHBOARD_CAMPAIGN_RECONCILE_AFTER": "10m",
+		"DATA":                                 "/not/this", // only the prefixed name counts
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +69,7 @@ func TestParseReadsTheEnvironmentForFlagsNotGiven(t *testing.T) {
 		Common: Common{DataDir: "/srv/switchboard", LogLevel: "debug", LogFormat: "json"},
 		Addr:   "0.0.0.0:9000", BaseURL: "https://chat.example.com", Demo: true, TrustedProxies: "10.0.0.0/8",
 		IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour, GraphURL: "http://127.0.0.1:9999",
+		CampaignThroughput: 250, CampaignReconcileAfter: 10 * time.Minute,
 	}
 	if f != want {
 		t.Errorf("got  %+v\nwant %+v", f, want)
