@@ -99,7 +99,7 @@ func TestARefusedSendKeepsTheDraft(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`.sidebar a[href="/inbox"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".conversation-item__link")),
 	)
-	if box := text(t, ctx, `.tabs__tab[aria-current="page"]`); !strings.HasPrefix(box, "Unassigned") {
+	if box := text(t, ctx, `.inbox-tabs__tab[aria-current="page"]`); !strings.HasPrefix(box, "Unassigned") {
 		t.Errorf("the inbox opened %q, not the box where the conversation waits", box)
 	}
 	atBothWidths(t, ctx, "inbox")
@@ -136,7 +136,7 @@ func TestARefusedSendKeepsTheDraft(t *testing.T) {
 	}
 	sent := len(in.Sim.Sent())
 	run(t, ctx, "send",
-		chromedp.Click(chromedp.CSS(`form[action$="/text"] button`)),
+		chromedp.Click(chromedp.CSS(`#composer-send`)),
 		chromedp.WaitVisible(chromedp.CSS("#send-error")),
 	)
 	if msg := text(t, ctx, "#send-error"); !strings.Contains(msg, "switched off") {
@@ -339,10 +339,12 @@ func TestADisconnectedAccountsConversationIsReadOnly(t *testing.T) {
 		chromedp.Click(chromedp.CSS(".conversation-item__link")),
 		chromedp.WaitVisible(chromedp.CSS("#conversation-read-only")),
 	)
-	if got := text(t, ctx, ".messages"); !strings.Contains(got, "Do you deliver olive trees?") {
+	if got := text(t, ctx, "#messages"); !strings.Contains(got, "Do you deliver olive trees?") {
 		t.Errorf("the history reads %q", got)
 	}
-	if count(t, ctx, "#reply-text") != 0 || count(t, ctx, "#template-form") != 0 {
+	// Internal notes stay possible (they never reach the customer); nothing else does.
+	if count(t, ctx, `#composer[data-can-reply="true"]`) != 0 || count(t, ctx, `#composer[data-mode="note"]`) != 1 ||
+		count(t, ctx, "#template-form") != 0 || count(t, ctx, "#composer-attach") != 0 {
 		t.Error("a disconnected account's conversation offers to send")
 	}
 	atBothWidths(t, ctx, "conversation-read-only")

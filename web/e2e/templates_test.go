@@ -226,8 +226,10 @@ func agentSendsTemplate(t *testing.T, ctx context.Context, in *apptest.Instance,
 		chromedp.Click(chromedp.CSS(`.sidebar a[href="/inbox"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".conversation-item__link")),
 	)
-	run(t, ctx, "open the conversation",
+	run(t, ctx, "open the conversation and its template dialog",
 		chromedp.Click(chromedp.CSS(".conversation-item__link")),
+		chromedp.WaitVisible(chromedp.CSS(`#composer button[data-dialog-open="template-dialog"]`)),
+		chromedp.Click(chromedp.CSS(`#composer button[data-dialog-open="template-dialog"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#reply-template")),
 	)
 	htmxReady(t, ctx)
@@ -249,7 +251,7 @@ func agentSendsTemplate(t *testing.T, ctx context.Context, in *apptest.Instance,
 		chromedp.SendKeys(chromedp.CSS("#field-body_2"), "860198"),
 		chromedp.SendKeys(chromedp.CSS("#field-button_0"), "860198"),
 	)
-	if p := liveText(ctx, "#template-fields .template-preview"); !strings.Contains(p, "your order {{2}} has shipped") {
+	if p := liveText(ctx, "#template-fields .template-preview"); !strings.Contains(p, "your order 860198 has shipped") {
 		t.Errorf("the reply box previews %q, not order_update", p)
 	}
 	screenshot(t, ctx, "agent-template")
