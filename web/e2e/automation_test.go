@@ -234,7 +234,8 @@ func TestAutomationPagesAtDesktopAndPhoneWidth(t *testing.T) {
 	signIn(t, b, in, "alan@example.com", adminPassword)
 	run(t, b, "account", chromedp.Navigate(in.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("#availability-title")),
 		chromedp.Click(chromedp.CSS(`form[action="/account/availability"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("#availability-status")))
+		// The badge is on the page before the click too: wait for the answer's grey one.
+		chromedp.WaitVisible(chromedp.CSS("#availability-status.badge--grey")))
 	if s := text(t, b, "#availability-status"); s != "Away" {
 		t.Errorf("availability after setting away: %q", s)
 	}
