@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -138,7 +137,7 @@ func (s *Service) loadRules(ctx context.Context) (map[Kind]Rule, error) {
 		}
 		r.Window = time.Duration(window) * time.Minute
 		r.EmailEveryone = !emailTo.Valid
-		r.EmailTo = parseIDs(emailTo.String)
+		r.EmailTo = db.ParseIDs(emailTo.String)
 		r.UpdatedAt = fromMillis(updated)
 		m[r.Kind] = r
 	}
@@ -197,7 +196,7 @@ func (s *Service) SaveRule(ctx context.Context, actor audit.Actor, r Rule, recip
 		}
 		var emailTo any
 		if !r.EmailEveryone {
-			emailTo = formatIDs(r.EmailTo)
+			emailTo = db.FormatIDs(r.EmailTo)
 		}
 		now := s.clk.Now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_rules (kind, enabled, threshold, threshold2, window_minutes, email_to, webhook, updated_at)
@@ -239,29 +238,11 @@ func ruleChanges(a, b Rule) []audit.Change {
 		if r.EmailEveryone {
 			return "everyone who sees alerts"
 		}
-		return "members " + formatIDs(r.EmailTo)
+		return "members " + db.FormatIDs(r.EmailTo)
 	}
 	add("email_to", recipients(a), recipients(b))
 	add("webhook", a.Webhook, b.Webhook)
 	return cs
-}
-
-func parseIDs(s string) []int64 {
-	var out []int64
-	for _, f := range strings.Fields(s) {
-		if id, err := strconv.ParseInt(f, 10, 64); err == nil && id > 0 {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-func formatIDs(ids []int64) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(parts, " ")
 }
 
 // Delivery is where one alert went.

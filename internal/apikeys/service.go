@@ -251,7 +251,7 @@ func scopeLabel(n authz.NumberScope) string {
 	if n.All {
 		return "all"
 	}
-	return formatIDs(n.IDs)
+	return db.FormatIDs(n.IDs)
 }
 
 func normaliseIDs(ids []int64) []int64 {

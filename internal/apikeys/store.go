@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +44,7 @@ func scanKey(row interface{ Scan(...any) error }) (keyRow, error) {
 			k.Scopes = k.Scopes.With(p)
 		}
 	}
-	k.Numbers.IDs = parseIDs(numbers)
+	k.Numbers.IDs = db.ParseIDs(numbers)
 	k.CreatedAt = fromMillis(created)
 	k.ExpiresAt, k.RevokedAt, k.LastUsedAt = nullTime(expires), nullTime(revoked), nullTime(lastUse)
 	return k, nil
@@ -59,7 +57,7 @@ func (s *Store) insert(ctx context.Context, q db.Querier, k Key, hash [32]byte, 
 	}
 	res, err := q.ExecContext(ctx, `INSERT INTO api_keys (name, secret_hash, last4, scopes, all_numbers, number_ids,
 		created_by, created_by_name, creator_epoch, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.Name, hash[:], k.Last4, k.Scopes.String(), k.Numbers.All, formatIDs(k.Numbers.IDs),
+		k.Name, hash[:], k.Last4, k.Scopes.String(), k.Numbers.All, db.FormatIDs(k.Numbers.IDs),
 		k.CreatedBy, k.CreatedByName, epoch, k.CreatedAt.UnixMilli(), expires)
 	if err != nil {
 		return 0, fmt.Errorf("store API key: %w", err)
@@ -101,25 +99,6 @@ func (s *Store) touch(ctx context.Context, id int64, at time.Time, addr string) 
 		return fmt.Errorf("record API key use: %w", err)
 	}
 	return nil
-}
-
-func parseIDs(s string) []int64 {
-	var out []int64
-	for _, f := range strings.Fields(s) {
-		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-func formatIDs(ids []int64) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(parts, " ")
 }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

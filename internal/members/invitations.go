@@ -108,7 +108,7 @@ func (s *Service) Invite(ctx context.Context, actor *authz.Principal, in InviteI
 		}
 		numbers := ""
 		if !in.AllNumbers {
-			numbers = formatIDs(in.NumberIDs)
+			numbers = db.FormatIDs(in.NumberIDs)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO invitations (email, role_id, all_numbers, number_ids, token_hash, invited_by, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.Email, role.ID, in.AllNumbers, numbers, hashSetupToken(token), actor.MemberID,
@@ -250,7 +250,7 @@ func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
 	if err != nil {
 		return Invitation{}, fmt.Errorf("scan invitation: %w", err)
 	}
-	inv.NumberIDs = parseIDs(numbers)
+	inv.NumberIDs = db.ParseIDs(numbers)
 	inv.CreatedAt, inv.ExpiresAt = fromMillis(created), fromMillis(expires)
 	return inv, nil
 }

@@ -234,5 +234,5 @@ func scopeLabel(all bool, ids []int64) string {
 	if len(ids) == 0 {
 		return "no numbers"
 	}
-	return "numbers " + formatIDs(ids)
+	return "numbers " + db.FormatIDs(ids)
 }

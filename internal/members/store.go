@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/authz"
@@ -46,7 +43,7 @@ func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	if lastSignIn.Valid {
 		m.LastSignInAt = fromMillis(lastSignIn.Int64)
 	}
-	m.NumberIDs = parseIDs(numbers.String)
+	m.NumberIDs = db.ParseIDs(numbers.String)
 	return m, nil
 }
 
@@ -145,25 +142,6 @@ func (s *Store) Principal(ctx context.Context, memberID int64) (*authz.Principal
 		Permissions: perms, Numbers: authz.NumberScope{All: m.AllNumbers, IDs: m.NumberIDs},
 		TwoFactorEnabled: m.TwoFactorEnabled,
 	}, m, nil
-}
-
-func parseIDs(s string) []int64 {
-	var out []int64
-	for _, f := range strings.Fields(s) {
-		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-func formatIDs(ids []int64) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(parts, " ")
 }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }

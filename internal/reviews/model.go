@@ -10,7 +10,6 @@ package reviews
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -225,24 +224,6 @@ type DecisionInput struct {
 	Decision Decision
 	RoleID   int64 // for DecisionChangeRole
 	Comment  string
-}
-
-func formatIDs(ids []int64) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(parts, " ")
-}
-
-func parseIDs(s string) []int64 {
-	var out []int64
-	for _, f := range strings.Fields(s) {
-		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }

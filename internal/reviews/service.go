@@ -76,7 +76,7 @@ func readSettings(ctx context.Context, q db.Querier) (Settings, error) {
 	if err != nil {
 		return Settings{}, fmt.Errorf("read access review settings: %w", err)
 	}
-	st.NextRunAt, st.ReviewerIDs = fromMillis(next), parseIDs(reviewers)
+	st.NextRunAt, st.ReviewerIDs = fromMillis(next), db.ParseIDs(reviewers)
 	return st, nil
 }
 
@@ -121,13 +121,13 @@ func (s *Service) SaveSettings(ctx context.Context, actor *authz.Principal, next
 		add("inactive_days", cur.InactiveDays, next.InactiveDays)
 		add("schedule_months", cur.ScheduleMonths, next.ScheduleMonths)
 		add("due_days", cur.DueDays, next.DueDays)
-		add("reviewers", formatIDs(cur.ReviewerIDs), formatIDs(next.ReviewerIDs))
+		add("reviewers", db.FormatIDs(cur.ReviewerIDs), db.FormatIDs(next.ReviewerIDs))
 		if len(changes) == 0 {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE access_review_settings SET inactive_days = ?, schedule_months = ?,
 			due_days = ?, next_run_at = ?, reviewer_ids = ?, updated_at = ? WHERE id = 1`,
-			next.InactiveDays, next.ScheduleMonths, next.DueDays, millis(next.NextRunAt), formatIDs(next.ReviewerIDs),
+			next.InactiveDays, next.ScheduleMonths, next.DueDays, millis(next.NextRunAt), db.FormatIDs(next.ReviewerIDs),
 			millis(s.clock.Now())); err != nil {
 			return fmt.Errorf("save access review settings: %w", err)
 		}
@@ -215,7 +215,7 @@ func (s *Service) open(ctx context.Context, tx *sql.Tx, actor *authz.Principal, 
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO access_review_campaigns (title, scope_all, scope_role_ids, scope_number_ids,
 		scope_label, due_at, status, created_by_name, created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
-		in.Title, in.AllMembers, formatIDs(in.RoleIDs), formatIDs(in.NumberIDs), scope, millis(in.DueAt), actorName, millis(now))
+		in.Title, in.AllMembers, db.FormatIDs(in.RoleIDs), db.FormatIDs(in.NumberIDs), scope, millis(in.DueAt), actorName, millis(now))
 	if err != nil {
 		return Campaign{}, fmt.Errorf("insert access review: %w", err)
 	}

@@ -386,7 +386,7 @@ func scopeLabel(n authz.NumberScope) string {
 	if n.All {
 		return "all"
 	}
-	return formatIDs(n.IDs)
+	return db.FormatIDs(n.IDs)
 }
 
 func containsID(ids []int64, id int64) bool {

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +36,7 @@ func scanEndpoint(row interface{ Scan(...any) error }) (Endpoint, error) {
 		return Endpoint{}, fmt.Errorf("read webhook endpoint: %w", err)
 	}
 	e.Events = strings.Fields(events)
-	e.Numbers.IDs = parseIDs(numbers)
+	e.Numbers.IDs = db.ParseIDs(numbers)
 	e.CreatedAt, e.DisabledAt, e.FailingSince = fromMillis(created), nullTime(disabled), nullTime(failing)
 	return e, nil
 }
@@ -46,7 +44,7 @@ func scanEndpoint(row interface{ Scan(...any) error }) (Endpoint, error) {
 func (s *Store) insertEndpoint(ctx context.Context, q db.Querier, e Endpoint, sealed []byte) (int64, error) {
 	res, err := q.ExecContext(ctx, `INSERT INTO webhook_endpoints (url, description, events, format, all_numbers, number_ids, secret,
 		created_by, created_by_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.URL, e.Description, strings.Join(e.Events, " "), e.Format, e.Numbers.All, formatIDs(e.Numbers.IDs), sealed,
+		e.URL, e.Description, strings.Join(e.Events, " "), e.Format, e.Numbers.All, db.FormatIDs(e.Numbers.IDs), sealed,
 		e.CreatedBy, e.CreatedByName, e.CreatedAt.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("store webhook endpoint: %w", err)
@@ -285,25 +283,6 @@ func (s *Store) Counts(ctx context.Context, endpointID int64) (Counts, error) {
 		return Counts{}, fmt.Errorf("count webhook deliveries: %w", err)
 	}
 	return c, nil
-}
-
-func parseIDs(s string) []int64 {
-	var out []int64
-	for _, f := range strings.Fields(s) {
-		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-func formatIDs(ids []int64) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(parts, " ")
 }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
