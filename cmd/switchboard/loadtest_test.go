@@ -7,14 +7,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -22,9 +25,11 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/switchboard/switchboard/internal/app/apptest"
+	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/demo"
 	"github.com/switchboard/switchboard/internal/loadgen"
+	"github.com/switchboard/switchboard/internal/webhooks"
 )
 
 // The figures, measured by TestWebhookLoadFigures when -loadtest.duration is set:
@@ -36,6 +41,10 @@ var (
 	loadRate     = flag.Float64("loadtest.rate", 0, "TestWebhookLoadFigures: bodies per second, open loop (0: closed loop, as fast as answered)")
 	loadTarget   = flag.String("loadtest.target", "binary", "TestWebhookLoadFigures: binary (a built switchboard in its own process) or "+
 		"apptest (the server in the test process, so that -cpuprofile sees it)")
+	loadEndpoint = flag.Bool("loadtest.endpoint", true, "TestWebhookLoadFigures, apptest target: an outgoing webhook endpoint subscribed to "+
+		"message.received and message.status, as a CRM would be (the binary's demo has one)")
+	loadProfile = flag.String("loadtest.profile", "", "TestWebhookLoadFigures, binary target: write the server's CPU profile of the run "+
+		"to this file (read with go tool pprof -top -cum FILE)")
 	loadLogLevel = flag.String("loadtest.log-level", "info", "TestWebhookLoadFigures: --log-level of the binary (info is the default in production)")
 )
 
@@ -181,14 +190,25 @@ func TestWebhookLoadFigures(t *testing.T) {
 	case "binary":
 		bin := buildSwitchboard(t)
 		dir := t.TempDir()
-		srv := startSwitchboard(t, bin, dir, freeLoopbackAddr(t), *loadLogLevel)
+		var extra []string
+		if *loadProfile != "" {
+			debug := freeLoopbackAddr(t)
+			extra = append(extra, "--debug-addr", debug)
+			done := profileServer(t, "http://"+debug, *loadDuration, *loadProfile)
+			defer func() { <-done }()
+		}
+		srv := startSwitchboard(t, bin, dir, freeLoopbackAddr(t), *loadLogLevel, extra...)
 		cfg.URL, cfg.AppSecret, cfg.WABAID = srv.url+"/webhooks/whatsapp", []byte(demo.AppSecret), demo.WABAID
 		store = func() *sql.DB { srv.stop(t); return openReadOnly(t, dir) }
 		serverPID = srv.cmd.Process.Pid
 		server = "switchboard serve --demo --log-level " + *loadLogLevel + " (own process)"
 	case "apptest":
-		in := apptest.Start(t)
+		in := apptest.StartWith(t, apptest.Options{Sandbox: true})
 		in.ConnectSandbox()
+		if *loadEndpoint {
+			received := subscribeCRM(t, in)
+			defer func() { t.Logf("CRM endpoint: %d deliveries received", received.Load()) }()
+		}
 		cfg.URL, cfg.AppSecret, cfg.WABAID = in.URL+"/webhooks/whatsapp", []byte(apptest.SandboxAppSecret), apptest.SandboxWABAID
 		store = func() *sql.DB { return in.App.DB.R }
 		after = func() {
@@ -595,4 +615,62 @@ func processCPU(pid int) float64 {
 	utime, _ := strconv.ParseFloat(fields[11], 64)
 	stime, _ := strconv.ParseFloat(fields[12], 64)
 	return (utime + stime) / clockTicks
+}
+
+// subscribeCRM creates an outgoing webhook endpoint for message.received and message.status
+// on a receiver that answers 204 at once, and returns the count of requests it got.
+func subscribeCRM(t *testing.T, in *apptest.Instance) *atomic.Int64 {
+	t.Helper()
+	var got atomic.Int64
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rcv.Close)
+	ctx := context.Background()
+	m := in.CreateMember("crm-admin@example.com", "Carla Admin", authz.RoleAdministrator, "a long and unguessable passphrase")
+	p, _, err := in.App.Members.Store().Principal(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := in.App.Webhooks.Create(ctx, p, webhooks.NewEndpoint{URL: rcv.URL + "/crm",
+		Events: []string{webhooks.MessageReceived, webhooks.MessageStatus}, Format: webhooks.FormatStandard, AllNumbers: true}); err != nil {
+		t.Fatal(err)
+	}
+	return &got
+}
+
+// profileServer fetches the server's CPU profile over the run from its --debug-addr, into
+// file; the returned channel closes when it is written. It waits for the server to listen.
+func profileServer(t *testing.T, debugURL string, run time.Duration, file string) <-chan struct{} {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var resp *http.Response
+		var err error
+		for range 100 {
+			resp, err = http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", debugURL, int(run.Seconds())+2))
+			if err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Errorf("server profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(file)
+		if err != nil {
+			t.Errorf("server profile: %v", err)
+			return
+		}
+		defer f.Close()
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			t.Errorf("server profile: %v", err)
+		}
+	}()
+	return done
 }

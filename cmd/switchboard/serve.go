@@ -79,6 +79,14 @@ func serve(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(e.stdout, b.String())
 	}
 
+	if cfg.DebugAddr != "" {
+		stop, err := serveProfiler(cfg.DebugAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

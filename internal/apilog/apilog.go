@@ -126,14 +126,15 @@ func (l *Log) run() {
 	lastPrune := time.Time{}
 	write := func() {
 		if len(batch) > 0 {
-			if err := l.write(context.Background(), batch); err != nil {
+			// The call log's writes yield to webhook ingest: they are bookkeeping.
+			if err := l.write(db.Background(context.Background()), batch); err != nil {
 				l.logger.Error("apilog: write calls", "error", err, "count", len(batch))
 			}
 			batch = batch[:0]
 		}
 		if now := l.clock.Now(); now.Sub(lastPrune) > time.Hour {
 			lastPrune = now
-			if n, err := l.Prune(context.Background(), now.Add(-Retention)); err != nil {
+			if n, err := l.Prune(db.Background(context.Background()), now.Add(-Retention)); err != nil {
 				l.logger.Error("apilog: prune", "error", err)
 			} else if n > 0 {
 				l.logger.Info("apilog: pruned calls older than 30 days", "count", n)

@@ -216,13 +216,8 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	log.SetObserver(hooks.OnActivity)
 	// Alert rules that route to webhooks hand their alerts to the outgoing webhooks.
 	al.SetWebhookPublisher(hooks)
-	apply := func(ctx context.Context, q db.Querier, events []whatsapp.Event) error {
-		if err := ib.ApplyEvents(ctx, q, events); err != nil {
-			return err
-		}
-		return hooks.OnInbound(ctx, q, events)
-	}
-	ingester := inbox.NewIngester(d, apply, inbox.IngesterOptions{Clock: clk, Logger: logger, MaxDelay: 2 * time.Millisecond,
+	ingester := inbox.NewIngester(d, ib.ApplyEvents, inbox.IngesterOptions{Clock: clk, Logger: logger, MaxDelay: 2 * time.Millisecond,
+		Applied:   hooks.OnInbound,
 		Committed: func(ids []int64) { ib.Live.Publish(ids...); auto.Wake() }})
 	// Bodies kept unprocessed (a parse or apply failure) get another chance at every start.
 	if n, err := ingester.Reprocess(ctx); err != nil {
@@ -340,18 +335,21 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.Server.Serve(l) }()
 	go a.AuditCheckpoints.Every(ctx, AuditCheckpointInterval)
+	// Automation, campaigns and outgoing webhooks write in the background: their transactions
+	// yield to webhook ingest, whose requests wait for their commit (db.Background).
+	bg := db.Background(ctx)
 	// Automation works off the webhook's path; it stops before the database is closed.
-	autoCtx, stopAuto := context.WithCancel(ctx)
+	autoCtx, stopAuto := context.WithCancel(bg)
 	autoDone := make(chan struct{})
 	go func() { defer close(autoDone); a.Automation.Run(autoCtx) }()
 	defer func() { stopAuto(); <-autoDone }()
 	// Campaigns send until shutdown; a send in flight finishes (or is reconciled at next start).
-	campaignCtx, stopCampaigns := context.WithCancel(ctx)
+	campaignCtx, stopCampaigns := context.WithCancel(bg)
 	campaignsDone := make(chan struct{})
 	go func() { defer close(campaignsDone); _ = a.Campaigns.Run(campaignCtx) }()
 	defer func() { stopCampaigns(); <-campaignsDone }()
 	defer a.startMailWorker(ctx)()
-	hooksCtx, stopHooks := context.WithCancel(ctx)
+	hooksCtx, stopHooks := context.WithCancel(bg)
 	hooksDone := make(chan struct{})
 	go func() { defer close(hooksDone); a.Webhooks.Run(hooksCtx) }()
 	defer func() { stopHooks(); <-hooksDone }()

@@ -339,12 +339,9 @@ func (s *Service) DeleteRule(ctx context.Context, p *authz.Principal, id int64) 
 	})
 }
 
-// firstRule is the rule that answers text on number pn at t, if any.
-func firstRule(ctx context.Context, q db.Querier, pn int64, text string, t time.Time, zone *time.Location) (Rule, bool, error) {
-	list, err := rules(ctx, q, true)
-	if err != nil {
-		return Rule{}, false, err
-	}
+// matchRule is the first of list (enabled rules in priority order) that answers text on
+// number pn at t.
+func matchRule(list []Rule, pn int64, text string, t time.Time, zone *time.Location) (Rule, bool) {
 	for _, r := range list {
 		if r.PhoneNumberID != 0 && r.PhoneNumberID != pn {
 			continue
@@ -353,8 +350,8 @@ func firstRule(ctx context.Context, q db.Querier, pn int64, text string, t time.
 			continue
 		}
 		if r.Matches(text) {
-			return r, true, nil
+			return r, true
 		}
 	}
-	return Rule{}, false, nil
+	return Rule{}, false
 }

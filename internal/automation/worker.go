@@ -142,6 +142,7 @@ func (s *Service) planMessages(ctx context.Context) (int, error) {
 	var touched []int64
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		touched = touched[:0]
+		settings := &planSettings{}
 		// Read again under the write lock: what another run planned meanwhile is not planned twice.
 		var now int64
 		if err := tx.QueryRowContext(ctx, `SELECT message_cursor FROM automation_state WHERE id = 1`).Scan(&now); err != nil {
@@ -155,7 +156,7 @@ func (s *Service) planMessages(ctx context.Context) (int, error) {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT automation_message`); err != nil {
 				return err
 			}
-			changed, err := s.plan(ctx, tx, m)
+			changed, err := s.plan(ctx, tx, m, settings)
 			if err != nil {
 				s.logger.ErrorContext(ctx, "automation: message not processed", "message", m.ID, "error", err)
 				if _, err := tx.ExecContext(ctx, `ROLLBACK TO automation_message`); err != nil {
@@ -177,6 +178,58 @@ func (s *Service) planMessages(ctx context.Context) (int, error) {
 	}
 	s.inbox.Publish(touched...)
 	return len(list), nil
+}
+
+// planSettings reads each number's settings, its menu and the rules once per planning
+// transaction: they cannot change while it holds the writer, and reading them again for each
+// of a hundred messages held webhook ingest up.
+type planSettings struct {
+	numbers map[int64]NumberSettings
+	menus   map[int64]Menu
+	rules   []Rule
+	loaded  bool
+}
+
+func (p *planSettings) number(ctx context.Context, q db.Querier, pn int64) (NumberSettings, error) {
+	if ns, ok := p.numbers[pn]; ok {
+		return ns, nil
+	}
+	ns, err := numberSettings(ctx, q, pn)
+	if err != nil {
+		return ns, err
+	}
+	if p.numbers == nil {
+		p.numbers = map[int64]NumberSettings{}
+	}
+	p.numbers[pn] = ns
+	return ns, nil
+}
+
+func (p *planSettings) menu(ctx context.Context, q db.Querier, pn int64) (Menu, error) {
+	if m, ok := p.menus[pn]; ok {
+		return m, nil
+	}
+	m, err := menu(ctx, q, pn)
+	if err != nil {
+		return m, err
+	}
+	if p.menus == nil {
+		p.menus = map[int64]Menu{}
+	}
+	p.menus[pn] = m
+	return m, nil
+}
+
+func (p *planSettings) firstRule(ctx context.Context, q db.Querier, pn int64, text string, t time.Time, zone *time.Location) (Rule, bool, error) {
+	if !p.loaded {
+		list, err := rules(ctx, q, true)
+		if err != nil {
+			return Rule{}, false, err
+		}
+		p.rules, p.loaded = list, true
+	}
+	r, ok := matchRule(p.rules, pn, text, t, zone)
+	return r, ok, nil
 }
 
 // convState is automation's memory of a conversation.
@@ -256,12 +309,12 @@ func choiceID(raw string) string {
 
 // plan decides what to do about one inbound message, inside tx. It reports whether it changed
 // the conversation itself (an assignment, a closing) for the live updates.
-func (s *Service) plan(ctx context.Context, tx *sql.Tx, m inboundRow) (bool, error) {
+func (s *Service) plan(ctx context.Context, tx *sql.Tx, m inboundRow, settings *planSettings) (bool, error) {
 	conv, err := inbox.AutomationConversation(ctx, tx, m.ConversationID)
 	if err != nil {
 		return false, err
 	}
-	ns, err := numberSettings(ctx, tx, conv.PhoneNumberID)
+	ns, err := settings.number(ctx, tx, conv.PhoneNumberID)
 	if err != nil {
 		return false, err
 	}
@@ -290,7 +343,7 @@ func (s *Service) plan(ctx context.Context, tx *sql.Tx, m inboundRow) (bool, err
 	hours := ns.Hours()
 	answered := false
 	if m.Type == whatsapp.TypeText {
-		r, ok, err := firstRule(ctx, tx, conv.PhoneNumberID, m.Text, now, hours.zone())
+		r, ok, err := settings.firstRule(ctx, tx, conv.PhoneNumberID, m.Text, now, hours.zone())
 		if err != nil {
 			return false, err
 		}
@@ -322,7 +375,7 @@ func (s *Service) plan(ctx context.Context, tx *sql.Tx, m inboundRow) (bool, err
 			return false, err
 		}
 	}
-	mn, err := menu(ctx, tx, conv.PhoneNumberID)
+	mn, err := settings.menu(ctx, tx, conv.PhoneNumberID)
 	if err != nil {
 		return false, err
 	}
@@ -472,10 +525,20 @@ func (s *Service) send(ctx context.Context, jobID, convID int64, kind string, p 
 		_, err = tx.ExecContext(ctx, `INSERT INTO automation_messages (message_id, job_id, kind) VALUES (?, ?, ?)`, msgID, jobID, kind)
 		return err
 	}
-	_, err := s.inbox.SendAutomated(ctx, convID, inbox.AutomatedMessage{Kind: kind, Text: p.Text, CannedID: p.CannedID, Interactive: p.Interactive}, claim)
+	// Meta's answer settles the job in the transaction that records it: one commit less per
+	// automated message, on the writer that webhook ingest shares.
+	recorded := func(ctx context.Context, tx *sql.Tx, sendErr error) error {
+		state, reason := "sent", ""
+		if sendErr != nil {
+			state, reason = "failed", fmt.Sprintf("%v: %v", inbox.ErrSendFailed, sendErr)
+		}
+		return settleIn(ctx, tx, s.clock.Now(), jobID, state, reason)
+	}
+	_, err := s.inbox.SendAutomated(ctx, convID, inbox.AutomatedMessage{Kind: kind, Text: p.Text, CannedID: p.CannedID,
+		Interactive: p.Interactive, Recorded: recorded}, claim)
 	switch {
-	case err == nil:
-		s.settle(ctx, jobID, convID, kind, "sent", "")
+	case err == nil, errors.Is(err, inbox.ErrSendFailed):
+		// Settled with Meta's answer.
 	case errors.Is(err, errClaimed):
 	case errors.Is(err, errOptedOut):
 		s.settle(ctx, jobID, convID, kind, "skipped", "The customer opted out: automation sends them nothing.")
@@ -483,8 +546,6 @@ func (s *Service) send(ctx context.Context, jobID, convID int64, kind string, p 
 		s.settle(ctx, jobID, convID, kind, "skipped", "The 24-hour window is closed: automation only answers inside it.")
 	case errors.Is(err, inbox.ErrNumberDisabled), errors.Is(err, inbox.ErrNumberDisconnected), errors.Is(err, inbox.ErrNotFound):
 		s.settle(ctx, jobID, convID, kind, "skipped", err.Error())
-	case errors.Is(err, inbox.ErrSendFailed):
-		s.settle(ctx, jobID, convID, kind, "failed", err.Error())
 	default:
 		var fe inbox.FieldErrors
 		if errors.As(err, &fe) {
@@ -496,11 +557,17 @@ func (s *Service) send(ctx context.Context, jobID, convID int64, kind string, p 
 	}
 }
 
+// settleIn records a job's end in tx.
+func settleIn(ctx context.Context, tx *sql.Tx, now time.Time, jobID int64, state, reason string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE automation_jobs SET state = ?, reason = ?, updated_at = ?
+		WHERE id = ? AND state IN ('pending', 'sending')`, state, reason, now.UnixMilli(), jobID)
+	return err
+}
+
 // settle records a job's end. A job that was not sent is recorded in the activity log with why.
 func (s *Service) settle(ctx context.Context, jobID, convID int64, kind, state, reason string) {
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE automation_jobs SET state = ?, reason = ?, updated_at = ?
-			WHERE id = ? AND state IN ('pending', 'sending')`, state, reason, s.clock.Now().UnixMilli(), jobID); err != nil {
+		if err := settleIn(ctx, tx, s.clock.Now(), jobID, state, reason); err != nil {
 			return err
 		}
 		if state != "skipped" {

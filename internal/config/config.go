@@ -35,6 +35,8 @@ type Config struct {
 	// webhook before it is sent again (internal/campaigns).
 	CampaignThroughput     float64
 	CampaignReconcileAfter time.Duration
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on this loopback address.
+	DebugAddr string
 }
 
 // DefaultGraphURL is Meta's Graph API.
@@ -69,6 +71,7 @@ type ServeFlags struct {
 
 	CampaignThroughput     float64
 	CampaignReconcileAfter time.Duration
+	DebugAddr              string
 }
 
 // RegisterServe adds the serve command's flags to fs.
@@ -86,6 +89,7 @@ func RegisterServe(fs *flag.FlagSet, f *ServeFlags) {
 	fs.Float64Var(&f.CampaignThroughput, "campaign-throughput", 80, "campaign messages per second per number (Meta's default throughput is 80)")
 	fs.DurationVar(&f.CampaignReconcileAfter, "campaign-reconcile-after", 5*time.Minute,
 		"how long a campaign send left unconfirmed by a crash waits for WhatsApp's status before it is sent again")
+	fs.StringVar(&f.DebugAddr, "debug-addr", "", "loopback address (such as 127.0.0.1:6060) to serve Go's profiler on; off when empty")
 }
 
 // Parse parses args into fs, then fills every flag not given on the command line from its
@@ -130,7 +134,15 @@ func Serve(f ServeFlags) (Config, error) {
 	c := Config{
 		Addr: f.Addr, DataDir: f.DataDir, Demo: f.Demo, LogLevel: f.LogLevel, LogFormat: f.LogFormat,
 		IdleTimeout: f.IdleTimeout, AbsoluteTimeout: f.AbsoluteTimeout, GraphURL: strings.TrimRight(f.GraphURL, "/"),
-		CampaignThroughput: f.CampaignThroughput, CampaignReconcileAfter: f.CampaignReconcileAfter,
+		CampaignThroughput: f.CampaignThroughput, CampaignReconcileAfter: f.CampaignReconcileAfter, DebugAddr: f.DebugAddr,
+	}
+	if f.DebugAddr != "" {
+		// The profiler shows memory and goroutines: never on an address others can reach.
+		host, _, err := net.SplitHostPort(f.DebugAddr)
+		ip, perr := netip.ParseAddr(host)
+		if err != nil || perr != nil || !ip.IsLoopback() {
+			return Config{}, fmt.Errorf("--debug-addr %q: want a loopback address and port, such as 127.0.0.1:6060", f.DebugAddr)
+		}
 	}
 	if c.CampaignThroughput < 0 || c.CampaignThroughput > 1000 {
 		return Config{}, fmt.Errorf("--campaign-throughput %v: want 1 to 1000 messages per second (Meta's range)", f.CampaignThroughput)

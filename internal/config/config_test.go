@@ -161,6 +161,17 @@ func TestServeHTTPSBaseURLTurnsOnSecureCookies(t *testing.T) {
 	}
 }
 
+func TestServeTakesALoopbackProfilerAddress(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060"} {
+		f := validFlags()
+		f.DebugAddr = addr
+		c, err := Serve(f)
+		if err != nil || c.DebugAddr != addr {
+			t.Errorf("--debug-addr %s: %v, config %q", addr, err, c.DebugAddr)
+		}
+	}
+}
+
 func TestServeRefusesBadValues(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -178,6 +189,11 @@ func TestServeRefusesBadValues(t *testing.T) {
 		{"idle longer than absolute", func(f *ServeFlags) { f.IdleTimeout, f.AbsoluteTimeout = 2*time.Hour, time.Hour }, "--idle-timeout"},
 		{"idle under a minute", func(f *ServeFlags) { f.IdleTimeout = 30 * time.Second }, "--idle-timeout"},
 		{"idle zero", func(f *ServeFlags) { f.IdleTimeout = 0 }, "--idle-timeout"},
+		// The profiler shows memory and goroutines: never on an address others can reach.
+		{"profiler on every interface", func(f *ServeFlags) { f.DebugAddr = ":6060" }, "--debug-addr"},
+		{"profiler on a public address", func(f *ServeFlags) { f.DebugAddr = "192.0.2.10:6060" }, "--debug-addr"},
+		{"profiler on a host name", func(f *ServeFlags) { f.DebugAddr = "localhost:6060" }, "--debug-addr"},
+		{"profiler without port", func(f *ServeFlags) { f.DebugAddr = "127.0.0.1" }, "--debug-addr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := validFlags()

@@ -24,6 +24,8 @@ type DB struct {
 	W    *sql.DB
 	R    *sql.DB
 	Path string
+
+	prio priority
 }
 
 // Querier is what stores need to run statements, satisfied by *sql.DB and *sql.Tx alike, so one
@@ -111,7 +113,9 @@ func (d *DB) Close() error {
 }
 
 // Tx runs fn in a write transaction, committing when fn returns nil and rolling back otherwise.
+// For background work (Background) it first yields to webhook ingest, at most a quarter second.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	d.yield(ctx)
 	tx, err := d.W.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

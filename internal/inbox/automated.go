@@ -34,6 +34,9 @@ type AutomatedMessage struct {
 	Text        string
 	CannedID    int64
 	Interactive *whatsapp.InteractiveMessage
+	// Recorded, if set, runs in the transaction that records Meta's answer (sendErr is nil
+	// when Meta accepted the message), so that the caller's own bookkeeping shares its commit.
+	Recorded func(ctx context.Context, tx *sql.Tx, sendErr error) error
 }
 
 // AutomationTarget is what a claim needs to know of the conversation before a message goes out.
@@ -226,6 +229,11 @@ func (s *Service) SendAutomated(ctx context.Context, convID int64, m AutomatedMe
 		}
 		if _, err := s.audit.Append(ctx, tx, ev); err != nil {
 			return err
+		}
+		if m.Recorded != nil {
+			if err := m.Recorded(ctx, tx, callErr); err != nil {
+				return err
+			}
 		}
 		var err error
 		out, err = messageByID(ctx, tx, msgID, View{})

@@ -377,3 +377,83 @@ func TestUnparsedBodyIsKept(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// Applied sees every applied event once, in the batch's transaction, and runs once per batch
+// rather than once per body; when it refuses a body's events, that body alone is kept
+// unprocessed and nothing of it is committed.
+func TestIngesterAppliedRunsOncePerBatchAndFailsAlone(t *testing.T) {
+	f := newFixture(t)
+	var (
+		mu    sync.Mutex
+		calls int
+		seen  = map[string]int{}
+	)
+	applied := func(ctx context.Context, q db.Querier, events []whatsapp.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		for _, ev := range events {
+			in, ok := ev.(whatsapp.InboundMessage)
+			if !ok {
+				continue
+			}
+			if in.Text == "refused" {
+				return errors.New("applied refuses this one")
+			}
+			// Written in the ingester's transaction: rolled back with it.
+			if _, err := q.ExecContext(ctx, `UPDATE messages SET text = text || ' (seen)' WHERE wamid = ?`, in.MessageID); err != nil {
+				return err
+			}
+		}
+		for _, ev := range events {
+			if in, ok := ev.(whatsapp.InboundMessage); ok {
+				seen[in.MessageID]++
+			}
+		}
+		return nil
+	}
+	g := NewIngester(f.db, f.svc.ApplyEvents, IngesterOptions{MaxDelay: 50 * time.Millisecond, Clock: f.clock, Applied: applied})
+	defer g.Close()
+	const bodies = 20
+	var wg sync.WaitGroup
+	for i := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			text := fmt.Sprintf("message %d", i)
+			if i == 11 {
+				text = "refused"
+			}
+			if err := deliver(f.ctx, g, inboundBody(inbound{number: metaNumberA, waID: fmt.Sprintf("49151000007%02d", i), name: "C",
+				wamid: fmt.Sprintf("wamid.applied.%d", i), text: text, at: f.clock.Now()})); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.count(`SELECT count(*) FROM messages WHERE text LIKE '% (seen)'`); n != bodies-1 {
+		t.Errorf("%d messages went through Applied's writes, want %d", n, bodies-1)
+	}
+	if n := f.count(`SELECT count(*) FROM messages WHERE text LIKE 'refused%'`); n != 0 {
+		t.Error("the body Applied refused was committed")
+	}
+	if n := f.count(`SELECT count(*) FROM webhook_events WHERE processed = 0 AND error LIKE '%refuses%'`); n != 1 {
+		t.Errorf("%d bodies kept unprocessed, want the refused one", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s committed after Applied saw it %d times", id, n)
+		}
+	}
+	if len(seen) != bodies-1 {
+		t.Errorf("Applied saw %d committed messages, want %d", len(seen), bodies-1)
+	}
+	st := g.Stats()
+	// One call per batch, plus one per body when the batch with the refused body was redone
+	// body by body: far fewer than one per body per attempt.
+	if calls >= 2*bodies {
+		t.Errorf("Applied ran %d times for %d bodies in %d batches", calls, bodies, st.Batches)
+	}
+}

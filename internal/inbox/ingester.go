@@ -34,6 +34,12 @@ type IngesterOptions struct {
 	Clock clock.Clock
 	// Logger reports bodies kept unprocessed (default slog.Default()).
 	Logger *slog.Logger
+	// Applied, if set, runs once per transaction after the bodies' events are applied, with
+	// all of them, for work that reads the same things for every body (the outgoing webhooks'
+	// endpoints and their creators): once per batch rather than once per body. Its failure is
+	// a failure to apply: the bodies are then applied one by one and, where it fails again,
+	// kept unprocessed.
+	Applied ApplyFunc
 	// Committed, if set, is told which conversations a transaction changed once it has
 	// committed (the live updates of open inbox pages). It must not block.
 	Committed func(conversationIDs []int64)
@@ -155,10 +161,15 @@ func (g *Ingester) run() {
 		if !ok {
 			return
 		}
+		g.d.Urgent(true)
 		batch = append(batch[:0], first)
 		open := g.fill(&batch, timer)
 		g.commit(ctx, batch)
+		if len(g.queue) == 0 {
+			g.d.Urgent(false)
+		}
 		if !open {
+			g.d.Urgent(false)
 			return
 		}
 	}
@@ -236,6 +247,7 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 		reset(batch...)
 		ctx, b = withBatch(ctx, tx, g.stmts)
 		now := millis(g.opts.Clock.Now())
+		var applied []whatsapp.Event
 		for _, s := range batch {
 			if s.events == nil {
 				if err := g.keep(ctx, tx, now, s, errUnparsed); err != nil {
@@ -247,6 +259,12 @@ func (g *Ingester) commitBatch(ctx context.Context, batch []*submission) []error
 				return fmt.Errorf("store webhook body: %w", err)
 			}
 			if err := g.apply(ctx, tx, s.events); err != nil {
+				return errApply
+			}
+			applied = append(applied, s.events...)
+		}
+		if g.opts.Applied != nil && len(applied) > 0 {
+			if err := g.opts.Applied(ctx, batchQuerier{b}, applied); err != nil {
 				return errApply
 			}
 		}
@@ -349,7 +367,7 @@ func (g *Ingester) store(ctx context.Context, tx *sql.Tx, s *submission) error {
 	}
 	b := batchOf(ctx, tx)
 	b.beginBody()
-	applyErr := g.apply(ctx, tx, s.events)
+	applyErr := g.applyBody(ctx, tx, s.events)
 	b.endBody(applyErr == nil)
 	if applyErr != nil {
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO webhook_body`); err != nil {
@@ -447,6 +465,20 @@ func (g *Ingester) Reprocess(ctx context.Context) (int, error) {
 	}
 }
 
+// applyBody applies one body's events and runs Applied for them alone.
+func (g *Ingester) applyBody(ctx context.Context, q db.Querier, events []whatsapp.Event) error {
+	if err := g.apply(ctx, q, events); err != nil {
+		return err
+	}
+	if g.opts.Applied != nil && len(events) > 0 {
+		if b := batchOf(ctx, q); b != nil {
+			q = batchQuerier{b}
+		}
+		return g.opts.Applied(ctx, q, events)
+	}
+	return nil
+}
+
 // applySaved parses a stored body and applies it behind a savepoint, so that a failure leaves
 // nothing half applied. The returned error is the body's, not the transaction's.
 func (g *Ingester) applySaved(ctx context.Context, tx *sql.Tx, raw []byte) error {
@@ -457,7 +489,7 @@ func (g *Ingester) applySaved(ctx context.Context, tx *sql.Tx, raw []byte) error
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT webhook_body`); err != nil {
 		return err
 	}
-	applyErr := g.apply(ctx, tx, w.Events())
+	applyErr := g.applyBody(ctx, tx, w.Events())
 	if applyErr != nil {
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO webhook_body`); err != nil {
 			return err

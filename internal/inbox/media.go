@@ -153,7 +153,8 @@ func (f *MediaFetcher) Start() {
 		tick := time.NewTicker(5 * time.Second)
 		defer tick.Stop()
 		for {
-			for f.FetchDue(context.Background()) > 0 {
+			// Downloads are background work: their writes yield to webhook ingest.
+			for f.FetchDue(db.Background(context.Background())) > 0 {
 			}
 			select {
 			case <-f.stop:

@@ -86,7 +86,7 @@ func (c *stmtCache) close() {
 }
 
 // batchQuerier runs a batch's queries through its prepared statements; it is what the batch
-// hands to code outside the package (the rollups).
+// hands to code outside the package (the rollups, IngesterOptions.Applied).
 type batchQuerier struct{ b *batchState }
 
 func (q batchQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -112,6 +112,9 @@ func (q batchQuerier) QueryRowContext(ctx context.Context, query string, args ..
 
 // batchOf returns the batch of ctx if q is its transaction.
 func batchOf(ctx context.Context, q db.Querier) *batchState {
+	if c, ok := q.(batchQuerier); ok {
+		return c.b
+	}
 	b, _ := ctx.Value(batchKey{}).(*batchState)
 	if b == nil {
 		return nil

@@ -32,6 +32,8 @@ const (
 	perEndpoint = 512
 	// attemptTimeout bounds one request: a receiver should answer at once and work later.
 	attemptTimeout = 15 * time.Second
+	// recordEvery spaces the commits that record outcomes.
+	recordEvery = 100 * time.Millisecond
 	// responseExcerpt is how much of an answer the delivery log keeps.
 	responseExcerpt = 512
 	// firstRetry is the wait after the first failure; it doubles up to maxRetryWait.
@@ -118,12 +120,22 @@ func (s *Service) Run(ctx context.Context) {
 	go func() {
 		defer close(recorded)
 		for batch := range batches {
+			start := time.Now()
 			// Recording outlives ctx's end by a moment, or a stop would resend what was sent.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			if err := s.record(rctx, batch); err != nil {
 				s.logger.ErrorContext(rctx, "webhooks: record deliveries", "error", err)
 			}
 			cancel()
+			// At most one commit per recordEvery: the outcomes sent meanwhile share the next one,
+			// and the writer, which webhook ingest needs, is taken ten times a second rather
+			// than after every few deliveries.
+			if wait := recordEvery - time.Since(start); wait > 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(wait):
+				}
+			}
 			recorded <- batch
 		}
 	}()
@@ -135,6 +147,10 @@ func (s *Service) Run(ctx context.Context) {
 		recording bool
 		wantClaim = true
 		lastPrune time.Time
+		// from is where the next claim reads on. It goes back to the start every second and
+		// whenever nothing is in flight, for what the forward reading passed: deliveries of an
+		// endpoint that was busy, one stopped mid-request, a clock that stepped back.
+		from cursor
 	)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -144,20 +160,21 @@ func (s *Service) Run(ctx context.Context) {
 		stopping := ctx.Err() != nil
 		if !stopping && wantClaim && len(claimed) < maxClaimed {
 			wantClaim = false
-			var busy, exclude []int64
+			var busy []int64
 			for id, n := range inflight {
 				if n >= perEndpoint {
 					busy = append(busy, id)
 				}
 			}
-			for id := range claimed {
-				exclude = append(exclude, id)
-			}
-			more, err := s.store.claim(ctx, s.now(), maxClaimed-len(claimed), busy, exclude)
+			more, next, err := s.store.claim(ctx, s.now(), maxClaimed-len(claimed), busy, from)
 			if err != nil && ctx.Err() == nil {
 				s.logger.ErrorContext(ctx, "webhooks: read due deliveries", "error", err)
 			}
+			from = next
 			for _, j := range more {
+				if claimed[j.ID] {
+					continue // read again after a rescan from the start, still in flight
+				}
 				inflight[j.EndpointID]++
 				claimed[j.ID] = true
 				jobs <- j
@@ -181,7 +198,7 @@ func (s *Service) Run(ctx context.Context) {
 			case <-s.wake:
 			case <-idle.C:
 			}
-			wantClaim = true
+			wantClaim, from = true, cursor{}
 			s.pruneEvery(ctx, &lastPrune)
 			continue
 		}
@@ -201,7 +218,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-s.wake:
 			wantClaim = true
 		case <-tick.C:
-			wantClaim = true
+			wantClaim, from = true, cursor{}
 			s.pruneEvery(ctx, &lastPrune)
 		case <-ctx.Done():
 		}

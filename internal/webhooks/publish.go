@@ -25,8 +25,8 @@ import (
 //   - OnActivity, the activity log's observer: every assignment, close, member change and
 //     template status is already an activity event written in its change's transaction, so
 //     one hook there covers them all without a call in each service;
-//   - OnInbound, run by the webhook ingester after the inbox applied a body's events, for
-//     messages received and message statuses;
+//   - OnInbound, run by the webhook ingester once per transaction after the inbox applied
+//     its bodies' events, for messages received and message statuses;
 //   - PublishAlert, for security alerts, called by the alerts' routing.
 
 // event is one thing that happened, before it is rendered for each endpoint.
@@ -72,23 +72,17 @@ func (s *Service) OnActivity(ctx context.Context, q db.Querier, ev audit.Event) 
 	return s.publish(ctx, q, *e)
 }
 
-// OnInbound queues message.received and message.status for the events of one webhook body,
-// through q, the ingester's transaction, after the inbox applied them.
+// OnInbound queues message.received and message.status for the events of the webhook bodies
+// of one ingester transaction, through q, after the inbox applied them.
 func (s *Service) OnInbound(ctx context.Context, q db.Querier, events []whatsapp.Event) error {
-	// Most workspaces have no endpoint for these: one small read, and nothing else per body.
-	var wanted bool
-	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL
-		AND (instr(' ' || events || ' ', ' message.received ') > 0 OR instr(' ' || events || ' ', ' message.status ') > 0))`).Scan(&wanted); err != nil {
-		return fmt.Errorf("webhook endpoints for messages: %w", err)
-	}
-	if !wanted {
-		return nil
+	// Most workspaces have no endpoint for these: one small read, and nothing else per batch.
+	p := s.publisher(ctx, q)
+	wanted, err := p.wants(MessageReceived, MessageStatus)
+	if err != nil || !wanted {
+		return err
 	}
 	for _, ev := range events {
-		var (
-			e   *event
-			err error
-		)
+		var e *event
 		switch m := ev.(type) {
 		case whatsapp.InboundMessage:
 			e, err = receivedEvent(ctx, q, m)
@@ -103,7 +97,7 @@ func (s *Service) OnInbound(ctx context.Context, q db.Querier, events []whatsapp
 			return err
 		}
 		if e != nil {
-			if err := s.publish(ctx, q, *e); err != nil {
+			if err := p.publish(*e); err != nil {
 				return err
 			}
 		}
@@ -128,27 +122,74 @@ func (s *Service) PublishAlert(ctx context.Context, a alerts.Alert) error {
 
 // publish renders e for every endpoint that may receive it and queues it.
 func (s *Service) publish(ctx context.Context, q db.Querier, e event) error {
-	endpoints, err := s.store.enabled(ctx, q)
-	if err != nil || len(endpoints) == 0 {
+	return s.publisher(ctx, q).publish(e)
+}
+
+// publisher queues events through one transaction, reading the endpoints and their creators
+// once for all of them: a webhook body carries many events, and each would otherwise read
+// them again inside the ingester's transaction.
+type publisher struct {
+	s         *Service
+	ctx       context.Context
+	q         db.Querier
+	loaded    bool
+	endpoints []Endpoint
+	creators  map[int64]*authz.Principal
+}
+
+func (s *Service) publisher(ctx context.Context, q db.Querier) *publisher {
+	return &publisher{s: s, ctx: ctx, q: q, creators: map[int64]*authz.Principal{}}
+}
+
+func (p *publisher) load() error {
+	if p.loaded {
+		return nil
+	}
+	endpoints, err := p.s.store.enabled(p.ctx, p.q)
+	if err != nil {
 		return err
 	}
+	p.endpoints, p.loaded = endpoints, true
+	return nil
+}
+
+// wants reports whether an enabled endpoint subscribes to one of types.
+func (p *publisher) wants(types ...string) (bool, error) {
+	if err := p.load(); err != nil {
+		return false, err
+	}
+	for _, ep := range p.endpoints {
+		for _, t := range types {
+			if ep.Subscribed(t) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+func (p *publisher) publish(e event) error {
+	if err := p.load(); err != nil || len(p.endpoints) == 0 {
+		return err
+	}
+	s := p.s
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
 	t, _ := LookupEventType(e.Type)
-	creators := map[int64]*authz.Principal{}
 	queued := false
-	for _, ep := range endpoints {
+	for _, ep := range p.endpoints {
 		if !ep.Subscribed(e.Type) || (e.NumberID != 0 && !ep.Numbers.SeesNumber(e.NumberID)) {
 			continue
 		}
-		creator, ok := creators[ep.CreatedBy]
+		creator, ok := p.creators[ep.CreatedBy]
 		if !ok {
-			creator, err = s.creator(ctx, ep.CreatedBy)
+			var err error
+			creator, err = s.creator(p.ctx, ep.CreatedBy)
 			if err != nil {
 				return err
 			}
-			creators[ep.CreatedBy] = creator
+			p.creators[ep.CreatedBy] = creator
 		}
 		// What the endpoint receives is what its creator could see now, as for an API key.
 		if creator == nil || !creator.Can(authz.WebhooksManage) || !creator.Can(t.Needs) ||
@@ -160,7 +201,7 @@ func (s *Service) publish(ctx context.Context, q db.Querier, e event) error {
 		if err != nil {
 			return err
 		}
-		ok, err = s.store.enqueue(ctx, q, ep.ID, newMsgID(), e.Type, e.Dedupe, payload, s.now())
+		ok, err = s.store.enqueue(p.ctx, p.q, ep.ID, newMsgID(), e.Type, e.Dedupe, payload, s.now())
 		if err != nil {
 			return err
 		}

@@ -121,28 +121,29 @@ type job struct {
 	RetryUntil time.Time
 }
 
-// claim reads up to limit due deliveries, skipping those already in flight (exclude) and the
-// endpoints at their limit of concurrent sends (busy). It only reads: what is in flight is
-// known to the one sender of this process, and whatever it had not recorded when the process
-// died is simply due again at the next start, which is what makes delivery at-least-once
-// across a kill without a commit per lease.
-func (s *Store) claim(ctx context.Context, now time.Time, limit int, busy, exclude []int64) ([]job, error) {
+// cursor is a place in the outbox's due order (next_attempt_at, id).
+type cursor struct{ at, id int64 }
+
+// claim reads up to limit due deliveries after from in due order, leaving out the endpoints
+// at their limit of concurrent sends (busy), and returns them with the place it read up to.
+// It only reads: what is in flight is known to the one sender of this process, and whatever
+// it had not recorded when the process died is simply due again at the next start, which is
+// what makes delivery at-least-once across a kill without a commit per lease. Reading on from
+// a place, rather than from the start past every delivery in flight, keeps a claim cheap
+// while a thousand deliveries are out. The index is named because, without statistics,
+// SQLite would take the endpoint's index for the subquery and sort its whole delivery log.
+func (s *Store) claim(ctx context.Context, now time.Time, limit int, busy []int64, from cursor) ([]job, cursor, error) {
 	if limit <= 0 {
-		return nil, nil
+		return nil, from, nil
 	}
-	q := `SELECT id, endpoint_id, msg_id, event_type, payload, attempts, created_at, retry_until FROM webhook_deliveries
-		WHERE state = 'pending' AND next_attempt_at <= ?
+	q := `SELECT id, endpoint_id, msg_id, event_type, payload, attempts, created_at, retry_until, next_attempt_at
+		FROM webhook_deliveries INDEXED BY webhook_deliveries_due_idx
+		WHERE state = 'pending' AND next_attempt_at <= ? AND (next_attempt_at, id) > (?, ?)
 		AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE disabled_at IS NULL)`
-	args := []any{now.UnixMilli()}
-	for _, set := range []struct {
-		col string
-		ids []int64
-	}{{"endpoint_id", busy}, {"id", exclude}} {
-		if len(set.ids) == 0 {
-			continue
-		}
-		q += ` AND ` + set.col + ` NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(set.ids)), ",") + `)`
-		for _, id := range set.ids {
+	args := []any{now.UnixMilli(), from.at, from.id}
+	if len(busy) > 0 {
+		q += ` AND endpoint_id NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(busy)), ",") + `)`
+		for _, id := range busy {
 			args = append(args, id)
 		}
 	}
@@ -150,7 +151,7 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, busy, exclu
 	args = append(args, limit)
 	rows, err := s.db.R.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+		return nil, from, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
 	defer rows.Close()
 	var out []job
@@ -159,13 +160,14 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, busy, exclu
 			j              job
 			created, until int64
 		)
-		if err := rows.Scan(&j.ID, &j.EndpointID, &j.MsgID, &j.EventType, &j.Payload, &j.Attempts, &created, &until); err != nil {
-			return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+		if err := rows.Scan(&j.ID, &j.EndpointID, &j.MsgID, &j.EventType, &j.Payload, &j.Attempts, &created, &until, &from.at); err != nil {
+			return nil, from, fmt.Errorf("claim webhook deliveries: %w", err)
 		}
+		from.id = j.ID
 		j.CreatedAt, j.RetryUntil = fromMillis(created), fromMillis(until)
 		out = append(out, j)
 	}
-	return out, rows.Err()
+	return out, from, rows.Err()
 }
 
 // nextDue is when the earliest pending delivery is due, or zero when none is.
