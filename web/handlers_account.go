@@ -20,6 +20,10 @@ func (s *Server) accountPage(c echo.Context) error {
 }
 
 func (s *Server) renderAccount(c echo.Context, status int, passwordErrors map[string]string) error {
+	return s.renderAccountWith(c, status, passwordErrors, "")
+}
+
+func (s *Server) renderAccountWith(c echo.Context, status int, passwordErrors map[string]string, zoneError string) error {
 	ctx := c.Request().Context()
 	p := principalOf(c)
 	st, err := s.TwoFactor.State(ctx, p.MemberID)
@@ -32,7 +36,7 @@ func (s *Server) renderAccount(c echo.Context, status int, passwordErrors map[st
 	}
 	v := views.AccountView{Page: s.page(c, "Your account", "account"),
 		Name: p.Name, Email: p.Email, RoleName: p.RoleName, TwoFactor: twoFactorView(st), Sessions: sessions,
-		PasswordErrors: passwordErrors}
+		PasswordErrors: passwordErrors, TimeZone: s.timeZoneChoice(c, zoneError)}
 	if p.Can(authz.AlertsView) {
 		on, err := s.Members.Store().AlertMail(ctx, p.MemberID)
 		if err != nil {

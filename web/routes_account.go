@@ -21,6 +21,7 @@ func (s *Server) accountRoutes() []route {
 		{http.MethodPost, "/account/2fa/remove", authz.SignedIn().Fresh(), s.removeTwoFactor},
 		{http.MethodPost, "/account/sessions/:sid/end", authz.SignedIn(), s.endOwnOrManagedSession},
 		{http.MethodPost, "/account/password", authz.SignedIn(), s.changePassword},
+		{http.MethodPost, "/account/time-zone", authz.SignedIn(), s.saveTimeZone},
 
 		{http.MethodGet, "/settings/security", authz.Require(authz.SecurityManage), s.securitySettingsPage},
 		{http.MethodPost, "/settings/security", authz.Require(authz.SecurityManage).Fresh(), s.saveSecuritySettings},

@@ -110,6 +110,7 @@ var actionLabels = map[string]string{
 	"member.session_ended":              "Ended a session",
 	"member.sessions_ended":             "Ended a member's sessions",
 	"member.sign_in_failed":             "Failed to sign in",
+	"member.time_zone_changed":          "Changed their time zone",
 	"member.sign_in_throttled":          "Was slowed down after failed sign-ins",
 	"member.signed_in":                  "Signed in",
 	"member.signed_out":                 "Signed out",

@@ -23,6 +23,10 @@ type Principal struct {
 	// permissions and number scope, and is the actor in the activity log.
 	APIKeyID   int64
 	APIKeyName string
+
+	// TimeZone is the member's own IANA zone ("" when not chosen): pages show and read times in
+	// it. It grants nothing.
+	TimeZone string
 }
 
 // NumberScope is the set of phone numbers a member works in.

@@ -36,6 +36,10 @@ type Member struct {
 
 	TwoFactorEnabled      bool
 	RoleRequiresTwoFactor bool
+
+	// TimeZone is the IANA zone the member chose for reading and entering times; "" when not
+	// chosen yet (pages then use UTC).
+	TimeZone string
 }
 
 // Active reports whether the member may sign in.

@@ -23,7 +23,7 @@ func NewStore(d *db.DB) *Store { return &Store{db: d} }
 const memberColumns = `m.id, m.email, m.name, m.password_hash, m.role_id, r.key, r.name, m.status,
 	m.session_epoch, m.created_at, m.updated_at, m.last_sign_in_at, m.all_numbers,
 	(SELECT group_concat(phone_number_id, ' ') FROM member_numbers WHERE member_id = m.id),
-	m.totp_enabled_at IS NOT NULL, r.requires_2fa`
+	m.totp_enabled_at IS NOT NULL, r.requires_2fa, m.time_zone`
 
 func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	var m Member
@@ -31,7 +31,7 @@ func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	var lastSignIn sql.NullInt64
 	var numbers sql.NullString
 	err := row.Scan(&m.ID, &m.Email, &m.Name, &m.PasswordHash, &m.RoleID, &m.RoleKey, &m.RoleName, &m.Status,
-		&m.SessionEpoch, &created, &updated, &lastSignIn, &m.AllNumbers, &numbers, &m.TwoFactorEnabled, &m.RoleRequiresTwoFactor)
+		&m.SessionEpoch, &created, &updated, &lastSignIn, &m.AllNumbers, &numbers, &m.TwoFactorEnabled, &m.RoleRequiresTwoFactor, &m.TimeZone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Member{}, ErrNotFound
 	}
@@ -140,7 +140,7 @@ func (s *Store) Principal(ctx context.Context, memberID int64) (*authz.Principal
 	return &authz.Principal{
 		MemberID: m.ID, Name: m.Name, Email: m.Email, RoleID: m.RoleID, RoleName: m.RoleName,
 		Permissions: perms, Numbers: authz.NumberScope{All: m.AllNumbers, IDs: m.NumberIDs},
-		TwoFactorEnabled: m.TwoFactorEnabled,
+		TwoFactorEnabled: m.TwoFactorEnabled, TimeZone: m.TimeZone,
 	}, m, nil
 }
 

@@ -118,3 +118,29 @@
     xhr.send(new FormData(form));
   });
 })();
+
+// The time zone select on the account page (select[data-browser-zone], rendered only while the
+// member has chosen none): preselect the zone the browser reports, when the list offers it. Nothing
+// is saved until the member presses Save.
+(function () {
+  "use strict";
+
+  function preselect() {
+    var sel = document.querySelector("select[data-browser-zone]");
+    if (!sel || !window.Intl || !Intl.DateTimeFormat) {
+      return;
+    }
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    for (var i = 0; zone && i < sel.options.length; i++) {
+      if (sel.options[i].value === zone) {
+        sel.value = zone;
+        return;
+      }
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", preselect);
+  } else {
+    preselect();
+  }
+})();

@@ -1,0 +1,62 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/members"
+	"github.com/switchboard/switchboard/web/views"
+)
+
+// viewerZone is the signed-in member's own time zone, by name and loaded; UTC when they have not
+// chosen one (or nobody is signed in). Pages show times in it and read times typed in it.
+func viewerZone(c echo.Context) (string, *time.Location) {
+	p := principalOf(c)
+	if p == nil || p.TimeZone == "" || p.TimeZone == "UTC" {
+		return "UTC", time.UTC
+	}
+	if loc, ok := commonLocations()[p.TimeZone]; ok {
+		return p.TimeZone, loc
+	}
+	loc, err := members.LoadTimeZone(p.TimeZone)
+	if err != nil {
+		return "UTC", time.UTC
+	}
+	return p.TimeZone, loc
+}
+
+// zoneOptions is the zone select: the common zones, and the chosen one if it is not among them.
+func zoneOptions(chosen string, now time.Time) []views.Option {
+	out := make([]views.Option, 0, len(commonZones)+1)
+	for _, z := range commonZones {
+		out = append(out, views.Option{Value: z, Label: zoneLabel(z, now)})
+	}
+	if chosen != "" && !hasOption(out, chosen) {
+		out = append(out, views.Option{Value: chosen, Label: zoneLabel(chosen, now)})
+	}
+	return out
+}
+
+// timeZoneChoice is the account page's zone card.
+func (s *Server) timeZoneChoice(c echo.Context, errMsg string) views.TimeZoneChoice {
+	p := principalOf(c)
+	return views.TimeZoneChoice{Zone: p.TimeZone, Options: zoneOptions(p.TimeZone, s.Clock.Now()), Error: errMsg}
+}
+
+// saveTimeZone sets the member's own zone; an unknown zone re-renders the page with the error.
+func (s *Server) saveTimeZone(c echo.Context) error {
+	p := principalOf(c)
+	zone := c.FormValue("time_zone")
+	err := s.Members.SetTimeZone(c.Request().Context(), p.MemberID, zone)
+	var fe members.FieldErrors
+	if errors.As(err, &fe) {
+		return s.renderAccountWith(c, http.StatusBadRequest, nil, fe["time_zone"])
+	}
+	if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, "/account", "Times are now shown in "+zoneLabel(zone, s.Clock.Now())+".")
+}
