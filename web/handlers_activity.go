@@ -28,7 +28,7 @@ const sessionLastSearch = "activity_last_search"
 // activityPage lists events by the filter in the URL. htmx requests get the results only.
 func (s *Server) activityPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	q := parseActivityQuery(c.QueryParams())
+	q := parseActivityQueryIn(c.QueryParams(), viewerZoneName(c))
 	q.Now = s.Clock.Now()
 	results := views.ActivityResults{Invalid: len(q.Errors) > 0, Filtered: !q.Filter.IsZero(), ClearHref: q.zoneOnly().href("/activity")}
 	status := http.StatusOK
@@ -262,7 +262,7 @@ func (s *Server) eventRows(c echo.Context, before, after int64, limit int) ([]vi
 	if err != nil {
 		return nil, page, err
 	}
-	q := parseActivityQuery(nil)
+	q := parseActivityQueryIn(nil, viewerZoneName(c))
 	q.Now = s.Clock.Now()
 	rows := make([]views.EventRow, 0, len(events))
 	for _, e := range events {
@@ -289,9 +289,9 @@ func (s *Server) activityEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := parseActivityQuery(c.QueryParams())
+	q := parseActivityQueryIn(c.QueryParams(), viewerZoneName(c))
 	if len(q.Errors) > 0 {
-		q = parseActivityQuery(nil)
+		q = parseActivityQueryIn(nil, viewerZoneName(c))
 	}
 	q.Now = s.Clock.Now()
 	v := eventView(ev, q)

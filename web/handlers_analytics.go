@@ -44,15 +44,19 @@ func (s *Server) parseAnalyticsQuery(c echo.Context) (analyticsQuery, error) {
 	if q.Range == "" {
 		q.Range = analytics.Preset30
 	}
-	if q.TZ != "" && q.TZ != "UTC" {
+	// Without a zone in the URL the range is the viewer's own days (their account's zone).
+	viewerTZ, viewerLoc := viewerZone(c)
+	switch {
+	case q.TZ == "":
+		q.TZ, q.Loc = viewerTZ, viewerLoc
+	case q.TZ == viewerTZ:
+		q.Loc = viewerLoc
+	case q.TZ != "UTC":
 		loc, ok := commonLocations()[q.TZ]
 		if !ok {
 			return q, errors.New("Choose a time zone from the list.")
 		}
 		q.Loc = loc
-	}
-	if q.TZ == "" {
-		q.TZ = "UTC"
 	}
 	if len(q.Template) > 512 {
 		return q, errors.New("Choose a template from the list.")
@@ -214,6 +218,9 @@ func analyticsFilterView(q analyticsQuery, o analytics.Options, now time.Time) v
 	f.Zones = append(f.Zones, views.Option{Value: "UTC", Label: "UTC"})
 	for _, z := range commonZones {
 		f.Zones = append(f.Zones, views.Option{Value: z, Label: zoneLabel(z, now)})
+	}
+	if !hasOption(f.Zones, q.TZ) {
+		f.Zones = append(f.Zones, views.Option{Value: q.TZ, Label: zoneLabel(q.TZ, now)})
 	}
 	for _, n := range o.Numbers {
 		f.Numbers = append(f.Numbers, views.Option{Value: i64(n.ID), Label: n.Name})

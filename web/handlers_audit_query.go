@@ -27,6 +27,9 @@ type activityQuery struct {
 	Before, After int64
 	Errors        map[string]string
 	Now           time.Time // the viewer's "now", for labels; set by the handler
+	// DefaultTZ is the zone used when the URL names none: the viewer's own. Links leave tz out
+	// when it is the default, so shared links stay short.
+	DefaultTZ string
 }
 
 // Limits on what a filter field may hold: nothing legitimate is longer, and a bound keeps a
@@ -35,14 +38,24 @@ const maxFilterText = 200
 
 var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$`)
 
-// parseActivityQuery reads the filter from a URL query. Bad fields are reported in Errors,
-// keyed by parameter name, and left out of the filter.
-func parseActivityQuery(v url.Values) activityQuery {
-	q := activityQuery{
+// parseActivityQuery reads the filter from a URL query, in UTC when it names no zone.
+func parseActivityQuery(v url.Values) activityQuery { return parseActivityQueryIn(v, "UTC") }
+
+// parseActivityQueryIn reads the filter from a URL query; without a tz the dates and times are in
+// defaultTZ (the viewer's zone). Bad fields are reported in Errors, keyed by parameter name, and
+// left out of the filter.
+func parseActivityQueryIn(v url.Values, defaultTZ string) activityQuery {
+	if defaultTZ == "" {
+		defaultTZ = "UTC"
+	}
+	q := activityQuery{DefaultTZ: defaultTZ,
 		Actor: strings.TrimSpace(v.Get("actor")), Action: strings.TrimSpace(v.Get("action")),
 		Outcome: v.Get("outcome"), TargetType: strings.TrimSpace(v.Get("target_type")),
 		TargetID: strings.TrimSpace(v.Get("target_id")), From: v.Get("from"), To: v.Get("to"),
 		TZ: v.Get("tz"), Loc: time.UTC, Errors: map[string]string{},
+	}
+	if q.TZ == "" {
+		q.TZ = defaultTZ
 	}
 	q.Before, _ = strconv.ParseInt(v.Get("before"), 10, 64)
 	q.After, _ = strconv.ParseInt(v.Get("after"), 10, 64)
@@ -163,7 +176,7 @@ func (q activityQuery) values() url.Values {
 	set("target_id", q.TargetID)
 	set("from", q.From)
 	set("to", q.To)
-	if q.TZ != "UTC" {
+	if q.TZ != q.DefaultTZ && !(q.DefaultTZ == "" && q.TZ == "UTC") {
 		set("tz", q.TZ)
 	}
 	return v
@@ -183,7 +196,7 @@ func (q activityQuery) href(path string, extra ...string) string {
 
 // zoneOnly keeps the viewer's zone and nothing else of the filter, for links that start afresh.
 func (q activityQuery) zoneOnly() activityQuery {
-	return activityQuery{TZ: q.TZ, Loc: q.Loc, Now: q.Now}
+	return activityQuery{TZ: q.TZ, Loc: q.Loc, Now: q.Now, DefaultTZ: q.DefaultTZ}
 }
 
 // commonZones is the zone select: UTC, then zones where most of the world's businesses are.

@@ -25,6 +25,7 @@ func (s *Server) campaignsPage(c echo.Context) error {
 		return err
 	}
 	v := views.CampaignsView{Page: s.page(c, "Campaigns", "campaigns"), CanCreate: p.Can(authz.CampaignsManage)}
+	zone, loc := viewerZone(c)
 	for _, cp := range list {
 		pr, err := s.Campaigns.Progress(c.Request().Context(), cp.ID)
 		if err != nil {
@@ -32,7 +33,7 @@ func (s *Server) campaignsPage(c echo.Context) error {
 		}
 		v.Items = append(v.Items, views.CampaignListItem{ID: cp.ID, Name: cp.Name, Status: cp.Status.Label(), Tone: statusTone(cp.Status),
 			Number: cp.PhoneNumberName, Template: cp.TemplateName, Recipients: cp.Recipients, Percent: pr.Percent(),
-			Progress: strconv.Itoa(pr.Percent()) + " %", Start: cp.StartLocal(), CreatedBy: cp.CreatedByName})
+			Progress: strconv.Itoa(pr.Percent()) + " %", Start: cp.StartIn(loc, zone), CreatedBy: cp.CreatedByName})
 	}
 	return render(c, http.StatusOK, views.Campaigns(v))
 }
@@ -60,9 +61,10 @@ func (s *Server) newCampaignPage(c echo.Context) error {
 	return s.renderCampaignForm(c, http.StatusOK, campaignDraftOf(c, false), nil, nil)
 }
 
-// campaignDraftOf reads the form; fromForm false gives an empty draft with defaults.
+// campaignDraftOf reads the form; fromForm false gives an empty draft with defaults. The start
+// time is read in the creator's own zone unless they chose another in the form.
 func campaignDraftOf(c echo.Context, fromForm bool) campaigns.Draft {
-	d := campaigns.Draft{TimeZone: "Europe/Berlin", Bindings: map[string]campaigns.Binding{}}
+	d := campaigns.Draft{TimeZone: viewerZoneName(c), Bindings: map[string]campaigns.Binding{}}
 	if !fromForm {
 		return d
 	}
@@ -76,7 +78,10 @@ func campaignDraftOf(c echo.Context, fromForm bool) campaigns.Draft {
 	if t, err := time.Parse("2006-01-02", c.FormValue("contacted_before")); err == nil {
 		d.Segment.ContactedBefore = t
 	}
-	d.StartAt, d.TimeZone = c.FormValue("start_at"), c.FormValue("time_zone")
+	d.StartAt = c.FormValue("start_at")
+	if tz := c.FormValue("time_zone"); tz != "" {
+		d.TimeZone = tz
+	}
 	form, _ := c.FormParams()
 	for _, l := range form["label"] {
 		if id, err := strconv.ParseInt(l, 10, 64); err == nil {
@@ -134,8 +139,12 @@ func (s *Server) renderCampaignForm(c echo.Context, status int, d campaigns.Draf
 		label := t.Name + " (" + t.Language + ", " + strings.ToLower(string(t.Live.Content.Category)) + ")"
 		v.Templates = append(v.Templates, views.Option{Value: strconv.FormatInt(t.ID, 10), Label: label})
 	}
+	own := viewerZoneName(c)
+	v.TimeZones = append(v.TimeZones, views.Option{Value: own, Label: strings.ReplaceAll(own, "_", " ") + " (your time zone)"})
 	for _, tz := range campaignTimeZones {
-		v.TimeZones = append(v.TimeZones, views.Option{Value: tz, Label: strings.ReplaceAll(tz, "_", " ")})
+		if tz != own {
+			v.TimeZones = append(v.TimeZones, views.Option{Value: tz, Label: strings.ReplaceAll(tz, "_", " ")})
+		}
 	}
 	labels, fields, err := s.Campaigns.SegmentChoices(ctx, p)
 	if err != nil {
@@ -251,6 +260,7 @@ func (s *Server) campaignPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	zone, loc := viewerZone(c)
 	v := views.CampaignView{Page: s.page(c, cp.Name, "campaigns"), ID: cp.ID, Name: cp.Name,
 		Progress: progressView(cp, res, p, csrfToken(c)), CanExport: campaigns.CanExport(p)}
 	segment := cp.Segment.Describe()
@@ -259,7 +269,11 @@ func (s *Server) campaignPage(c echo.Context) error {
 		{Label: "From", Value: cp.PhoneNumberName}, {Label: "Segment", Value: segment},
 		{Label: "Recipients", Value: strconv.Itoa(cp.Recipients) + ", " + strconv.Itoa(left) + " left out (" +
 			strconv.Itoa(cp.LeftOutConsent) + " without marketing consent, " + strconv.Itoa(cp.LeftOutOptedOut) + " opted out)"},
-		{Label: "Start", Value: cp.StartLocal()}, {Label: "Created by", Value: cp.CreatedByName + ", " + formatTime(cp.CreatedAt)}}
+		{Label: "Start", Value: cp.StartIn(loc, zone)}, {Label: "Created by", Value: cp.CreatedByName + ", " + formatTime(cp.CreatedAt)}}
+	if !cp.StartAt.IsZero() && cp.TimeZone != zone {
+		// The author's own wording of the time, so both can talk about "9:00" and mean the same.
+		v.Facts = append(v.Facts, views.CampaignFact{Label: "Scheduled as", Value: cp.StartLocal()})
+	}
 	if cp.ApprovedByName != "" {
 		v.Facts = append(v.Facts, views.CampaignFact{Label: "Approved by", Value: cp.ApprovedByName + ", " + formatTime(cp.ApprovedAt)})
 	}
@@ -363,7 +377,8 @@ func (s *Server) approveCampaign(c echo.Context) error {
 	}
 	msg := "Campaign approved: sending has started."
 	if cp.Status == campaigns.StatusScheduled {
-		msg = "Campaign approved: it starts " + cp.StartLocal() + "."
+		zone, loc := viewerZone(c)
+		msg = "Campaign approved: it starts " + cp.StartIn(loc, zone) + "."
 	}
 	return s.redirectWithFlash(c, campaignURL(c), msg)
 }

@@ -104,9 +104,10 @@ func (s *Server) renderContact(c echo.Context, status int, typed *inbox.ContactI
 		v.DisplayName, v.Notes = typed.DisplayName, typed.Notes
 	}
 	now := s.Clock.Now()
+	_, loc := viewerZone(c)
 	for _, conv := range r.Conversations {
 		v.Conversations = append(v.Conversations, views.ContactConversationRow{URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
-			Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt), Status: statusText(conv)})
+			Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt.In(loc)), Status: statusText(conv)})
 	}
 	v.Labels = views.LabelsPanelView{Action: v.URL + "/labels", CanEdit: r.CanEdit}
 	has := map[int64]bool{}

@@ -74,10 +74,11 @@ func (s *Server) inboxView(c echo.Context, current int64) (views.InboxView, erro
 		return v, err
 	}
 	now := s.Clock.Now()
+	_, loc := viewerZone(c)
 	for _, conv := range page.Conversations {
 		name := listContact(conv.Contact)
 		v.Conversations = append(v.Conversations, views.ConversationRow{ID: conv.ID, URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
-			Contact: name, Initials: initials(name), Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt),
+			Contact: name, Initials: initials(name), Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt.In(loc)),
 			Unread: conv.Unread, Assignee: conv.AssigneeName, Escalated: conv.Escalated, Closed: conv.Status == inbox.StatusClosed,
 			Current: conv.ID == current, Labels: labelChips(conv.Labels)})
 	}
@@ -279,7 +280,8 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	if err != nil {
 		return v, err
 	}
-	v.Messages = timeline(msgs, notes, automated)
+	_, loc := viewerZone(c)
+	v.Messages = timeline(msgs, notes, automated, loc)
 	if isHTMX(c) && strings.HasSuffix(c.Path(), "/messages") {
 		return v, nil // the poll needs the timeline only
 	}
@@ -343,22 +345,22 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 }
 
 // timeline merges messages (newest first, as read) and notes (oldest first) into the page's
-// order, oldest first.
-func timeline(msgs []inbox.Message, notes []inbox.Note, automated map[int64]bool) []views.MessageRow {
+// order, oldest first, with their times in the viewer's zone loc.
+func timeline(msgs []inbox.Message, notes []inbox.Note, automated map[int64]bool, loc *time.Location) []views.MessageRow {
 	out := make([]views.MessageRow, 0, len(msgs)+len(notes))
 	n := 0
 	addNotesBefore := func(t time.Time, all bool) {
 		for ; n < len(notes) && (all || notes[n].CreatedAt.Before(t)); n++ {
 			note := notes[n]
 			out = append(out, views.MessageRow{ID: note.ID, Note: true, Text: note.Body, SentBy: note.AuthorName,
-				When: note.CreatedAt.Format("2 Jan 15:04")})
+				When: note.CreatedAt.In(loc).Format("2 Jan 15:04")})
 		}
 	}
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := msgs[i]
 		addNotesBefore(m.CreatedAt, false)
 		row := views.MessageRow{ID: m.ID, Outbound: m.Direction == inbox.Outbound, Type: m.Type, Text: m.Text,
-			When: m.CreatedAt.Format("2 Jan 15:04"), Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName, Extra: messageExtra(m)}
+			When: m.CreatedAt.In(loc).Format("2 Jan 15:04"), Status: m.Status, SentBy: m.SentByName, Template: m.TemplateName, Extra: messageExtra(m)}
 		if automated[m.ID] {
 			row.SentBy = inbox.AutomationName
 		}

@@ -28,6 +28,12 @@ func viewerZone(c echo.Context) (string, *time.Location) {
 	return p.TimeZone, loc
 }
 
+// viewerZoneName is the name of viewerZone.
+func viewerZoneName(c echo.Context) string {
+	name, _ := viewerZone(c)
+	return name
+}
+
 // zoneOptions is the zone select: the common zones, and the chosen one if it is not among them.
 func zoneOptions(chosen string, now time.Time) []views.Option {
 	out := make([]views.Option, 0, len(commonZones)+1)

@@ -98,16 +98,22 @@ type Campaign struct {
 // Marketing reports whether the template is a MARKETING one, which needs opt-in.
 func (c Campaign) Marketing() bool { return c.TemplateCategory == "MARKETING" }
 
-// StartLocal is the start time in the campaign's time zone, for people.
+// StartLocal is the start time in the campaign's time zone (its creator's), for people.
 func (c Campaign) StartLocal() string {
-	if c.StartAt.IsZero() {
-		return "On approval"
-	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}
-	return c.StartAt.In(loc).Format("2 Jan 2006 15:04") + " " + c.TimeZone
+	return c.StartIn(loc, c.TimeZone)
+}
+
+// StartIn is the start time in a viewer's zone loc, named zone: "24 Dec 2026 04:30 Europe/Berlin".
+// Members in different zones read the same instant each in their own.
+func (c Campaign) StartIn(loc *time.Location, zone string) string {
+	if c.StartAt.IsZero() {
+		return "On approval"
+	}
+	return c.StartAt.In(loc).Format("2 Jan 2006 15:04") + " " + zone
 }
 
 // Progress is how far the campaign has come.
