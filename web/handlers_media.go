@@ -152,6 +152,10 @@ func messageExtra(m inbox.Message) views.MessageExtra {
 	if d.Description != "" {
 		x.Lines = append(x.Lines, d.Description)
 	}
+	if iv := d.Interactive; iv != nil {
+		x.Interactive = interactiveView(*iv)
+	}
+	x.Chose = d.Chose
 	if d.Payload != "" {
 		x.Lines = append(x.Lines, "Button payload: "+d.Payload)
 	}
@@ -191,6 +195,19 @@ func messageExtra(m inbox.Message) views.MessageExtra {
 		x.ReactedWith, x.Removed = d.Emoji, d.ReactionTo != "" && d.Emoji == ""
 	}
 	return x
+}
+
+// interactiveView is a sent interactive message's buttons or list as the page shows them.
+func interactiveView(d inbox.InteractiveDetail) *views.InteractiveView {
+	v := &views.InteractiveView{Header: d.Header, Footer: d.Footer, Buttons: d.Buttons, ListButton: d.ListButton}
+	for _, sec := range d.Sections {
+		sv := views.InteractiveSectionView{Title: sec.Title}
+		for _, r := range sec.Rows {
+			sv.Rows = append(sv.Rows, views.InteractiveRowView{Title: r.Title, Description: r.Description})
+		}
+		v.Sections = append(v.Sections, sv)
+	}
+	return v
 }
 
 func firstNonBlank(ss ...string) string {

@@ -158,9 +158,11 @@ func (s *Service) SendAutomated(ctx context.Context, convID int64, m AutomatedMe
 		if !enabled {
 			return ErrNumberDisabled
 		}
+		// An interactive message keeps its buttons or list rows in detail: the conversation
+		// shows what the customer saw, not only the body.
 		res, err := tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, type, text, status, status_at,
-			canned_id, created_at) VALUES (?, 'out', ?, ?, 'pending', ?, ?, ?)`,
-			convID, typ, m.Text, millis(now), nullID(m.CannedID), millis(now))
+			canned_id, created_at, detail) VALUES (?, 'out', ?, ?, 'pending', ?, ?, ?, ?)`,
+			convID, typ, m.Text, millis(now), nullID(m.CannedID), millis(now), sentDetail(m.Interactive))
 		if err != nil {
 			return fmt.Errorf("store outgoing message: %w", err)
 		}

@@ -31,6 +31,10 @@ type Detail struct {
 	Emoji       string            `json:"emoji,omitempty"`
 	System      string            `json:"system,omitempty"` // a system notice's type
 	FlowAnswers map[string]string `json:"flow_answers,omitempty"`
+	// Interactive is an interactive message that was sent (an automated menu, rule or rating).
+	Interactive *InteractiveDetail `json:"interactive,omitempty"`
+	// Chose is the title of the reply button or list row a customer's interactive reply chose.
+	Chose string `json:"chose,omitempty"`
 }
 
 // LocationDetail is a shared location.
@@ -80,8 +84,12 @@ func detailOf(m whatsapp.Message) any {
 		d.Location = &LocationDetail{Latitude: l.Latitude, Longitude: l.Longitude, Name: l.Name, Address: l.Address}
 	}
 	if i := m.Interactive; i != nil {
+		if i.ButtonReply != nil {
+			d.Chose = i.ButtonReply.Title
+		}
 		if i.ListReply != nil {
 			d.Description = i.ListReply.Description
+			d.Chose = i.ListReply.Title
 		}
 		if i.NFMReply != nil && i.NFMReply.ResponseJSON != "" {
 			var answers map[string]any
