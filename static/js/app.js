@@ -120,10 +120,18 @@
 })();
 
 // The time zone select on the account page (select[data-browser-zone], rendered only while the
-// member has chosen none): preselect the zone the browser reports, when the list offers it. Nothing
-// is saved until the member presses Save.
+// member has chosen none): preselect the zone the browser reports. Browsers report some zones by
+// their old names (ICU says Asia/Calcutta), so those are mapped to the list's; a zone the list
+// lacks is added (the server checks it with time.LoadLocation). Nothing is saved until the member
+// presses Save.
 (function () {
   "use strict";
+
+  var aliases = {
+    "Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh", "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon", "Europe/Kiev": "Europe/Kyiv", "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "Etc/UTC": "UTC", "Etc/GMT": "UTC", "GMT": "UTC"
+  };
 
   function preselect() {
     var sel = document.querySelector("select[data-browser-zone]");
@@ -131,11 +139,18 @@
       return;
     }
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    for (var i = 0; zone && i < sel.options.length; i++) {
+    if (!zone) {
+      return;
+    }
+    zone = aliases[zone] || zone;
+    for (var i = 0; i < sel.options.length; i++) {
       if (sel.options[i].value === zone) {
         sel.value = zone;
         return;
       }
+    }
+    if (/^[A-Za-z][A-Za-z0-9_+\-]*(\/[A-Za-z0-9_+\-]+){0,2}$/.test(zone)) {
+      sel.add(new Option(zone.replace(/_/g, " ") + " (this device)", zone, true, true));
     }
   }
   if (document.readyState === "loading") {
