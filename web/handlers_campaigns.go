@@ -269,16 +269,16 @@ func (s *Server) campaignPage(c echo.Context) error {
 		{Label: "From", Value: cp.PhoneNumberName}, {Label: "Segment", Value: segment},
 		{Label: "Recipients", Value: strconv.Itoa(cp.Recipients) + ", " + strconv.Itoa(left) + " left out (" +
 			strconv.Itoa(cp.LeftOutConsent) + " without marketing consent, " + strconv.Itoa(cp.LeftOutOptedOut) + " opted out)"},
-		{Label: "Start", Value: cp.StartIn(loc, zone)}, {Label: "Created by", Value: cp.CreatedByName + ", " + formatTime(cp.CreatedAt)}}
+		{Label: "Start", Value: cp.StartIn(loc, zone)}, {Label: "Created by", Value: cp.CreatedByName + ", " + formatTimeIn(cp.CreatedAt, loc, zone)}}
 	if !cp.StartAt.IsZero() && cp.TimeZone != zone {
 		// The author's own wording of the time, so both can talk about "9:00" and mean the same.
 		v.Facts = append(v.Facts, views.CampaignFact{Label: "Scheduled as", Value: cp.StartLocal()})
 	}
 	if cp.ApprovedByName != "" {
-		v.Facts = append(v.Facts, views.CampaignFact{Label: "Approved by", Value: cp.ApprovedByName + ", " + formatTime(cp.ApprovedAt)})
+		v.Facts = append(v.Facts, views.CampaignFact{Label: "Approved by", Value: cp.ApprovedByName + ", " + formatTimeIn(cp.ApprovedAt, loc, zone)})
 	}
 	if !cp.FinishedAt.IsZero() {
-		v.Facts = append(v.Facts, views.CampaignFact{Label: "Finished", Value: formatTime(cp.FinishedAt)})
+		v.Facts = append(v.Facts, views.CampaignFact{Label: "Finished", Value: formatTimeIn(cp.FinishedAt, loc, zone)})
 	}
 	for _, r := range res.Reasons {
 		code := ""
@@ -294,7 +294,7 @@ func (s *Server) campaignPage(c echo.Context) error {
 			row.Name, row.Phone = inbox.MaskName(r.Name, r.Phone), inbox.MaskPhone(r.Phone)
 		}
 		if !r.SentAt.IsZero() {
-			row.SentAt = formatTime(r.SentAt)
+			row.SentAt = formatTimeIn(r.SentAt, loc, zone)
 		}
 		v.Recipients = append(v.Recipients, row)
 		after = r.ID

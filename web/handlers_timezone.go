@@ -66,3 +66,8 @@ func (s *Server) saveTimeZone(c echo.Context) error {
 	}
 	return s.redirectWithFlash(c, "/account", "Times are now shown in "+zoneLabel(zone, s.Clock.Now())+".")
 }
+
+// formatTimeIn is formatTime in the viewer's zone, named: "24 Dec 2026 09:00 Asia/Kolkata".
+func formatTimeIn(t time.Time, loc *time.Location, zone string) string {
+	return t.In(loc).Format("2 Jan 2006 15:04") + " " + zone
+}

@@ -98,6 +98,9 @@ func Prepare(ctx context.Context, m *members.Service, ws *workspace.Service, tpl
 	if err != nil {
 		return nil, err
 	}
+	if err := SeedTimeZones(ctx, m); err != nil {
+		return nil, err
+	}
 	admin, err := demoPrincipal(ctx, m, "administrator")
 	if err != nil {
 		return nil, err
