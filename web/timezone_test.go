@@ -119,6 +119,13 @@ func TestCampaignStartIsReadInTheCreatorsZoneAndShownInTheViewers(t *testing.T) 
 			t.Errorf("%s does not read the start as %q in the list", v.zone, want)
 		}
 	}
+	// The activity log reads in the viewer's zone too, without a tz in the URL.
+	if r := author.Get("/activity"); !strings.Contains(r.Body, "Times in Asia/Kolkata.") {
+		t.Error("the activity log is not shown in the viewer's zone")
+	}
+	if r := author.Get("/activity?tz=UTC"); strings.Contains(r.Body, "Times in Asia/Kolkata.") || !strings.Contains(r.Body, "tz=UTC") {
+		t.Error("an explicit UTC does not win on the activity log")
+	}
 	// Los Angeles is still on the day before: 09:00 Kolkata is 19:30 there, the evening before.
 	if r := la.Get(page); !strings.Contains(r.Body, "19:30 America/Los_Angeles") || !strings.Contains(r.Body, "09:00 Asia/Kolkata") {
 		t.Error("the Los Angeles viewer does not see both their time and the author's wording")
