@@ -36,6 +36,7 @@ func (s *Server) apiRoutes() []route {
 		get("/conversations/:id/messages", read, s.apiListMessages),
 		post("/conversations/:id/messages/text", authz.Require(authz.MessagesSendText), s.idempotent(s.apiSendText)),
 		post("/conversations/:id/messages/template", authz.Require(authz.MessagesSendTemplate), s.idempotent(s.apiSendTemplate)),
+		post("/conversations/:id/messages/media", authz.Require(authz.MessagesSendMedia), s.idempotent(s.apiSendMedia)),
 
 		// A contact is seen through a conversation the key sees, and not otherwise.
 		get("/contacts", read, s.apiListContacts),
