@@ -63,7 +63,7 @@ func (s *Server) endpointRow(c echo.Context, e webhooks.Endpoint, numbers []work
 	if err != nil {
 		return views.EndpointRow{}, err
 	}
-	row := views.EndpointRow{ID: e.ID, URL: e.URL, Description: e.Description, Events: e.Events, Format: "Standard Webhooks",
+	row := views.EndpointRow{ID: e.ID, URL: e.ShownURL(), Description: e.Description, Events: e.Events, Format: "Standard Webhooks",
 		Numbers: numbersLabel(e.Numbers, numbers), CreatedBy: e.CreatedByName, Created: formatTime(e.CreatedAt), Status: "enabled",
 		Pending: counts.Pending, Delivered: counts.Delivered, Failed: counts.Failed}
 	if e.Format == webhooks.FormatSlack {
