@@ -20,6 +20,10 @@ import (
 // devTabs are the Developers tabs the member may open.
 func devTabs(p *authz.Principal, current string) []views.DevTab {
 	var tabs []views.DevTab
+	if !p.Can(authz.APIKeysManage) {
+		// /developers is then the landing page of the parts this member may use.
+		tabs = append(tabs, views.DevTab{Label: "Overview", Href: "/developers", Current: current == "keys"})
+	}
 	for _, t := range []struct {
 		key, label, href string
 		perm             authz.Permission
