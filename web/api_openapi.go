@@ -83,6 +83,16 @@ var apiDocs = map[string]apiDoc{
 		description: "Contacts with a conversation the key sees, by id. Numbers and names are masked without contacts.view_pii.",
 		params:      []apiParam{paramCursor, paramLimit}, response: listOf{apiContact{}}},
 	"GET /api/v1/contacts/:id": {id: "getContact", tag: "Contacts", summary: "Get a contact", response: apiContact{}},
+	"GET /api/v1/labels": {id: "listLabels", tag: "Labels", summary: "List labels",
+		description: "The workspace's labels, defined on the Labels page by members with labels.manage.", response: listOf{apiLabel{}}},
+	"POST /api/v1/conversations/:id/labels": {id: "labelConversation", tag: "Labels", summary: "Add and remove a conversation's labels",
+		description: "Label ids to add and to remove (at least one). Only the conversation's assignee or a key with conversations.assign " +
+			"may label it, as on the pages; each change is in the activity log. Answers the labels the conversation then has.",
+		request: labelChangeRequest{}, response: apiLabelSet{}},
+	"POST /api/v1/contacts/:id/labels": {id: "labelContact", tag: "Labels", summary: "Add and remove a contact's labels",
+		description: "Label ids to add and to remove (at least one). Only a key with conversations.assign, or the assignee of a " +
+			"conversation with the contact, may label it, as on the pages. Answers the labels the contact then has.",
+		request: labelChangeRequest{}, response: apiLabelSet{}},
 	"GET /api/v1/templates": {id: "listTemplates", tag: "Templates", summary: "List templates",
 		params: []apiParam{{"status", "query", "draft, in_review, approved, submitted, …", "string"}, {"language", "query", "Meta's language code.", "string"},
 			{"name", "query", "Part of the name.", "string"}, paramCursor, paramLimit},

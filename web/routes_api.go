@@ -41,6 +41,11 @@ func (s *Server) apiRoutes() []route {
 		// A contact is seen through a conversation the key sees, and not otherwise.
 		get("/contacts", read, s.apiListContacts),
 		get("/contacts/:id", read, s.apiGetContact),
+		// Labels: defined under labels.manage on the pages; put on by whoever may work the
+		// conversation (its assignee, or an assigner), as the inbox service decides.
+		post("/contacts/:id/labels", read, s.apiLabelContact),
+		post("/conversations/:id/labels", work, s.apiLabelConversation),
+		get("/labels", authz.RequireAny(authz.LabelsManage, authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign), s.apiListLabels),
 
 		get("/templates", authz.Require(authz.TemplatesView), s.apiListTemplates),
 		get("/templates/:id", authz.Require(authz.TemplatesView), s.apiGetTemplate),
