@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/authz"
 )
@@ -151,5 +152,15 @@ func TestAPISendsMedia(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT count(*) FROM media WHERE conversation_id = ? AND kind = 'image'`, f.convA); n != 1 {
 		t.Errorf("stored files of the conversation: %d, want 1", n)
+	}
+
+	// A day after the customer's last message the window is closed: refused before upload.
+	in.Clock.Advance(25 * time.Hour)
+	closed := api.upload(path, apiFile{"late.png", "image/png", pic}, nil)
+	if closed.Status != http.StatusConflict || !strings.HasSuffix(closed.problemType(), "#problem-window-closed") {
+		t.Errorf("outside the 24-hour window: %d %s", closed.Status, closed.Body)
+	}
+	if len(in.Sim.Sent()) != before+1 || outgoing() != 1 {
+		t.Error("a file was sent outside the 24-hour window")
 	}
 }
