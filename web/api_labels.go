@@ -46,6 +46,26 @@ func (s *Server) apiListLabels(c echo.Context) error {
 	return c.JSON(http.StatusOK, newPage(toAPILabels(ls), ""))
 }
 
+func (s *Server) apiConversationLabels(c echo.Context) error {
+	return s.apiReadLabels(c, s.Inbox.ConversationLabels)
+}
+
+func (s *Server) apiContactLabels(c echo.Context) error {
+	return s.apiReadLabels(c, s.Inbox.ContactLabels)
+}
+
+func (s *Server) apiReadLabels(c echo.Context, read func(ctx context.Context, p *authz.Principal, id int64) ([]inbox.Label, error)) error {
+	id, err := apiPathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ls, err := read(c.Request().Context(), principalOf(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiLabelSet{Labels: toAPILabels(ls)})
+}
+
 func (s *Server) apiLabelConversation(c echo.Context) error {
 	return s.apiChangeLabels(c, s.Inbox.ChangeConversationLabels)
 }

@@ -60,6 +60,12 @@ func TestAPILabelsConversationsAndContacts(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"name":"VIP"`) {
 		t.Errorf("label the contact: %d %s", r.Status, r.Body)
 	}
+	if r := api.get(contactPath); r.Status != http.StatusOK || !strings.Contains(r.Body, `"name":"VIP"`) {
+		t.Errorf("read the contact's labels: %d %s", r.Status, r.Body)
+	}
+	if r := api.get(conv(f.convA) + "/labels"); r.Status != http.StatusOK || !strings.Contains(r.Body, `"name":"VIP"`) || strings.Contains(r.Body, "Refund") {
+		t.Errorf("read the conversation's labels: %d %s", r.Status, r.Body)
+	}
 	actor := strconv.FormatInt(k.ID, 10)
 	for action, want := range map[string]int{"conversation.labelled": 2, "conversation.unlabelled": 1, "contact.labelled": 1} {
 		if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = ? AND actor_type = 'api_key' AND actor_id = ? AND outcome = 'success'`, action, actor); n != want {
@@ -96,6 +102,9 @@ func TestAPILabelsConversationsAndContacts(t *testing.T) {
 	for _, path := range []string{conv(f.convB) + "/labels", "/api/v1/contacts/" + strconv.FormatInt(contactB, 10) + "/labels"} {
 		if r := api.post(path, body([]int64{vip.ID}, nil)); r.Status != http.StatusNotFound {
 			t.Errorf("%s outside the key's numbers: %d %s", path, r.Status, r.Body)
+		}
+		if r := api.get(path); r.Status != http.StatusNotFound {
+			t.Errorf("GET %s outside the key's numbers: %d %s", path, r.Status, r.Body)
 		}
 	}
 

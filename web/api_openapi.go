@@ -85,6 +85,8 @@ var apiDocs = map[string]apiDoc{
 	"GET /api/v1/contacts/:id": {id: "getContact", tag: "Contacts", summary: "Get a contact", response: apiContact{}},
 	"GET /api/v1/labels": {id: "listLabels", tag: "Labels", summary: "List labels",
 		description: "The workspace's labels, defined on the Labels page by members with labels.manage.", response: listOf{apiLabel{}}},
+	"GET /api/v1/conversations/:id/labels": {id: "getConversationLabels", tag: "Labels", summary: "A conversation's labels", response: apiLabelSet{}},
+	"GET /api/v1/contacts/:id/labels":      {id: "getContactLabels", tag: "Labels", summary: "A contact's labels", response: apiLabelSet{}},
 	"POST /api/v1/conversations/:id/labels": {id: "labelConversation", tag: "Labels", summary: "Add and remove a conversation's labels",
 		description: "Label ids to add and to remove (at least one). Only the conversation's assignee or a key with conversations.assign " +
 			"may label it, as on the pages; each change is in the activity log. Answers the labels the conversation then has.",

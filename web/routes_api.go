@@ -43,7 +43,9 @@ func (s *Server) apiRoutes() []route {
 		get("/contacts/:id", read, s.apiGetContact),
 		// Labels: defined under labels.manage on the pages; put on by whoever may work the
 		// conversation (its assignee, or an assigner), as the inbox service decides.
+		get("/contacts/:id/labels", read, s.apiContactLabels),
 		post("/contacts/:id/labels", read, s.apiLabelContact),
+		get("/conversations/:id/labels", read, s.apiConversationLabels),
 		post("/conversations/:id/labels", work, s.apiLabelConversation),
 		get("/labels", authz.RequireAny(authz.LabelsManage, authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign), s.apiListLabels),
 
