@@ -39,11 +39,17 @@ func (s *Server) apiSendMedia(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, names := range []map[string][]string{form.Value, fileNames(form)} {
-		for name := range names {
-			if !apiMediaFields[name] {
-				return fieldProblem(name, "This field is not part of the request: send file and, optionally, caption.")
-			}
+	var parts []string
+	for name := range form.Value {
+		parts = append(parts, name)
+	}
+	for name := range form.File {
+		parts = append(parts, name)
+	}
+	sort.Strings(parts)
+	for _, name := range parts {
+		if !apiMediaFields[name] {
+			return fieldProblem(name, "This field is not part of the request: send file and, optionally, caption.")
 		}
 	}
 	files := form.File["file"]
@@ -87,14 +93,6 @@ func multipartForm(c echo.Context) (*multipart.Form, error) {
 		}
 	}
 	return req.MultipartForm, nil
-}
-
-func fileNames(f *multipart.Form) map[string][]string {
-	out := map[string][]string{}
-	for name := range f.File {
-		out[name] = nil
-	}
-	return out
 }
 
 // formFingerprint is what identifies a multipart request for Idempotency-Key: its fields and
