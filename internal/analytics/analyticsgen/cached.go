@@ -17,7 +17,7 @@ import (
 )
 
 // version changes whenever the generated data changes, so that cached databases are rebuilt.
-const version = "2"
+const version = "3"
 
 // BenchNow is the present of the benchmark databases.
 var BenchNow = time.Date(2026, 11, 10, 15, 30, 0, 0, time.UTC)
