@@ -174,14 +174,14 @@ func TestPeriodBoundsAreLocalMidnights(t *testing.T) {
 
 // truth is the figures computed straight from the messages and conversations tables.
 type truth struct {
-	totals          analytics.Counts
-	bars            []analytics.Counts
-	failures        map[int]int64
-	opened, closed  int64
-	firstResponse   []int64 // seconds, sorted
-	resolution      []int64
-	heat            [7][24]int64
-	agentSent       map[int64]int64
+	totals         analytics.Counts
+	bars           []analytics.Counts
+	failures       map[int]int64
+	opened, closed int64
+	firstResponse  []int64 // seconds, sorted
+	resolution     []int64
+	heat           [7][24]int64
+	agentSent      map[int64]int64
 	// templates by name and language: outbound, delivered, read, failed, replies, clicks.
 	templates map[[2]string]analytics.Counts
 }
