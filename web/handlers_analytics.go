@@ -21,8 +21,8 @@ import (
 type analyticsQuery struct {
 	Range, From, To, TZ, Number, Agent, Template, Label string
 	Loc                                                 *time.Location
-	Period                                       analytics.Period
-	Filter                                       analytics.Filter
+	Period                                              analytics.Period
+	Filter                                              analytics.Filter
 }
 
 // values is the query for links to charts and exports of the same view.
