@@ -17,5 +17,6 @@ func (s *Server) analyticsRoutes() []route {
 		// Usage and cost: billing.view reads, billing.manage edits the rate card (audited).
 		{http.MethodGet, "/usage", authz.Require(authz.BillingView), s.usagePage},
 		{http.MethodPost, "/usage/rates", authz.Require(authz.BillingManage), s.setRate},
+		{http.MethodGet, "/usage/export/cloud-api.csv", authz.Require(authz.ReportsExport).Fresh(), s.usageAPIExport},
 	}
 }
