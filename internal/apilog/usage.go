@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/db"
 )
 
 // usageKey is a row of cloud_api_usage: calls of one UTC day, phone number (0: the account's
@@ -85,8 +87,11 @@ func writeUsage(ctx context.Context, tx *sql.Tx, acc map[usageKey][2]int64) erro
 
 // RebuildUsage recomputes cloud_api_usage for the days the call log still holds (it keeps 30
 // days; older days of usage are kept as they are).
-func (l *Log) RebuildUsage(ctx context.Context) error {
-	return l.db.Tx(ctx, func(tx *sql.Tx) error {
+func (l *Log) RebuildUsage(ctx context.Context) error { return RebuildUsage(ctx, l.db) }
+
+// RebuildUsage is Log.RebuildUsage for a database without a running log (the demo's seed).
+func RebuildUsage(ctx context.Context, d *db.DB) error {
+	return d.Tx(ctx, func(tx *sql.Tx) error {
 		var oldest sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT min(at) FROM cloud_api_calls`).Scan(&oldest); err != nil {
 			return fmt.Errorf("rebuild Cloud API usage: %w", err)

@@ -33,5 +33,8 @@ func SeedHistory(ctx context.Context, d *db.DB, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("demo history: %w", err)
 	}
+	if err := seedAPICalls(ctx, d, now); err != nil {
+		return err
+	}
 	return seedRates(ctx, d, now)
 }
