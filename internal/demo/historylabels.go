@@ -8,7 +8,7 @@ import (
 	"github.com/switchboard/switchboard/internal/db"
 )
 
-// LabelHistory puts the demo's labels on about a fifth of the history's conversations, so that
+// LabelHistory puts the demo's labels on about an eighth of the history's conversations, so that
 // the Analytics page's label filter has figures on first start. Call it after SeedInboxData
 // (which defines the labels and returns early once any label is in use); it runs once: not when
 // a history conversation carries a label already.
@@ -22,11 +22,11 @@ func LabelHistory(ctx context.Context, d *db.DB, now time.Time) error {
 	if n > 0 {
 		return nil
 	}
-	// Spread without randomness: each label on a different tenth of the conversations, a few
+	// Spread without randomness: each label on a different eighth of the conversations, a few
 	// conversations with two.
 	if _, err := d.W.ExecContext(ctx, `INSERT INTO conversation_labels (conversation_id, label_id, added_at)
 		SELECT c.id, l.id, c.created_at FROM conversations c JOIN labels l
-		WHERE c.created_at < ? AND (c.id * 7 + l.id * 3) % 19 = 0
+		WHERE c.created_at < ? AND (c.id * 7 + l.id * 3) % 8 = 0
 		ON CONFLICT DO NOTHING`, before); err != nil {
 		return fmt.Errorf("demo history labels: %w", err)
 	}
