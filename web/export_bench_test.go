@@ -23,7 +23,7 @@ type countingWriter struct {
 	rows  int64
 }
 
-func (w *countingWriter) Header() http.Header { return w.h }
+func (w *countingWriter) Header() http.Header  { return w.h }
 func (w *countingWriter) WriteHeader(code int) { w.code = code }
 func (w *countingWriter) Write(p []byte) (int, error) {
 	if w.code == 0 {
