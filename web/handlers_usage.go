@@ -118,7 +118,7 @@ func apiUsageTable(rows []analytics.APIUsageRow) views.DataTable {
 		errs += r.Errors
 	}
 	if len(rows) > 1 {
-		t.Foot = []string{"All", "", i64(calls), i64(errs), percent(errs, calls)}
+		t.Foot = []string{"All", "All endpoints", i64(calls), i64(errs), percent(errs, calls)}
 	}
 	return t
 }
