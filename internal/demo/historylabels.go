@@ -10,13 +10,14 @@ import (
 
 // LabelHistory puts the demo's labels on about an eighth of the history's conversations, so that
 // the Analytics page's label filter has figures on first start. Call it after SeedInboxData
-// (which defines the labels and returns early once any label is in use); it runs once: not when
-// a history conversation carries a label already.
+// (which defines the labels, puts some on recent conversations and returns early once any label
+// is in use). It runs once: its labels are dated at the conversation's start, which no member's
+// labelling is, and it does nothing when such a label exists.
 func LabelHistory(ctx context.Context, d *db.DB, now time.Time) error {
 	before := now.Add(-48 * time.Hour).UnixMilli()
 	var n int
 	if err := d.R.QueryRowContext(ctx, `SELECT count(*) FROM conversation_labels cl JOIN conversations c ON c.id = cl.conversation_id
-		WHERE c.created_at < ?`, before).Scan(&n); err != nil {
+		WHERE cl.added_at = c.created_at AND c.created_at < ?`, before).Scan(&n); err != nil {
 		return fmt.Errorf("demo history labels: %w", err)
 	}
 	if n > 0 {
