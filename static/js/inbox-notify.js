@@ -23,6 +23,9 @@
       var k = box.dataset.notifyPref;
       if (k in p) box.checked = !!p[k];
     });
+    // Asking again is only possible while the browser has not been answered.
+    var ask = document.getElementById("notify-enable");
+    if (ask) ask.hidden = !("Notification" in window) || Notification.permission !== "default";
     var state = document.getElementById("notify-state");
     if (!state) return;
     if (!("Notification" in window)) state.textContent = "This browser cannot show notifications.";

@@ -366,9 +366,9 @@ func ConversationPane(v ConversationView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var13 string
-		templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression("sse:p" + strconv.FormatInt(v.ID, 10) + ", every 15s").Resolve(ctx)
+		templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression("load, sse:p" + strconv.FormatInt(v.ID, 10) + ", every 15s").Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/conversation.templ`, Line: 189, Col: 144}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/conversation.templ`, Line: 189, Col: 150}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var13)
 		if templ_7745c5c3_Err != nil {
