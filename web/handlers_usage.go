@@ -149,10 +149,14 @@ func (s *Server) fillAPIUsage(c echo.Context, v *views.UsageView) error {
 	return nil
 }
 
-// usageAPIExport writes the Cloud API usage table as CSV (reports.export, a recent sign-in,
-// and billing.view in the service).
+// usageAPIExport writes the Cloud API usage table as CSV: billing.view and a recent sign-in
+// (the route), reports.export (here), and the viewer's number scope (the service).
 func (s *Server) usageAPIExport(c echo.Context) error {
-	rows, err := s.Analytics.APIUsage(c.Request().Context(), principalOf(c))
+	p := principalOf(c)
+	if !p.Can(authz.ReportsExport) {
+		return echo.NewHTTPError(http.StatusForbidden, "Exporting needs the permission “"+authz.ReportsExport.Label()+"”.")
+	}
+	rows, err := s.Analytics.APIUsage(c.Request().Context(), p)
 	if err != nil {
 		return analyticsError(err)
 	}

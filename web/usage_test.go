@@ -222,6 +222,17 @@ func TestCloudAPIUsageFiguresAndScope(t *testing.T) {
 	if page.Status != http.StatusOK || strings.Contains(page.Body, other) || strings.Contains(page.Body, "message_templates") {
 		t.Fatalf("scoped usage page: %d, names the other number: %v", page.Status, strings.Contains(page.Body, other))
 	}
+	// billing.view without reports.export sees the table but may not download it.
+	viewers := customRole(t, in, admin, "Billing viewers", authz.BillingView)
+	in.CreateMember("view@example.com", "Vi Ewer", viewers.Key, ownerPassword)
+	viewC := in.Client()
+	viewC.SignIn("view@example.com", ownerPassword)
+	if r := viewC.Get("/usage"); r.Status != http.StatusOK || strings.Contains(r.Body, "/usage/export/cloud-api.csv") {
+		t.Fatalf("billing.view only: page %d, offers the CSV: %v", r.Status, strings.Contains(r.Body, "/usage/export/cloud-api.csv"))
+	}
+	if r := viewC.Get("/usage/export/cloud-api.csv"); r.Status != http.StatusForbidden {
+		t.Fatalf("billing.view only: CSV %d", r.Status)
+	}
 	// Without billing.view: refused, page and CSV.
 	_, analystC := signedIn(t, in, "ana@example.com", authz.RoleAnalyst)
 	for _, path := range []string{"/usage", "/usage/export/cloud-api.csv"} {

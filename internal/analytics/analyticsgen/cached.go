@@ -62,7 +62,8 @@ func CachedDir(n int, logf func(format string, args ...any)) (string, error) {
 	}
 	var res Result
 	if err == nil {
-		res, err = Generate(ctx, d, Options{Conversations: n, Days: 90, Now: BenchNow, Seed: 1, Agents: 12})
+		res, err = Generate(ctx, d, Options{Conversations: n, Days: 90, Now: BenchNow, Seed: 1, Agents: 12,
+			Labels: []string{"VIP", "Billing", "Delivery"}})
 	}
 	if err == nil {
 		_, err = d.W.ExecContext(ctx, `ANALYZE`)
