@@ -365,6 +365,12 @@ func (s *Server) idempotent(h echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Request().Body = io.NopCloser(bytes.NewReader(body))
 		hash := sha256.Sum256([]byte(c.Request().Method + " " + c.Request().URL.Path + "\n" + string(body)))
+		if form := c.Request().MultipartForm; form != nil {
+			// parseForms has read a file upload already; its parts identify the request.
+			if hash, err = formFingerprint(c.Request().Method, c.Request().URL.Path, form); err != nil {
+				return err
+			}
+		}
 		ctx := c.Request().Context()
 		replay, err := s.APIKeys.BeginIdempotent(ctx, p.APIKeyID, idemKey, hash)
 		if err != nil {

@@ -34,6 +34,9 @@ type apiDoc struct {
 	request, response any
 	status            int // of a success; 200 when zero
 	tag               string
+	// multipart: the request is multipart/form-data (a file upload) described by request's
+	// fields, []byte ones being files.
+	multipart bool
 }
 
 // listOf marks a response that is a page of items with a next_cursor.
@@ -69,10 +72,29 @@ var apiDocs = map[string]apiDoc{
 	"POST /api/v1/conversations/:id/messages/template": {id: "sendTemplate", tag: "Messages", summary: "Send an approved template",
 		description: "Allowed outside the 24-hour window.",
 		params:      []apiParam{paramIdem}, request: sendTemplateRequest{}, response: apiMessageJSON{}, status: http.StatusCreated},
+	"POST /api/v1/conversations/:id/messages/media": {id: "sendMedia", tag: "Messages", summary: "Send a file",
+		description: "A multipart/form-data upload: the file in a part named file (its Content-Type, or its name's extension, says what it is) " +
+			"and an optional caption. WhatsApp's limits are checked before anything is sent: JPEG or PNG images up to 5 MB, MP4 or 3GPP video " +
+			"and AAC, AMR, MP3, M4A or OGG audio up to 16 MB, PDF, Office and text documents up to 25 MB (a validation problem naming file " +
+			"otherwise). The file is uploaded to the Cloud API and sent as an image, video, audio or document message. Only within 24 hours " +
+			"of the customer's last message.",
+		params: []apiParam{paramIdem}, request: sendMediaForm{}, multipart: true, response: apiMessageJSON{}, status: http.StatusCreated},
 	"GET /api/v1/contacts": {id: "listContacts", tag: "Contacts", summary: "List contacts",
 		description: "Contacts with a conversation the key sees, by id. Numbers and names are masked without contacts.view_pii.",
 		params:      []apiParam{paramCursor, paramLimit}, response: listOf{apiContact{}}},
 	"GET /api/v1/contacts/:id": {id: "getContact", tag: "Contacts", summary: "Get a contact", response: apiContact{}},
+	"GET /api/v1/labels": {id: "listLabels", tag: "Labels", summary: "List labels",
+		description: "The workspace's labels, defined on the Labels page by members with labels.manage.", response: listOf{apiLabel{}}},
+	"GET /api/v1/conversations/:id/labels": {id: "getConversationLabels", tag: "Labels", summary: "A conversation's labels", response: apiLabelSet{}},
+	"GET /api/v1/contacts/:id/labels":      {id: "getContactLabels", tag: "Labels", summary: "A contact's labels", response: apiLabelSet{}},
+	"POST /api/v1/conversations/:id/labels": {id: "labelConversation", tag: "Labels", summary: "Add and remove a conversation's labels",
+		description: "Label ids to add and to remove (at least one). Only the conversation's assignee or a key with conversations.assign " +
+			"may label it, as on the pages; each change is in the activity log. Answers the labels the conversation then has.",
+		request: labelChangeRequest{}, response: apiLabelSet{}},
+	"POST /api/v1/contacts/:id/labels": {id: "labelContact", tag: "Labels", summary: "Add and remove a contact's labels",
+		description: "Label ids to add and to remove (at least one). Only a key with conversations.assign, or the assignee of a " +
+			"conversation with the contact, may label it, as on the pages. Answers the labels the contact then has.",
+		request: labelChangeRequest{}, response: apiLabelSet{}},
 	"GET /api/v1/templates": {id: "listTemplates", tag: "Templates", summary: "List templates",
 		params: []apiParam{{"status", "query", "draft, in_review, approved, submitted, …", "string"}, {"language", "query", "Meta's language code.", "string"},
 			{"name", "query", "Part of the name.", "string"}, paramCursor, paramLimit},
@@ -173,7 +195,12 @@ func (s *Server) OpenAPI() map[string]any {
 			op["parameters"] = params
 		}
 		if d.request != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(d.request))}}}
+			ct, schema := "application/json", g.schema(reflect.TypeOf(d.request))
+			if d.multipart {
+				ct = "multipart/form-data"
+				g.filesAsBinary(reflect.TypeOf(d.request))
+			}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{ct: map[string]any{"schema": schema}}}
 			responses["422"] = problemResponse("A field is not valid (validation-failed); errors names each field.")
 		}
 		item[strings.ToLower(r.method)] = op
@@ -288,6 +315,19 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 		out["required"] = required
 	}
 	return out
+}
+
+// filesAsBinary describes the []byte fields of a multipart form's component as files.
+func (g *schemaGen) filesAsBinary(t reflect.Type) {
+	sc, _ := g.schemas[schemaName(t)].(map[string]any)
+	props, _ := sc["properties"].(map[string]any)
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Type == reflect.TypeOf([]byte(nil)) && props[name] != nil {
+			props[name] = map[string]any{"type": "string", "contentMediaType": "application/octet-stream", "description": "A file."}
+		}
+	}
 }
 
 // schemaName is the component name of a type: apiConversation → Conversation,

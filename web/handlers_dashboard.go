@@ -102,7 +102,7 @@ var shortcutTexts = map[string]string{
 	"/analytics":               "Delivery, read and response figures, with charts and exports.",
 	"/usage":                   "Billable messages and their estimated cost.",
 	"/reviews":                 "Regular reviews of who has access, and their reports.",
-	"/developers":              "API keys for integrations, and the API reference.",
+	"/developers":              "API keys, webhooks and the Cloud API log for integrations.",
 	"/settings/privacy":        "Retention, erasure and marketing consent keywords.",
 	"/privacy/requests":        "A customer's copy of their data, or their erasure.",
 	"/privacy":                 "What the workspace stores, where and for how long.",

@@ -17,7 +17,23 @@ import (
 )
 
 func (s *Server) developersPage(c echo.Context) error {
-	return s.renderDevelopers(c, nil)
+	p := principalOf(c)
+	if p.Can(authz.APIKeysManage) {
+		return s.renderDevelopers(c, nil)
+	}
+	// Without api_keys.manage: the parts of the Developers pages this member may use.
+	v := views.DevelopersHomeView{Page: s.page(c, "Developers", "developers"), Tabs: devTabs(p, "keys")}
+	if p.Can(authz.WebhooksManage) {
+		v.Sections = append(v.Sections, views.DevSection{Title: "Webhooks", Href: "/developers/webhooks", Action: "Open webhooks",
+			Text: "Send events (messages, assignments, template decisions, member changes, alerts) to your CRM, n8n, Zapier, Make or a Slack channel, signed so the receiver can trust them."})
+	}
+	if p.Can(authz.APILogsView) {
+		v.Sections = append(v.Sections, views.DevSection{Title: "Cloud API log", Href: "/developers/api-log", Action: "Open the call log",
+			Text: "Every call Switchboard made to WhatsApp's Cloud API in the last 30 days, with Meta's errors, to find out why a message or template failed."})
+	}
+	v.Sections = append(v.Sections, views.DevSection{Title: "API reference", Href: "/api/v1/docs", Action: "Read the API reference",
+		Text: "What the Switchboard API offers, for the integrations you build. Keys to call it are created by a member who manages API keys."})
+	return render(c, http.StatusOK, views.DevelopersHome(v))
 }
 
 func (s *Server) renderDevelopers(c echo.Context, created *views.NewAPIKey) error {

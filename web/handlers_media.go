@@ -21,7 +21,8 @@ import (
 const maxUploadBody = inbox.DefaultMaxMediaBytes + 1<<20
 
 // uploadPaths take bodies up to maxUploadBody (see the body limits in NewServer).
-var uploadPaths = map[string]bool{"/conversations/:id/media": true, "/contacts/import": true}
+var uploadPaths = map[string]bool{"/conversations/:id/media": true, "/contacts/import": true,
+	apiPrefix + "/conversations/:id/messages/media": true}
 
 func isUpload(c echo.Context) bool { return uploadPaths[c.Path()] }
 

@@ -20,6 +20,10 @@ import (
 // devTabs are the Developers tabs the member may open.
 func devTabs(p *authz.Principal, current string) []views.DevTab {
 	var tabs []views.DevTab
+	if !p.Can(authz.APIKeysManage) {
+		// /developers is then the landing page of the parts this member may use.
+		tabs = append(tabs, views.DevTab{Label: "Overview", Href: "/developers", Current: current == "keys"})
+	}
 	for _, t := range []struct {
 		key, label, href string
 		perm             authz.Permission
@@ -63,7 +67,7 @@ func (s *Server) endpointRow(c echo.Context, e webhooks.Endpoint, numbers []work
 	if err != nil {
 		return views.EndpointRow{}, err
 	}
-	row := views.EndpointRow{ID: e.ID, URL: e.URL, Description: e.Description, Events: e.Events, Format: "Standard Webhooks",
+	row := views.EndpointRow{ID: e.ID, URL: e.ShownURL(), Description: e.Description, Events: e.Events, Format: "Standard Webhooks",
 		Numbers: numbersLabel(e.Numbers, numbers), CreatedBy: e.CreatedByName, Created: formatTime(e.CreatedAt), Status: "enabled",
 		Pending: counts.Pending, Delivered: counts.Delivered, Failed: counts.Failed}
 	if e.Format == webhooks.FormatSlack {

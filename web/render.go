@@ -69,7 +69,7 @@ var navigation = []navEntry{
 	{"records", "Records of processing", "/privacy", authz.RequireAny(authz.WorkspaceSettingsManage, authz.AuditView, authz.ContactsExport, authz.ContactsErase), "Security"},
 	{"security", "Security settings", "/settings/security", authz.Require(authz.SecurityManage), "Security"},
 	{"whatsapp", "WhatsApp", "/settings/whatsapp", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
-	{"developers", "Developers", "/developers", authz.Require(authz.APIKeysManage), "Settings"},
+	{"developers", "Developers", "/developers", developersAccess, "Settings"},
 	{"privacy", "Privacy", "/settings/privacy", authz.Require(authz.WorkspaceSettingsManage), "Settings"},
 	{"privacy_requests", "Privacy requests", "/privacy/requests", authz.RequireAny(authz.ContactsExport, authz.ContactsErase), "Settings"},
 	{"labels", "Labels", "/settings/labels", authz.Require(authz.LabelsManage), "Settings"},

@@ -36,10 +36,18 @@ func (s *Server) apiRoutes() []route {
 		get("/conversations/:id/messages", read, s.apiListMessages),
 		post("/conversations/:id/messages/text", authz.Require(authz.MessagesSendText), s.idempotent(s.apiSendText)),
 		post("/conversations/:id/messages/template", authz.Require(authz.MessagesSendTemplate), s.idempotent(s.apiSendTemplate)),
+		post("/conversations/:id/messages/media", authz.Require(authz.MessagesSendMedia), s.idempotent(s.apiSendMedia)),
 
 		// A contact is seen through a conversation the key sees, and not otherwise.
 		get("/contacts", read, s.apiListContacts),
 		get("/contacts/:id", read, s.apiGetContact),
+		// Labels: defined under labels.manage on the pages; put on by whoever may work the
+		// conversation (its assignee, or an assigner), as the inbox service decides.
+		get("/contacts/:id/labels", read, s.apiContactLabels),
+		post("/contacts/:id/labels", read, s.apiLabelContact),
+		get("/conversations/:id/labels", read, s.apiConversationLabels),
+		post("/conversations/:id/labels", work, s.apiLabelConversation),
+		get("/labels", authz.RequireAny(authz.LabelsManage, authz.ConversationsViewAssigned, authz.ConversationsViewAll, authz.ConversationsAssign), s.apiListLabels),
 
 		get("/templates", authz.Require(authz.TemplatesView), s.apiListTemplates),
 		get("/templates/:id", authz.Require(authz.TemplatesView), s.apiGetTemplate),

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/members"
@@ -21,6 +20,9 @@ import (
 // The CRM is busy now and then (about one request in twenty-five answers 503), so the delivery
 // log shows retries as a real one does.
 const (
+	// demoSlackPath is shaped like a Slack incoming webhook's (/services/T…/B…/secret), so the
+	// demo shows how the pages mask its secret tail.
+	demoSlackPath    = "/services/T05DEMOTEAM/B07DEMOHOOK/q8Rz2LmV4xNc9TbK1sPdW7Yf"
 	crmDescription   = "CRM sync (demo receiver on this machine)"
 	slackDescription = "#security channel in Slack (demo receiver on this machine)"
 )
@@ -53,7 +55,7 @@ func Webhooks(ctx context.Context, m *members.Service, hooks *webhooks.Service, 
 	for _, want := range []webhooks.NewEndpoint{
 		{URL: base + "/hooks/crm", Description: crmDescription, Format: webhooks.FormatStandard, AllNumbers: true,
 			Events: []string{webhooks.MessageReceived, webhooks.MessageStatus, webhooks.ConversationAssigned, webhooks.ConversationClosed, webhooks.TemplateStatus}},
-		{URL: base + "/hooks/slack", Description: slackDescription, Format: webhooks.FormatSlack, AllNumbers: true,
+		{URL: base + demoSlackPath, Description: slackDescription, Format: webhooks.FormatSlack, AllNumbers: true,
 			Events: []string{webhooks.MemberChanged, webhooks.AlertRaised}},
 	} {
 		var found *webhooks.Endpoint
@@ -88,7 +90,7 @@ func receive(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
 	w.Header().Set("Content-Type", "application/json")
 	switch {
-	case strings.HasSuffix(r.URL.Path, "/slack"):
+	case r.URL.Path == demoSlackPath:
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, "ok")
 	case rand.IntN(25) == 0:

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -356,6 +357,12 @@ func describeSendError(err error) string {
 	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout"):
 		return "No answer within 15 seconds."
 	}
+	// The client's error quotes the URL ("Post \"https://…\": …"), secret path and all: the
+	// delivery log says what went wrong without it.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	return "Not delivered: " + err.Error()
 }
 
@@ -445,9 +452,10 @@ func (s *Service) noteFailure(ctx context.Context, tx *sql.Tx, endpointID int64,
 		since    sql.NullInt64
 		disabled sql.NullInt64
 		url      string
+		format   string
 	)
 	err := tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ?) WHERE id = ?
-		RETURNING failing_since, disabled_at, url`, at.UnixMilli(), endpointID).Scan(&since, &disabled, &url)
+		RETURNING failing_since, disabled_at, url, format`, at.UnixMilli(), endpointID).Scan(&since, &disabled, &url, &format)
 	if errors.Is(err, sql.ErrNoRows) {
 		return alerts.Alert{}, nil // deleted meanwhile
 	}
@@ -461,6 +469,7 @@ func (s *Service) noteFailure(ctx context.Context, tx *sql.Tx, endpointID int64,
 	if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled_at = ?, disabled_reason = ? WHERE id = ?`, at.UnixMilli(), reason, endpointID); err != nil {
 		return alerts.Alert{}, fmt.Errorf("disable webhook endpoint: %w", err)
 	}
+	url = MaskURL(url, format) // from here on it is shown, never called
 	target := audit.NewTarget("webhook_endpoint", endpointID)
 	target.Name = url
 	if _, err := s.audit.Append(ctx, tx, audit.Event{Actor: audit.SystemActor("webhook delivery"), Action: "webhook.endpoint_disabled",

@@ -116,7 +116,7 @@ func (s *Service) Create(ctx context.Context, p *authz.Principal, in NewEndpoint
 		}
 		_, err := s.audit.Append(ctx, tx, audit.Event{Actor: audit.PrincipalActor(p), Action: "webhook.endpoint_created",
 			Target: endpointTarget(e), Changes: []audit.Change{
-				{Field: "url", After: e.URL},
+				{Field: "url", After: e.ShownURL()},
 				{Field: "events", After: e.Events},
 				{Field: "format", After: e.Format},
 				{Field: "numbers", After: scopeLabel(e.Numbers)},
@@ -246,7 +246,7 @@ func (s *Service) ChangeURL(ctx context.Context, p *authz.Principal, id int64, r
 			return fmt.Errorf("change webhook URL: %w", err)
 		}
 		_, err := s.audit.Append(ctx, tx, audit.Event{Actor: audit.PrincipalActor(p), Action: "webhook.endpoint_updated",
-			Target: endpointTarget(e), Changes: []audit.Change{{Field: "url", Before: e.URL, After: u}}})
+			Target: endpointTarget(e), Changes: []audit.Change{{Field: "url", Before: e.ShownURL(), After: MaskURL(u, e.Format)}}})
 		return err
 	})
 }
@@ -262,7 +262,7 @@ func (s *Service) Delete(ctx context.Context, p *authz.Principal, id int64) erro
 			return fmt.Errorf("delete webhook endpoint: %w", err)
 		}
 		_, err := s.audit.Append(ctx, tx, audit.Event{Actor: audit.PrincipalActor(p), Action: "webhook.endpoint_deleted",
-			Target: endpointTarget(e), Changes: []audit.Change{{Field: "url", Before: e.URL}}})
+			Target: endpointTarget(e), Changes: []audit.Change{{Field: "url", Before: e.ShownURL()}}})
 		return err
 	})
 }
@@ -378,7 +378,7 @@ func encodePayload(e Endpoint, eventType string, at time.Time, data any, slackTe
 
 func endpointTarget(e Endpoint) audit.Target {
 	t := audit.NewTarget("webhook_endpoint", e.ID)
-	t.Name = e.URL
+	t.Name = e.ShownURL()
 	return t
 }
 
