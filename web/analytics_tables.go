@@ -138,12 +138,18 @@ func agentsTable(r analytics.Report) views.DataTable {
 }
 
 func templatesTable(r analytics.Report) views.DataTable {
-	t := views.DataTable{Name: tableTemplates, Caption: "Templates",
-		Columns: []string{"Template", "Category", "Meta status", "Quality", "Sent", "Delivered", "Read", "Failed", "Replies", "Read rate", "Reply rate"}}
+	t := views.DataTable{Name: tableTemplates, Caption: "Templates by language",
+		Columns: []string{"Template", "Language", "Category", "Meta status", "Quality", "Sent", "Delivered", "Read", "Failed", "Replies",
+			"Button clicks", "Read rate", "Reply rate", "Click rate"}}
 	for _, tp := range r.Templates {
 		c := tp.Counts
-		t.Rows = append(t.Rows, []string{tp.Name, tp.Category, tp.Status, tp.Quality, i64(c.Outbound), i64(c.DeliveredOrRead()), i64(c.Read),
-			i64(c.Failed), i64(c.Replies), percent(c.Read, c.DeliveredOrRead()), percent(c.Replies, c.DeliveredOrRead())})
+		lang := tp.Language
+		if lang == "" {
+			lang = "unknown"
+		}
+		t.Rows = append(t.Rows, []string{tp.Name, lang, tp.Category, tp.Status, tp.Quality, i64(c.Outbound), i64(c.DeliveredOrRead()), i64(c.Read),
+			i64(c.Failed), i64(c.Replies), i64(c.Clicks), percent(c.Read, c.DeliveredOrRead()), percent(c.Replies, c.DeliveredOrRead()),
+			percent(c.Clicks, c.DeliveredOrRead())})
 	}
 	return t
 }

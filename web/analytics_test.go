@@ -21,6 +21,7 @@ import (
 type analyticsWorld struct {
 	in            *apptest.Instance
 	numbers       []int64
+	labels        []int64
 	names         []string
 	allC, scopedC *apptest.Client
 	agentC        *apptest.Client
@@ -31,11 +32,12 @@ func newAnalyticsWorld(t *testing.T) *analyticsWorld {
 	in := apptest.Start(t)
 	in.ConnectSandbox()
 	ctx := context.Background()
-	gen, err := analyticsgen.Generate(ctx, in.App.DB, analyticsgen.Options{Conversations: 400, Days: 40, Now: in.Clock.Now(), Seed: 3})
+	gen, err := analyticsgen.Generate(ctx, in.App.DB, analyticsgen.Options{Conversations: 400, Days: 40, Now: in.Clock.Now(), Seed: 3,
+		Labels: []string{"VIP", "Billing"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &analyticsWorld{in: in, numbers: gen.Numbers}
+	w := &analyticsWorld{in: in, numbers: gen.Numbers, labels: gen.Labels}
 	for _, id := range gen.Numbers {
 		var name string
 		in.App.DB.R.QueryRow(`SELECT display_phone_number FROM phone_numbers WHERE id = ?`, id).Scan(&name)
@@ -152,6 +154,9 @@ func TestAnalyticsPageShowsTheMessagesFigures(t *testing.T) {
 		})
 	}
 	// Bad input: a clear message and a 400, nothing else.
+	if r := w.allC.Get("/analytics?label=vip"); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "label from the list") {
+		t.Fatalf("bad label: %d", r.Status)
+	}
 	bad := w.allC.Get("/analytics?range=custom&from=2026-13-01&to=2026-01-01")
 	if bad.Status != http.StatusBadRequest || !strings.Contains(bad.Body, "YYYY-MM-DD") {
 		t.Fatalf("bad range: %d", bad.Status)
@@ -209,5 +214,91 @@ func TestScopedAnalystSeesOnlyTheirNumber(t *testing.T) {
 		if r := w.agentC.Get(path); r.Status != http.StatusForbidden {
 			t.Fatalf("agent %s: %d", path, r.Status)
 		}
+	}
+}
+
+// The label filter narrows the conversation figures to conversations carrying the label, and
+// the page says which sections it applies to; message figures stay those of every conversation.
+func TestAnalyticsLabelFilter(t *testing.T) {
+	w := newAnalyticsWorld(t)
+	p, err := analytics.ParsePeriod(analytics.Preset30, "", "", time.UTC, w.in.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := p.Start.UnixMilli(), p.End.UnixMilli()
+	for _, label := range w.labels {
+		q := fmt.Sprintf("range=30d&tz=UTC&label=%d", label)
+		var opened, closed int64
+		if err := w.in.App.DB.R.QueryRow(`SELECT coalesce(sum(c.created_at >= ? AND c.created_at < ?), 0),
+				coalesce(sum(c.status = 'closed' AND c.closed_at >= ? AND c.closed_at < ?), 0)
+			FROM conversations c JOIN conversation_labels cl ON cl.conversation_id = c.id WHERE cl.label_id = ?`,
+			start, end, start, end, label).Scan(&opened, &closed); err != nil {
+			t.Fatal(err)
+		}
+		if opened == 0 || closed == 0 {
+			t.Fatalf("label %d: nothing opened or closed in the range", label)
+		}
+		page := w.allC.Get("/analytics?" + q)
+		if page.Status != http.StatusOK || !strings.Contains(page.Body, "The label filter applies to conversations opened and closed") {
+			t.Fatalf("page: %d, says where the label applies: %v", page.Status, strings.Contains(page.Body, "label filter applies"))
+		}
+		rows := readCSV(t, w.allC.Get("/analytics/export/conversations.csv?"+q))
+		if last := rows[len(rows)-1]; last[0] == "All numbers" {
+			rows = rows[:len(rows)-1] // the totals row
+		}
+		if got := sumColumn(t, rows, "Opened"); got != opened {
+			t.Fatalf("label %d: CSV opened %d, conversations table %d", label, got, opened)
+		}
+		if got := sumColumn(t, rows, "Closed"); got != closed {
+			t.Fatalf("label %d: CSV closed %d, conversations table %d", label, got, closed)
+		}
+		// Message volume is every conversation's, as the note says.
+		a := readCSV(t, w.allC.Get("/analytics/export/messages.csv?"+q))
+		b := readCSV(t, w.allC.Get("/analytics/export/messages.csv?range=30d&tz=UTC"))
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Fatal("the label filter changed the message figures, which are not kept by label")
+		}
+	}
+}
+
+// The Templates table has a row per template and language, and its button clicks are the
+// quick-reply presses answering that template's messages.
+func TestAnalyticsTemplateLanguagesAndClicks(t *testing.T) {
+	w := newAnalyticsWorld(t)
+	p, _ := analytics.ParsePeriod(analytics.Preset30, "", "", time.UTC, w.in.Clock.Now())
+	rows := readCSV(t, w.allC.Get("/analytics/export/templates.csv?range=30d&tz=UTC"))
+	name, lang, clicks, sent := column(t, rows, "Template"), column(t, rows, "Language"), column(t, rows, "Button clicks"), column(t, rows, "Sent")
+	got := map[string][2]string{}
+	for _, r := range rows[1:] {
+		got[r[name]+"/"+r[lang]] = [2]string{r[sent], r[clicks]}
+	}
+	q, err := w.in.App.DB.R.Query(`SELECT t.template_name || '/' || t.template_language, count(*),
+			sum((SELECT count(*) FROM messages b WHERE b.reply_to = t.wamid AND b.direction = 'in' AND b.type = 'button'))
+		FROM messages t WHERE t.direction = 'out' AND t.template_name <> '' AND t.created_at >= ? AND t.created_at < ?
+		GROUP BY t.template_name, t.template_language`, p.Start.UnixMilli(), p.End.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	want := map[string][2]string{}
+	var total int64
+	for q.Next() {
+		var k string
+		var n, c int64
+		if err := q.Scan(&k, &n, &c); err != nil {
+			t.Fatal(err)
+		}
+		want[k] = [2]string{strconv.FormatInt(n, 10), strconv.FormatInt(c, 10)}
+		total += c
+	}
+	if total == 0 || want["spring_sale/es"][0] == "" {
+		t.Fatalf("generated history has no clicks or no second language: %v", want)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("templates CSV (sent, clicks)\n got %v\nwant %v", got, want)
+	}
+	page := w.allC.Get("/analytics?range=30d&tz=UTC")
+	if !strings.Contains(page.Body, "Button clicks") || !strings.Contains(page.Body, ">es<") {
+		t.Fatal("the page's templates table has no clicks column or no language")
 	}
 }

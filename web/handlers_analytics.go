@@ -19,17 +19,17 @@ import (
 
 // analyticsQuery is the page's state as the URL carries it.
 type analyticsQuery struct {
-	Range, From, To, TZ, Number, Agent, Template string
-	Loc                                          *time.Location
-	Period                                       analytics.Period
-	Filter                                       analytics.Filter
+	Range, From, To, TZ, Number, Agent, Template, Label string
+	Loc                                                 *time.Location
+	Period                                              analytics.Period
+	Filter                                              analytics.Filter
 }
 
 // values is the query for links to charts and exports of the same view.
 func (q analyticsQuery) values() url.Values {
 	v := url.Values{}
 	for k, val := range map[string]string{"range": q.Range, "from": q.From, "to": q.To, "tz": q.TZ,
-		"number": q.Number, "agent": q.Agent, "template": q.Template} {
+		"number": q.Number, "agent": q.Agent, "template": q.Template, "label": q.Label} {
 		if val != "" {
 			v.Set(k, val)
 		}
@@ -40,7 +40,7 @@ func (q analyticsQuery) values() url.Values {
 func (s *Server) parseAnalyticsQuery(c echo.Context) (analyticsQuery, error) {
 	v := c.QueryParams()
 	q := analyticsQuery{Range: v.Get("range"), From: v.Get("from"), To: v.Get("to"), TZ: v.Get("tz"),
-		Number: v.Get("number"), Agent: v.Get("agent"), Template: v.Get("template"), Loc: time.UTC}
+		Number: v.Get("number"), Agent: v.Get("agent"), Template: v.Get("template"), Label: v.Get("label"), Loc: time.UTC}
 	if q.Range == "" {
 		q.Range = analytics.Preset30
 	}
@@ -65,13 +65,13 @@ func (s *Server) parseAnalyticsQuery(c echo.Context) (analyticsQuery, error) {
 	for _, f := range []struct {
 		s  string
 		id *int64
-	}{{q.Number, &q.Filter.NumberID}, {q.Agent, &q.Filter.MemberID}} {
+	}{{q.Number, &q.Filter.NumberID}, {q.Agent, &q.Filter.MemberID}, {q.Label, &q.Filter.LabelID}} {
 		if f.s == "" {
 			continue
 		}
 		id, err := strconv.ParseInt(f.s, 10, 64)
 		if err != nil || id <= 0 {
-			return q, errors.New("Choose a phone number and an agent from the lists.")
+			return q, errors.New("Choose a phone number, an agent and a label from the lists.")
 		}
 		*f.id = id
 	}
@@ -171,9 +171,14 @@ func (s *Server) analyticsExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return writeTableCSV(c, t, s.Clock.Now())
+}
+
+// writeTableCSV writes t as CSV: the table a page shows, so the two cannot disagree.
+func writeTableCSV(c echo.Context, t views.DataTable, now time.Time) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="switchboard-%s-%s.csv"`, t.Name, s.Clock.Now().UTC().Format("20060102")))
+	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="switchboard-%s-%s.csv"`, t.Name, now.UTC().Format("20060102")))
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
 	w := csv.NewWriter(c.Response())
@@ -214,7 +219,10 @@ var analyticsRanges = []views.Option{
 
 func analyticsFilterView(q analyticsQuery, o analytics.Options, now time.Time) views.AnalyticsFilter {
 	f := views.AnalyticsFilter{Range: q.Range, From: q.From, To: q.To, TZ: q.TZ, Number: q.Number, Agent: q.Agent,
-		Template: q.Template, Ranges: analyticsRanges}
+		Template: q.Template, Label: q.Label, Ranges: analyticsRanges}
+	for _, l := range o.Labels {
+		f.Labels = append(f.Labels, views.Option{Value: i64(l.ID), Label: l.Name})
+	}
 	f.Zones = append(f.Zones, views.Option{Value: "UTC", Label: "UTC"})
 	for _, z := range commonZones {
 		f.Zones = append(f.Zones, views.Option{Value: z, Label: zoneLabel(z, now)})
@@ -270,21 +278,29 @@ func fillAnalyticsView(v *views.AnalyticsView, q analyticsQuery, r analytics.Rep
 		}
 		return s
 	}
-	agentNote, tplNote := "", ""
+	agentNote, tplNote, labelNote, labelApplies := "", "", "", ""
 	if q.Filter.MemberID != 0 {
 		agentNote = "The agent filter does not apply to incoming messages or opened conversations (they belong to no agent)."
 	}
 	if q.Filter.Template != "" {
 		tplNote = "The template filter applies to messages only."
 	}
+	if q.Filter.LabelID != 0 {
+		// Messages are counted by hour, number, agent and template, not by the labels their
+		// conversation carries now; saying so beats a figure that looks filtered and is not.
+		labelNote = "The label filter does not apply here: messages are not counted by label."
+		labelApplies = "Label filter applied: conversations that carry the label now."
+		v.LabelNote = "The label filter applies to " + analytics.LabelApplies + ". Messages, failures, the heat map and templates cover every conversation."
+	}
 	desc := map[string][3]string{
-		tableMessages: {"Messages over time", "Outgoing messages by " + stepWord(p) + ", stacked by what became of them (read, delivered, sent, failed); the table adds incoming messages.", agentNote},
-		tableFailures: {"Failures by Meta error code", "Outgoing messages that failed, by the error code Meta gave and what it means.", ""},
+		tableMessages: {"Messages over time", "Outgoing messages by " + stepWord(p) + ", stacked by what became of them (read, delivered, sent, failed); the table adds incoming messages.", joinNotes(agentNote, labelNote)},
+		tableFailures: {"Failures by Meta error code", "Outgoing messages that failed, by the error code Meta gave and what it means.", labelNote},
 		tableConversations: {"Conversations and response times by number", "Conversations opened and closed on each number; first response (customer's first message of a turn to the member's reply) and resolution (start to closing), median and 90th percentile, to the histogram's step.",
-			joinNotes(agentNote, tplNote)},
-		tableHeat:      {"Incoming messages by weekday and hour", "When customers write, in your time zone: plan shifts where the colour is darkest.", joinNotes(agentNote, tplNote)},
-		tableAgents:    {"Agents", "Each member's work on the numbers you see: messages sent, conversations closed while assigned, and how fast they answered.", ""},
-		tableTemplates: {"Templates", "Sends of each template, what became of them, and how many the customer answered (their next message within a day); with the template's status and quality at Meta.", ""},
+			joinNotes(agentNote, tplNote, labelApplies)},
+		tableHeat: {"Incoming messages by weekday and hour", "When customers write, in your time zone: plan shifts where the colour is darkest.", joinNotes(agentNote, tplNote, labelNote)},
+		tableAgents: {"Agents", "Each member's work on the numbers you see: messages sent, conversations closed while assigned, and how fast they answered.",
+			ifLabel(q.Filter.LabelID, "Label filter applied to conversations closed and response times; messages sent cover every conversation.")},
+		tableTemplates: {"Templates", "Sends of each template in each language, what became of them, how many the customer answered (their next message within a day) and how many answered with a quick-reply button; with the language's status and quality at Meta.", labelNote},
 	}
 	for _, name := range analyticsTableNames {
 		tbl, _ := analyticsTable(r, name)
@@ -303,6 +319,13 @@ func fillAnalyticsView(v *views.AnalyticsView, q analyticsQuery, r analytics.Rep
 	}
 }
 
-func joinNotes(a, b string) string {
-	return strings.TrimSpace(a + " " + b)
+func joinNotes(notes ...string) string {
+	return strings.TrimSpace(strings.Join(notes, " "))
+}
+
+func ifLabel(label int64, note string) string {
+	if label == 0 {
+		return ""
+	}
+	return note
 }

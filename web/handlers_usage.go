@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,9 @@ func (s *Server) renderUsage(c echo.Context, status int, form views.RateForm) er
 		return analyticsError(err)
 	}
 	v := views.UsageView{Page: s.page(c, "Usage and cost", "usage"), CanManage: p.Can(authz.BillingManage), Form: form}
+	if err := s.fillAPIUsage(c, &v); err != nil {
+		return err
+	}
 	v.Usage = views.DataTable{Name: "usage", Caption: "Billable messages by month",
 		Columns: []string{"Month", "Phone number", "Category", "Country", "Messages", "Estimated cost"}}
 	this := time.Date(s.Clock.Now().Year(), s.Clock.Now().Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -101,4 +105,60 @@ func (s *Server) setRate(c echo.Context) error {
 	}
 	s.flash(c, "success", "Rate saved. Estimated costs use it from its date on.")
 	return c.Redirect(http.StatusSeeOther, "/usage")
+}
+
+// apiUsageTable is the Cloud API usage as the page shows it and its CSV writes it.
+func apiUsageTable(rows []analytics.APIUsageRow) views.DataTable {
+	t := views.DataTable{Name: "cloud-api", Caption: "Cloud API calls by phone number and endpoint",
+		Columns: []string{"Phone number", "Endpoint", "Calls", "Failed", "Error rate"}}
+	var calls, errs int64
+	for _, r := range rows {
+		t.Rows = append(t.Rows, []string{r.NumberName, r.Endpoint, i64(r.Calls), i64(r.Errors), percent(r.Errors, r.Calls)})
+		calls += r.Calls
+		errs += r.Errors
+	}
+	if len(rows) > 1 {
+		t.Foot = []string{"All", "All endpoints", i64(calls), i64(errs), percent(errs, calls)}
+	}
+	return t
+}
+
+func (s *Server) fillAPIUsage(c echo.Context, v *views.UsageView) error {
+	p := principalOf(c)
+	rows, err := s.Analytics.APIUsage(c.Request().Context(), p)
+	if err != nil {
+		return analyticsError(err)
+	}
+	v.API = apiUsageTable(rows)
+	var calls, errs int64
+	for _, r := range rows {
+		calls += r.Calls
+		errs += r.Errors
+	}
+	v.APIStats = []views.Stat{
+		{Label: "Cloud API calls", Value: i64(calls), Hint: "last " + strconv.Itoa(analytics.APIUsageDays) + " days"},
+		{Label: "Error rate", Value: percent(errs, calls), Hint: i64(errs) + " failed"},
+	}
+	v.APINote = "Since " + s.Analytics.APIUsageSince().Format("2 January 2006") + " (UTC days)."
+	if !p.Numbers.All {
+		v.APINote += " Only the calls of your numbers: calls about the account, its templates and media belong to no number."
+	}
+	if p.Can(authz.ReportsExport) {
+		v.APICSV = "/usage/export/cloud-api.csv"
+	}
+	return nil
+}
+
+// usageAPIExport writes the Cloud API usage table as CSV: billing.view and a recent sign-in
+// (the route), reports.export (here), and the viewer's number scope (the service).
+func (s *Server) usageAPIExport(c echo.Context) error {
+	p := principalOf(c)
+	if !p.Can(authz.ReportsExport) {
+		return echo.NewHTTPError(http.StatusForbidden, "Exporting needs the permission “"+authz.ReportsExport.Label()+"”.")
+	}
+	rows, err := s.Analytics.APIUsage(c.Request().Context(), p)
+	if err != nil {
+		return analyticsError(err)
+	}
+	return writeTableCSV(c, apiUsageTable(rows), s.Clock.Now())
 }

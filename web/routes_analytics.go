@@ -17,5 +17,7 @@ func (s *Server) analyticsRoutes() []route {
 		// Usage and cost: billing.view reads, billing.manage edits the rate card (audited).
 		{http.MethodGet, "/usage", authz.Require(authz.BillingView), s.usagePage},
 		{http.MethodPost, "/usage/rates", authz.Require(authz.BillingManage), s.setRate},
+		// The Cloud API usage table as CSV: billing.view (the page's), reports.export in the handler.
+		{http.MethodGet, "/usage/export/cloud-api.csv", authz.Require(authz.BillingView).Fresh(), s.usageAPIExport},
 	}
 }

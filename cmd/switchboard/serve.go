@@ -124,6 +124,9 @@ func serve(ctx context.Context, args []string, e env) error {
 			if err := sandbox.SeedInboxData(ctx, a.Members, a.Inbox); err != nil {
 				logger.Warn("demo labels, contacts and media", "error", err)
 			}
+			if err := demo.LabelHistory(ctx, a.DB, a.Clock.Now()); err != nil {
+				logger.Warn("demo history labels", "error", err)
+			}
 			// After the labels are on the first conversations: the menu's choice adds one more.
 			if err := sandbox.CustomersUseTheMenu(ctx); err != nil {
 				logger.Warn("demo menu choice", "error", err)

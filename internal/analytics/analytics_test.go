@@ -30,7 +30,8 @@ func generated(t testing.TB, conversations int) (*db.DB, analyticsgen.Result) {
 	if err := members.NewStore(d).SyncBuiltinRoles(ctx, genNow); err != nil {
 		t.Fatal(err)
 	}
-	res, err := analyticsgen.Generate(ctx, d, analyticsgen.Options{Conversations: conversations, Days: 40, Now: genNow, Seed: 7})
+	res, err := analyticsgen.Generate(ctx, d, analyticsgen.Options{Conversations: conversations, Days: 40, Now: genNow, Seed: 7,
+		Labels: []string{"VIP", "Billing"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,13 +43,14 @@ func dump(t *testing.T, d *db.DB) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for _, q := range []struct{ table, cols, nonzero string }{
-		{"analytics_messages", "grain, t, phone_number_id, member_id, template_name, inbound, outbound, pending, sent, delivered, read, failed, replies",
-			"inbound + outbound + pending + sent + delivered + read + failed + replies"},
+		{"analytics_messages", "grain, t, phone_number_id, member_id, template_name, template_language, inbound, outbound, pending, sent, delivered, read, failed, replies, clicks",
+			"inbound + outbound + pending + sent + delivered + read + failed + replies + clicks"},
 		{"analytics_number_hours", "t, phone_number_id, inbound, outbound, pending, sent, delivered, read, failed, replies",
 			"inbound + outbound + pending + sent + delivered + read + failed + replies"},
 		{"analytics_failures", "grain, t, phone_number_id, member_id, template_name, error_code, n", "n"},
 		{"analytics_conversations", "grain, t, phone_number_id, member_id, opened, closed", "opened + closed"},
 		{"analytics_durations", "grain, t, kind, phone_number_id, member_id, bucket, n", "n"},
+		{"analytics_first_responses", "conversation_id, t, phone_number_id, member_id, bucket, n", "n"},
 		{"analytics_billable", "grain, t, phone_number_id, category, prefix, n", "n"},
 	} {
 		rows, err := d.R.Query(`SELECT ` + q.cols + ` FROM ` + q.table + ` WHERE ` + q.nonzero + ` <> 0 ORDER BY ` + q.cols)
@@ -87,7 +89,8 @@ func TestGeneratedRollupsMatchRebuild(t *testing.T) {
 	if err := members.NewStore(d).SyncBuiltinRoles(ctx, genNow); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := analyticsgen.Generate(ctx, d, analyticsgen.Options{Conversations: 400, Days: 40, Now: genNow, Seed: 7, Chunk: 37}); err != nil {
+	if _, err := analyticsgen.Generate(ctx, d, analyticsgen.Options{Conversations: 400, Days: 40, Now: genNow, Seed: 7, Chunk: 37,
+		Labels: []string{"VIP"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
@@ -99,7 +102,13 @@ func TestGeneratedRollupsMatchRebuild(t *testing.T) {
 		}
 	}
 	live := dump(t, d)
+	var clicks int64
+	d.R.QueryRow(`SELECT coalesce(sum(clicks), 0) FROM analytics_messages WHERE grain = 1`).Scan(&clicks)
+	if clicks == 0 {
+		t.Fatal("generated data has no button clicks")
+	}
 	if len(live["analytics_messages"]) == 0 || len(live["analytics_durations"]) == 0 || len(live["analytics_billable"]) == 0 ||
+		len(live["analytics_first_responses"]) == 0 ||
 		len(live["analytics_failures"]) == 0 || len(live["analytics_conversations"]) == 0 {
 		t.Fatalf("generated data left a rollup empty: %v", func() (n []int) {
 			for _, v := range live {
@@ -165,49 +174,91 @@ func TestPeriodBoundsAreLocalMidnights(t *testing.T) {
 
 // truth is the figures computed straight from the messages and conversations tables.
 type truth struct {
-	totals          analytics.Counts
-	bars            []analytics.Counts
-	failures        map[int]int64
-	opened, closed  int64
-	firstResponse   []int64 // seconds, sorted
-	resolution      []int64
-	heat            [7][24]int64
-	agentSent       map[int64]int64
-	templateReplies map[string]int64
+	totals         analytics.Counts
+	bars           []analytics.Counts
+	failures       map[int]int64
+	opened, closed int64
+	firstResponse  []int64 // seconds, sorted
+	resolution     []int64
+	heat           [7][24]int64
+	agentSent      map[int64]int64
+	// templates by name and language: outbound, delivered, read, failed, replies, clicks.
+	templates map[[2]string]analytics.Counts
 }
 
 func computeTruth(t *testing.T, d *db.DB, p analytics.Period, f analytics.Filter, scope []int64) truth {
 	t.Helper()
-	tr := truth{failures: map[int]int64{}, agentSent: map[int64]int64{}, templateReplies: map[string]int64{}}
+	tr := truth{failures: map[int]int64{}, agentSent: map[int64]int64{}, templates: map[[2]string]analytics.Counts{}}
 	bars := p.Bars()
 	tr.bars = make([]analytics.Counts, len(bars))
 	start, end := p.Start.UnixMilli(), p.End.UnixMilli()
 	inScope := func(n int64) bool {
 		return slices.Contains(scope, n) && (f.NumberID == 0 || n == f.NumberID)
 	}
+	// The label filter narrows the conversation figures to conversations carrying it now.
+	labelled := func(int64) bool { return true }
+	if f.LabelID != 0 {
+		ids := map[int64]bool{}
+		lr, err := d.R.Query(`SELECT conversation_id FROM conversation_labels WHERE label_id = ?`, f.LabelID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for lr.Next() {
+			var id int64
+			lr.Scan(&id)
+			ids[id] = true
+		}
+		lr.Close()
+		if len(ids) == 0 {
+			t.Fatal("no conversation carries the label")
+		}
+		labelled = func(id int64) bool { return ids[id] }
+	}
+	// Button presses: inbound "button" messages whose context is a template message.
+	br, err := d.R.Query(`SELECT c.phone_number_id, coalesce(t.sent_by, 0), t.template_name, t.template_language, t.created_at
+		FROM messages b JOIN messages t ON t.wamid = b.reply_to JOIN conversations c ON c.id = t.conversation_id
+		WHERE b.direction = 'in' AND b.type = 'button' AND t.template_name <> ''`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for br.Next() {
+		var number, by, at int64
+		var tpl, lang string
+		if err := br.Scan(&number, &by, &tpl, &lang, &at); err != nil {
+			t.Fatal(err)
+		}
+		if at >= start && at < end && inScope(number) && (f.MemberID == 0 || by == f.MemberID) && (f.Template == "" || tpl == f.Template) {
+			k := [2]string{tpl, lang}
+			c := tr.templates[k]
+			c.Clicks++
+			tr.templates[k] = c
+			tr.totals.Clicks++
+		}
+	}
+	br.Close()
 	rows, err := d.R.Query(`SELECT m.conversation_id, c.phone_number_id, m.direction, m.status, coalesce(m.error_code, 0),
-		coalesce(m.sent_by, 0), m.sent_by IS NOT NULL, m.template_name, m.created_at
+		coalesce(m.sent_by, 0), m.sent_by IS NOT NULL, m.template_name, m.template_language, m.created_at
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id ORDER BY m.conversation_id, m.created_at, m.id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	type prev struct {
-		out      bool
-		tpl      string
-		by, at   int64
-		waitFrom int64
+		out       bool
+		tpl, lang string
+		by, at    int64
+		waitFrom  int64
 	}
 	var conv int64 = -1
 	var pv prev
 	for rows.Next() {
 		var (
-			cid, number, by, at int64
-			dir, status, tpl    string
-			code                int
-			byMember            bool
+			cid, number, by, at    int64
+			dir, status, tpl, lang string
+			code                   int
+			byMember               bool
 		)
-		if err := rows.Scan(&cid, &number, &dir, &status, &code, &by, &byMember, &tpl, &at); err != nil {
+		if err := rows.Scan(&cid, &number, &dir, &status, &code, &by, &byMember, &tpl, &lang, &at); err != nil {
 			t.Fatal(err)
 		}
 		if cid != conv {
@@ -238,8 +289,14 @@ func computeTruth(t *testing.T, d *db.DB, p analytics.Period, f analytics.Filter
 				if by != 0 {
 					tr.agentSent[by]++
 				}
+				if tpl != "" {
+					k := [2]string{tpl, lang}
+					tc := tr.templates[k]
+					addCounts(&tc, c)
+					tr.templates[k] = tc
+				}
 			}
-			if byMember && pv.waitFrom >= 0 && in && memberOK {
+			if byMember && pv.waitFrom >= 0 && in && memberOK && labelled(cid) {
 				tr.firstResponse = append(tr.firstResponse, (at-pv.waitFrom)/1000)
 			}
 			pv.waitFrom = -1
@@ -259,26 +316,29 @@ func computeTruth(t *testing.T, d *db.DB, p analytics.Period, f analytics.Filter
 			}
 			if pv.out && pv.tpl != "" && at-pv.at < 86_400_000 && pv.at >= start && pv.at < end && inScope(number) &&
 				(f.MemberID == 0 || pv.by == f.MemberID) && (f.Template == "" || pv.tpl == f.Template) {
-				tr.templateReplies[pv.tpl]++
+				k := [2]string{pv.tpl, pv.lang}
+				tc := tr.templates[k]
+				tc.Replies++
+				tr.templates[k] = tc
 				tr.totals.Replies++
 				tr.bars[barOf(bars, pv.at)].Replies++
 			}
 		}
-		pv.out, pv.tpl, pv.by, pv.at = dir == "out", tpl, by, at
+		pv.out, pv.tpl, pv.lang, pv.by, pv.at = dir == "out", tpl, lang, by, at
 	}
-	crow, err := d.R.Query(`SELECT phone_number_id, coalesce(assignee_id, 0), status, created_at, closed_at FROM conversations`)
+	crow, err := d.R.Query(`SELECT id, phone_number_id, coalesce(assignee_id, 0), status, created_at, closed_at FROM conversations`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer crow.Close()
 	for crow.Next() {
-		var number, assignee, created int64
+		var id, number, assignee, created int64
 		var status string
 		var closed sql.NullInt64
-		if err := crow.Scan(&number, &assignee, &status, &created, &closed); err != nil {
+		if err := crow.Scan(&id, &number, &assignee, &status, &created, &closed); err != nil {
 			t.Fatal(err)
 		}
-		if !inScope(number) {
+		if !inScope(number) || !labelled(id) {
 			continue
 		}
 		if created >= start && created < end {
@@ -303,6 +363,7 @@ func addCounts(a *analytics.Counts, b analytics.Counts) {
 	a.Read += b.Read
 	a.Failed += b.Failed
 	a.Replies += b.Replies
+	a.Clicks += b.Clicks
 }
 
 func barOf(bars []time.Time, ms int64) int {
@@ -353,6 +414,9 @@ func TestReportEqualsFiguresFromMessages(t *testing.T) {
 		{"30 days one agent", all, analytics.Preset30, "", "", time.UTC, analytics.Filter{MemberID: gen.Agents[0]}},
 		{"30 days one template", all, analytics.Preset30, "", "", zone("America/Los_Angeles"), analytics.Filter{Template: "spring_sale"}},
 		{"scoped analyst", one, analytics.Preset30, "", "", time.UTC, analytics.Filter{}},
+		{"30 days one label", all, analytics.Preset30, "", "", zone("Europe/Berlin"), analytics.Filter{LabelID: gen.Labels[0]}},
+		{"90 days label and agent", all, analytics.Preset90, "", "", time.UTC, analytics.Filter{LabelID: gen.Labels[1], MemberID: gen.Agents[1]}},
+		{"7 days label, scoped analyst", one, analytics.Preset7, "", "", zone("America/New_York"), analytics.Filter{LabelID: gen.Labels[0]}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -371,6 +435,15 @@ func TestReportEqualsFiguresFromMessages(t *testing.T) {
 			want := computeTruth(t, d, p, tc.filter, scope)
 			if want.totals.Outbound == 0 && want.totals.Inbound == 0 {
 				t.Fatal("the case covers no messages")
+			}
+			if tc.filter.Template != "" {
+				// The case means something: the template in two languages, with button presses.
+				if want.templates[[2]string{tc.filter.Template, "en"}].Clicks == 0 || want.templates[[2]string{tc.filter.Template, "es"}].Clicks == 0 {
+					t.Fatalf("generated %s has no clicks in one of its languages: %+v", tc.filter.Template, want.templates)
+				}
+			}
+			if tc.filter.LabelID != 0 && (want.opened == 0 || want.closed == 0 || len(want.firstResponse) == 0) {
+				t.Fatalf("the label case covers no conversations: %+v", want)
 			}
 			if r.Totals != want.totals {
 				t.Errorf("totals\n got %+v\nwant %+v", r.Totals, want.totals)
@@ -415,14 +488,15 @@ func TestReportEqualsFiguresFromMessages(t *testing.T) {
 			if !reflect.DeepEqual(sent, want.agentSent) {
 				t.Errorf("agents' sends %v, want %v", sent, want.agentSent)
 			}
-			replies := map[string]int64{}
+			// Templates by name and language: what the Templates table shows.
+			tpls := map[[2]string]analytics.Counts{}
 			for _, tpl := range r.Templates {
-				if tpl.Counts.Replies > 0 {
-					replies[tpl.Name] = tpl.Counts.Replies
-				}
+				c := tpl.Counts
+				tpls[[2]string{tpl.Name, tpl.Language}] = analytics.Counts{Outbound: c.Outbound, Pending: c.Pending, Sent: c.Sent,
+					Delivered: c.Delivered, Read: c.Read, Failed: c.Failed, Replies: c.Replies, Clicks: c.Clicks}
 			}
-			if !reflect.DeepEqual(replies, want.templateReplies) {
-				t.Errorf("template replies %v, want %v", replies, want.templateReplies)
+			if !reflect.DeepEqual(tpls, want.templates) {
+				t.Errorf("templates\n got %+v\nwant %+v", tpls, want.templates)
 			}
 			if !tc.who.Numbers.All {
 				for _, n := range r.Numbers {

@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/analytics/rollup"
@@ -17,4 +18,17 @@ func (s *Store) Rebuild(ctx context.Context) error {
 	}
 	s.log.Info("analytics rebuilt", "took", time.Since(started).Round(time.Millisecond))
 	return nil
+}
+
+// RebuildIfNeeded rebuilds the rollups when a migration asked for it (rebuild_needed, set by
+// migrations/0024 when analytics_messages gained the template language and button clicks).
+func (s *Store) RebuildIfNeeded(ctx context.Context) error {
+	var needed bool
+	if err := s.db.R.QueryRowContext(ctx, `SELECT rebuild_needed FROM analytics_rollup_state WHERE id = 1`).Scan(&needed); err != nil {
+		return fmt.Errorf("rollup state: %w", err)
+	}
+	if !needed {
+		return nil
+	}
+	return s.Rebuild(ctx)
 }

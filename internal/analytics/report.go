@@ -7,13 +7,23 @@ type Filter struct {
 	NumberID int64
 	MemberID int64
 	Template string
+	// LabelID narrows the conversation figures (opened, closed, first response, resolution) to
+	// conversations that carry the label now. Message figures are not kept by label: see
+	// LabelApplies.
+	LabelID int64
 }
+
+// LabelApplies names the sections a label filter narrows; the others cover every conversation.
+const LabelApplies = "conversations opened and closed, first response and resolution times (overall, per number and per agent)"
 
 // Counts are outgoing messages by their current status, incoming messages and template replies.
 type Counts struct {
 	Inbound, Outbound                      int64
 	Pending, Sent, Delivered, Read, Failed int64
 	Replies                                int64
+	// Clicks are quick-reply button presses answering a template message (analytics_messages
+	// only: the number-hour table and the bars do not carry them).
+	Clicks int64
 }
 
 // DeliveredOrRead is every outgoing message that reached the phone.
@@ -36,6 +46,7 @@ func (c *Counts) add(o Counts) {
 	c.Read += o.Read
 	c.Failed += o.Failed
 	c.Replies += o.Replies
+	c.Clicks += o.Clicks
 }
 
 // Bar is one bar of the messages-over-time chart.
@@ -71,9 +82,12 @@ type AgentRow struct {
 	Resolution    Dist
 }
 
-// TemplateRow is one template's sends and what became of them, with its state at Meta.
+// TemplateRow is one template language's sends and what became of them, with its state at
+// Meta. Language is "" for sends made before languages were kept whose name Meta has in
+// several languages.
 type TemplateRow struct {
 	Name     string
+	Language string
 	Counts   Counts
 	Status   string // Meta's status of its languages, e.g. "APPROVED"
 	Quality  string
@@ -111,4 +125,5 @@ type Options struct {
 	Numbers   []Option
 	Members   []Option
 	Templates []string
+	Labels    []Option
 }

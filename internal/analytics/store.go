@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/analytics/rollup"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 )
@@ -111,21 +112,21 @@ func (s *Store) messageTotals(ctx context.Context, r *Report, ns numbers) error 
 	w.spans(r.Period.spans())
 	w.numbers(ns)
 	filterMessages(&w, r.Filter)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT member_id, template_name, `+countCols+`
-		FROM analytics_messages WHERE `+w.String()+` GROUP BY member_id, template_name`, w.args...)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT member_id, template_name, template_language, `+countCols+`, sum(clicks)
+		FROM analytics_messages WHERE `+w.String()+` GROUP BY member_id, template_name, template_language`, w.args...)
 	if err != nil {
 		return fmt.Errorf("message totals: %w", err)
 	}
 	defer rows.Close()
 	agents := map[int64]*AgentRow{}
-	templates := map[string]*TemplateRow{}
+	templates := map[[2]string]*TemplateRow{}
 	for rows.Next() {
 		var (
-			member int64
-			tpl    string
-			c      Counts
+			member    int64
+			tpl, lang string
+			c         Counts
 		)
-		if err := rows.Scan(append([]any{&member, &tpl}, scanCounts(&c)...)...); err != nil {
+		if err := rows.Scan(append(append([]any{&member, &tpl, &lang}, scanCounts(&c)...), &c.Clicks)...); err != nil {
 			return fmt.Errorf("message totals: %w", err)
 		}
 		r.Totals.add(c)
@@ -138,10 +139,11 @@ func (s *Store) messageTotals(ctx context.Context, r *Report, ns numbers) error 
 			a.Sent += c.Outbound
 		}
 		if tpl != "" {
-			t := templates[tpl]
+			k := [2]string{tpl, lang}
+			t := templates[k]
 			if t == nil {
-				t = &TemplateRow{Name: tpl}
-				templates[tpl] = t
+				t = &TemplateRow{Name: tpl, Language: lang}
+				templates[k] = t
 			}
 			t.Counts.add(c)
 		}
@@ -155,7 +157,12 @@ func (s *Store) messageTotals(ctx context.Context, r *Report, ns numbers) error 
 	for _, t := range templates {
 		r.Templates = append(r.Templates, *t)
 	}
-	slices.SortFunc(r.Templates, func(a, b TemplateRow) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(r.Templates, func(a, b TemplateRow) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Language, b.Language)
+	})
 	return nil
 }
 
@@ -269,6 +276,9 @@ func (s *Store) failures(ctx context.Context, r *Report, ns numbers) error {
 // conversations: opened per number (not split by member: a conversation is opened by the
 // customer), closed per number and per member.
 func (s *Store) conversations(ctx context.Context, r *Report, ns numbers) error {
+	if r.Filter.LabelID != 0 {
+		return s.labelled(ctx, r, ns)
+	}
 	var w where
 	w.spans(r.Period.spans())
 	w.numbers(ns)
@@ -299,6 +309,9 @@ func (s *Store) conversations(ctx context.Context, r *Report, ns numbers) error 
 }
 
 func (s *Store) durations(ctx context.Context, r *Report, ns numbers) error {
+	if r.Filter.LabelID != 0 {
+		return nil // with the conversations, by labelled
+	}
 	var w where
 	w.spans(r.Period.spans())
 	w.numbers(ns)
@@ -341,6 +354,101 @@ func (s *Store) durations(ctx context.Context, r *Report, ns numbers) error {
 	}
 	return rows.Err()
 }
+
+// labelled fills the conversation figures for the conversations that carry the label now:
+// opened, closed and resolution from the conversations themselves (found by the label's index,
+// then by primary key), first responses from analytics_first_responses. Neither reads messages.
+func (s *Store) labelled(ctx context.Context, r *Report, ns numbers) error {
+	start, end := r.Period.Start.UnixMilli(), r.Period.End.UnixMilli()
+	var w where
+	w.add("cl.label_id = ?", r.Filter.LabelID)
+	w.numbers(ns)
+	cond, args := strings.ReplaceAll(w.String(), "phone_number_id", "c.phone_number_id"), w.args
+	rows, err := s.db.R.QueryContext(ctx, `SELECT c.phone_number_id, count(*) FROM conversation_labels cl
+		JOIN conversations c ON c.id = cl.conversation_id WHERE `+cond+` AND c.created_at >= ? AND c.created_at < ?
+		GROUP BY 1`, append(slices.Clone(args), start, end)...)
+	if err != nil {
+		return fmt.Errorf("labelled conversations opened: %w", err)
+	}
+	for rows.Next() {
+		var number, n int64
+		if err := rows.Scan(&number, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("labelled conversations opened: %w", err)
+		}
+		r.number(number).Opened += n
+		r.Opened += n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("labelled conversations opened: %w", err)
+	}
+	closedArgs := append(slices.Clone(args), start, end)
+	member := ""
+	if r.Filter.MemberID != 0 {
+		member = " AND coalesce(c.assignee_id, 0) = ?"
+		closedArgs = append(closedArgs, r.Filter.MemberID)
+	}
+	rows, err = s.db.R.QueryContext(ctx, `SELECT c.phone_number_id, coalesce(c.assignee_id, 0),
+			`+rollup.BucketSQL("(c.closed_at - c.created_at) / 1000")+`, count(*)
+		FROM conversation_labels cl JOIN conversations c ON c.id = cl.conversation_id
+		WHERE `+cond+` AND c.status = 'closed' AND c.closed_at >= ? AND c.closed_at < ?`+member+`
+		GROUP BY 1, 2, 3`, closedArgs...)
+	if err != nil {
+		return fmt.Errorf("labelled conversations closed: %w", err)
+	}
+	for rows.Next() {
+		var number, assignee, bucket, n int64
+		if err := rows.Scan(&number, &assignee, &bucket, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("labelled conversations closed: %w", err)
+		}
+		nr := r.number(number)
+		nr.Closed += n
+		r.Closed += n
+		nr.Resolution.add(int(bucket), n)
+		r.Resolution.add(int(bucket), n)
+		if assignee != 0 {
+			a := r.agent(assignee)
+			a.Closed += n
+			a.Resolution.add(int(bucket), n)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("labelled conversations closed: %w", err)
+	}
+	respArgs := append(slices.Clone(args), start/hourMs, end/hourMs)
+	if r.Filter.MemberID != 0 {
+		respArgs = append(respArgs, r.Filter.MemberID)
+	}
+	rows, err = s.db.R.QueryContext(ctx, `SELECT f.phone_number_id, f.member_id, f.bucket, sum(f.n)
+		FROM conversation_labels cl JOIN analytics_first_responses f ON f.conversation_id = cl.conversation_id
+		WHERE `+strings.ReplaceAll(w.String(), "phone_number_id", "f.phone_number_id")+` AND f.t >= ? AND f.t < ?`+
+		strings.ReplaceAll(member, "coalesce(c.assignee_id, 0)", "f.member_id")+`
+		GROUP BY 1, 2, 3`, respArgs...)
+	if err != nil {
+		return fmt.Errorf("labelled first responses: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var number, member, bucket, n int64
+		if err := rows.Scan(&number, &member, &bucket, &n); err != nil {
+			return fmt.Errorf("labelled first responses: %w", err)
+		}
+		if n <= 0 {
+			continue
+		}
+		r.FirstResponse.add(int(bucket), n)
+		r.number(number).FirstResponse.add(int(bucket), n)
+		if member != 0 {
+			r.agent(member).FirstResponse.add(int(bucket), n)
+		}
+	}
+	return rows.Err()
+}
+
+const hourMs = 3_600_000
 
 func (r *Report) number(id int64) *NumberRow {
 	for i := range r.Numbers {
@@ -399,24 +507,30 @@ func (s *Store) names(ctx context.Context, r *Report) error {
 		})
 	}
 	if len(r.Templates) > 0 {
-		rows, err := s.db.R.QueryContext(ctx, `SELECT name, group_concat(DISTINCT meta_status), group_concat(DISTINCT nullif(quality_score, '')),
+		// By name and language; sends of unknown language (kept before languages were) show
+		// the states of every language of the name.
+		rows, err := s.db.R.QueryContext(ctx, `SELECT name, language, group_concat(DISTINCT meta_status), group_concat(DISTINCT nullif(quality_score, '')),
+				group_concat(DISTINCT nullif(meta_category, ''))
+			FROM templates WHERE deleted_at IS NULL GROUP BY name, language
+			UNION ALL
+			SELECT name, '', group_concat(DISTINCT meta_status), group_concat(DISTINCT nullif(quality_score, '')),
 				group_concat(DISTINCT nullif(meta_category, ''))
 			FROM templates WHERE deleted_at IS NULL GROUP BY name`)
 		if err != nil {
 			return fmt.Errorf("template states: %w", err)
 		}
 		defer rows.Close()
-		states := map[string][3]string{}
+		states := map[[2]string][3]string{}
 		for rows.Next() {
-			var name string
+			var name, lang string
 			var st, q, cat *string
-			if err := rows.Scan(&name, &st, &q, &cat); err != nil {
+			if err := rows.Scan(&name, &lang, &st, &q, &cat); err != nil {
 				return fmt.Errorf("template states: %w", err)
 			}
-			states[name] = [3]string{deref(st), deref(q), deref(cat)}
+			states[[2]string{name, lang}] = [3]string{deref(st), deref(q), deref(cat)}
 		}
 		for i := range r.Templates {
-			st := states[r.Templates[i].Name]
+			st := states[[2]string{r.Templates[i].Name, r.Templates[i].Language}]
 			r.Templates[i].Status, r.Templates[i].Quality, r.Templates[i].Category = st[0], st[1], st[2]
 		}
 	}
@@ -494,6 +608,23 @@ func (s *Store) options(ctx context.Context, ns numbers) (Options, error) {
 			return o, fmt.Errorf("template options: %w", err)
 		}
 		o.Templates = append(o.Templates, t)
+	}
+	if err := rows.Err(); err != nil {
+		return o, fmt.Errorf("template options: %w", err)
+	}
+	rows.Close()
+	// Label definitions are the workspace's, not a number's: every label is a choice.
+	rows, err = s.db.R.QueryContext(ctx, `SELECT id, name FROM labels ORDER BY name COLLATE NOCASE, id`)
+	if err != nil {
+		return o, fmt.Errorf("label options: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var op Option
+		if err := rows.Scan(&op.ID, &op.Name); err != nil {
+			return o, fmt.Errorf("label options: %w", err)
+		}
+		o.Labels = append(o.Labels, op)
 	}
 	return o, rows.Err()
 }

@@ -164,8 +164,11 @@ func (l *Log) run() {
 
 func (l *Log) write(ctx context.Context, batch []pending) error {
 	return l.db.Tx(ctx, func(tx *sql.Tx) error {
+		// Calls per day, number and endpoint for the Usage page, in the same commit.
+		usage := map[usageKey][2]int64{}
 		for _, p := range batch {
 			c := p.call
+			addUsage(usage, c.At, c.Method, c.Path, c.Status < 200 || c.Status > 299)
 			var code any
 			if c.HasError {
 				code = c.ErrorCode
@@ -177,7 +180,7 @@ func (l *Log) write(ctx context.Context, batch []pending) error {
 				return fmt.Errorf("record Cloud API call: %w", err)
 			}
 		}
-		return nil
+		return writeUsage(ctx, tx, usage)
 	})
 }
 

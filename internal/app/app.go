@@ -225,6 +225,10 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	} else if n > 0 {
 		logger.InfoContext(ctx, "reprocessed kept webhooks", "count", n)
 	}
+	// A migration that changed what the rollups count asks for them to be recomputed once.
+	if err := analytics.NewStore(d, logger).RebuildIfNeeded(ctx); err != nil {
+		logger.WarnContext(ctx, "analytics rebuild", "error", err)
+	}
 	rv := reviews.NewService(d, log, clk, svc, st, al)
 	if mailer != nil {
 		rv.Reminders = reviewMail{db: d, store: store, mailer: mailer}

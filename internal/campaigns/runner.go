@@ -108,10 +108,14 @@ type pace struct {
 	backoff      time.Duration
 	backoffUntil time.Time
 	// limit is the messaging-limit tier (unique recipients in 24 h, 0: unlimited); used counts
-	// recipients claimed in the window, read from the database at most once a minute.
-	limit  int
-	used   int
-	usedAt time.Time
+	// recipients claimed in the window. It is read from the database at the first claim and
+	// again only when the window has moved on (recheckAt, when the oldest send leaves it):
+	// in between, this count is the truth, since every campaign send on the number claims
+	// here, while the database misses the claims whose sends have not yet written their state.
+	limit     int
+	used      int
+	counted   bool
+	recheckAt time.Time
 }
 
 func (p *pace) wait(ctx context.Context) error {
@@ -347,13 +351,13 @@ func (r *runner) claimLimit(ctx context.Context, numberID int64, p *pace) (bool,
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := r.s.now()
-	if now.Sub(p.usedAt) > time.Minute {
+	if !p.counted || (!p.recheckAt.IsZero() && !now.Before(p.recheckAt)) {
 		if err := r.s.db.R.QueryRowContext(ctx, `SELECT count(DISTINCT r.contact_id) FROM campaign_recipients r
 			JOIN campaigns c ON c.id = r.campaign_id WHERE c.phone_number_id = ? AND r.sending_at >= ? AND r.state IN ('sending', 'sent')`,
 			numberID, now.Add(-24*time.Hour).UnixMilli()).Scan(&p.used); err != nil {
 			return false, time.Time{}, fmt.Errorf("messaging limit: %w", err)
 		}
-		p.usedAt = now
+		p.counted, p.recheckAt = true, time.Time{}
 	}
 	if p.used < p.limit {
 		p.used++
@@ -366,7 +370,8 @@ func (r *runner) claimLimit(ctx context.Context, numberID int64, p *pace) (bool,
 	if oldest.Valid {
 		until = time.UnixMilli(oldest.Int64).Add(24 * time.Hour)
 	}
-	p.usedAt = time.Time{}
+	// Every send claimed before this point has long written its state when the window moves.
+	p.recheckAt = until
 	return false, until, nil
 }
 

@@ -27,11 +27,14 @@ func SeedHistory(ctx context.Context, d *db.DB, now time.Time) error {
 	}
 	_, err := analyticsgen.Generate(ctx, d, analyticsgen.Options{Conversations: 400, Days: 90, Now: now.Add(-2 * time.Hour),
 		Seed: uint64(now.Unix()), Agents: 6, Templates: []analyticsgen.Template{
-			{Name: "order_confirmation", Category: "UTILITY", ReadRate: 0.84},
-			{Name: "we_miss_you", Category: "MARKETING", ReadRate: 0.41},
+			{Name: "order_confirmation", Category: "UTILITY", ReadRate: 0.84, Language: "en_US", ButtonRate: 0.55},
+			{Name: "we_miss_you", Category: "MARKETING", ReadRate: 0.41, Language: "en_US", ButtonRate: 0.7},
 		}})
 	if err != nil {
 		return fmt.Errorf("demo history: %w", err)
+	}
+	if err := seedAPICalls(ctx, d, now); err != nil {
+		return err
 	}
 	return seedRates(ctx, d, now)
 }

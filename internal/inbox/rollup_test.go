@@ -23,13 +23,14 @@ func rollupDump(t *testing.T, d *db.DB) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for _, q := range []struct{ table, cols, nonzero string }{
-		{"analytics_messages", "grain, t, phone_number_id, member_id, template_name, inbound, outbound, pending, sent, delivered, read, failed, replies",
-			"inbound <> 0 OR outbound <> 0 OR pending <> 0 OR sent <> 0 OR delivered <> 0 OR read <> 0 OR failed <> 0 OR replies <> 0"},
+		{"analytics_messages", "grain, t, phone_number_id, member_id, template_name, template_language, inbound, outbound, pending, sent, delivered, read, failed, replies, clicks",
+			"inbound <> 0 OR outbound <> 0 OR pending <> 0 OR sent <> 0 OR delivered <> 0 OR read <> 0 OR failed <> 0 OR replies <> 0 OR clicks <> 0"},
 		{"analytics_number_hours", "t, phone_number_id, inbound, outbound, pending, sent, delivered, read, failed, replies",
 			"inbound <> 0 OR outbound <> 0 OR pending <> 0 OR sent <> 0 OR delivered <> 0 OR read <> 0 OR failed <> 0 OR replies <> 0"},
 		{"analytics_failures", "grain, t, phone_number_id, member_id, template_name, error_code, n", "n <> 0"},
 		{"analytics_conversations", "grain, t, phone_number_id, member_id, opened, closed", "opened <> 0 OR closed <> 0"},
 		{"analytics_durations", "grain, t, kind, phone_number_id, member_id, bucket, n", "n <> 0"},
+		{"analytics_first_responses", "conversation_id, t, phone_number_id, member_id, bucket, n", "n <> 0"},
 		{"analytics_billable", "grain, t, phone_number_id, category, prefix, n", "n <> 0"},
 	} {
 		rows, err := d.R.Query(`SELECT ` + q.cols + ` FROM ` + q.table + ` WHERE ` + q.nonzero + ` ORDER BY ` + q.cols)
@@ -197,9 +198,14 @@ func TestIncrementalRollupsMatchRebuild(t *testing.T) {
 	// The customer answers the template; another writes with a timestamp from before the
 	// agent's reply (Meta's clock is the customer's), which lands before it in the order.
 	f.clock.Advance(2 * time.Hour)
+	// One presses the template's quick-reply button: a "button" message whose context is it.
+	seq++
+	press := inboundBody(inbound{number: numbers[0], waID: customers[0], name: "C01", wamid: fmt.Sprintf("wamid.roll.in.%d", seq),
+		typ: "button", at: f.clock.Now(), extra: map[string]any{"button": map[string]any{"payload": "YES", "text": "Yes, please"},
+			"context": map[string]any{"from": "15550783881", "id": early.WAMID}}})
 	send(in(numbers[0], customers[4], "yes please", f.clock.Now()),
 		in(numbers[0], customers[0], "late one", out[0].CreatedAt.Add(-30*time.Second)),
-		in(numbers[1], customers[1], "and another", f.clock.Now()))
+		in(numbers[1], customers[1], "and another", f.clock.Now()), press)
 
 	// Closing, reassigning while closed, reopening by a customer and by a member.
 	f.clock.Advance(time.Hour)
@@ -243,6 +249,12 @@ func TestIncrementalRollupsMatchRebuild(t *testing.T) {
 	var replies int
 	if err := f.db.R.QueryRow(`SELECT coalesce(sum(replies), 0) FROM analytics_messages WHERE grain = 1`).Scan(&replies); err != nil || replies == 0 {
 		t.Fatalf("no template reply counted: %d %v", replies, err)
+	}
+	var clicks int
+	var lang string
+	if err := f.db.R.QueryRow(`SELECT coalesce(sum(clicks), 0), coalesce(max(template_language), '') FROM analytics_messages
+		WHERE grain = 1 AND template_name = 'spring_sale'`).Scan(&clicks, &lang); err != nil || clicks != 1 || lang == "" {
+		t.Fatalf("button press counted %d times for language %q: %v", clicks, lang, err)
 	}
 	if err := f.db.Tx(f.ctx, func(tx *sql.Tx) error { return rollup.Rebuild(f.ctx, tx) }); err != nil {
 		t.Fatal(err)

@@ -184,8 +184,8 @@ func (s *Service) send(ctx context.Context, p *authz.Principal, convID int64, o 
 			return ErrNumberDisabled
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, direction, type, text, status, status_at,
-			sent_by, template_name, canned_id, created_at, automated_by) VALUES (?, 'out', ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-			convID, o.typ, o.text, millis(now), nullID(p.MemberID), o.template, nullID(o.cannedID), millis(now), o.auto.by())
+			sent_by, template_name, template_language, canned_id, created_at, automated_by) VALUES (?, 'out', ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+			convID, o.typ, o.text, millis(now), nullID(p.MemberID), o.template, o.language, nullID(o.cannedID), millis(now), o.auto.by())
 		if err != nil {
 			return fmt.Errorf("store outgoing message: %w", err)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
@@ -12,6 +14,7 @@ import (
 	"github.com/switchboard/switchboard/internal/analytics/analyticsgen"
 	"github.com/switchboard/switchboard/internal/app/apptest"
 	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/whatsapp"
 )
 
 const analystPassword = "numbers tell the story"
@@ -22,7 +25,9 @@ const analystPassword = "numbers tell the story"
 func TestAnalyticsPage(t *testing.T) {
 	in := apptest.Start(t)
 	in.ConnectSandbox()
-	if _, err := analyticsgen.Generate(context.Background(), in.App.DB, analyticsgen.Options{Conversations: 600, Days: 90, Now: in.Clock.Now(), Seed: 5}); err != nil {
+	gen, err := analyticsgen.Generate(context.Background(), in.App.DB, analyticsgen.Options{Conversations: 600, Days: 90, Now: in.Clock.Now(), Seed: 5,
+		Labels: []string{"VIP"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	in.CreateMember("nadia@example.com", "Nadia Analyst", authz.RoleAnalyst, analystPassword)
@@ -72,6 +77,20 @@ func TestAnalyticsPage(t *testing.T) {
 	}))
 	fitsPhoneWidth(t, ctx, in.URL+"/analytics?range=30d")
 	fitsPhoneWidth(t, ctx, in.URL+"/analytics?range=today")
+	// The label filter: chosen in the form, kept in the URL, and the page says what it narrows.
+	labelled := in.URL + "/analytics?range=90d&label=" + strconv.FormatInt(gen.Labels[0], 10)
+	fitsPhoneWidth(t, ctx, labelled)
+	note, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('[role="note"]') || {}).textContent || ""`))
+	if err != nil || !strings.Contains(note, "label filter applies to conversations") {
+		t.Fatalf("no note on what the label filter narrows: %q %v", note, err)
+	}
+	selected, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("field-label").selectedOptions[0].textContent`))
+	if err != nil || strings.TrimSpace(selected) != "VIP" {
+		t.Fatalf("label select shows %q: %v", selected, err)
+	}
+	run(t, ctx, "templates table at desktop", chromedp.EmulateViewport(1366, 900), chromedp.Navigate(labelled),
+		chromedp.WaitVisible(chromedp.CSS("#chart-templates")), chromedp.ScrollIntoView(chromedp.CSS("#chart-templates")))
+	screenshot(t, ctx, "desktop-label")
 }
 
 // An administrator (billing.view and billing.manage) opens Usage and cost: billable messages,
@@ -82,6 +101,18 @@ func TestUsagePage(t *testing.T) {
 	if _, err := analyticsgen.Generate(context.Background(), in.App.DB, analyticsgen.Options{Conversations: 300, Days: 60, Now: in.Clock.Now(), Seed: 6}); err != nil {
 		t.Fatal(err)
 	}
+	var meta string
+	in.App.DB.R.QueryRow(`SELECT phone_number_id FROM phone_numbers ORDER BY id LIMIT 1`).Scan(&meta)
+	for i := range 40 {
+		status := 200
+		if i%9 == 0 {
+			status = 400
+		}
+		in.App.CloudAPICalls.Record(context.Background(), whatsapp.Call{At: in.Clock.Now(), Method: "POST", Path: "/v21.0/" + meta + "/messages", Status: status})
+	}
+	if err := in.App.CloudAPICalls.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	ctx := browser(t)
 	in.CreateMember("olga@example.com", "Olga Owner", authz.RoleAdministrator, "owner of the whole shop")
 	signIn(t, ctx, in, "olga@example.com", "owner of the whole shop")
@@ -90,6 +121,10 @@ func TestUsagePage(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#rate-form-title")),
 	)
 	screenshot(t, ctx, "usage")
+	if text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("api-title").closest("section").textContent`)); err != nil ||
+		!strings.Contains(text, "POST /{phone-number-id}/messages") || !strings.Contains(text, "Error rate") {
+		t.Fatalf("Cloud API usage section: %q %v", text, err)
+	}
 	fitsPhoneWidth(t, ctx, in.URL+"/usage")
 }
 

@@ -1,7 +1,8 @@
 // Package analyticsgen fills a database with believable WhatsApp history for the analytics
 // tests and benchmarks: conversations on every phone number over a number of days, customers
 // writing at office-hour peaks, agents answering after minutes or hours, template sends with
-// different read rates, failures with Meta's real error codes, billable statuses and closings.
+// different read rates and quick-reply button presses, failures with Meta's real error codes,
+// billable statuses and closings, and labels on some conversations.
 // Everything is written with plain INSERTs in time order per conversation and counted in the
 // rollups as live traffic is (rollup.Delta.CatchUp at the end of each transaction).
 package analyticsgen
@@ -33,21 +34,31 @@ type Options struct {
 	Chunk int
 	// Pause between chunks, leaving the writer free for a while.
 	Pause time.Duration
+	// Labels to create (if missing) and put on about a third of the conversations; none: no
+	// labels.
+	Labels []string
 }
 
-// Template is a template the generator sends, with how often its messages are read.
+// Template is a template the generator sends, with how often its messages are read and how
+// often a customer who answers does so with one of its quick-reply buttons.
 type Template struct {
 	Name, Category string
 	ReadRate       float64
+	Language       string // "" means "en"
+	ButtonRate     float64
 }
 
-// Templates are created APPROVED in the templates table (one language each).
+// Templates are created APPROVED in the templates table; spring_sale in two languages.
 var Templates = []Template{
-	{"order_update", "UTILITY", 0.82},
-	{"spring_sale", "MARKETING", 0.38},
-	{"login_code", "AUTHENTICATION", 0.91},
-	{"appointment_reminder", "UTILITY", 0.74},
+	{"order_update", "UTILITY", 0.82, "en", 0.5},
+	{"spring_sale", "MARKETING", 0.38, "en", 0.7},
+	{"login_code", "AUTHENTICATION", 0.91, "en", 0},
+	{"appointment_reminder", "UTILITY", 0.74, "en", 0.6},
+	{"spring_sale", "MARKETING", 0.52, "es", 0.7},
 }
+
+// buttonTexts are quick-reply buttons a customer presses.
+var buttonTexts = []string{"Yes, please", "Track my order", "Stop promotions", "Confirm", "Reschedule"}
 
 // failures are Meta error codes seen on failed statuses, most common first.
 var failures = []int{131026, 131026, 131026, 131049, 131049, 131047, 131050, 130429, 131000}
@@ -75,6 +86,7 @@ var firstNames = []string{"Amira", "Ben", "Carla", "Dmitri", "Elif", "Farid", "G
 type Result struct {
 	Numbers  []int64
 	Agents   []int64 // member ids
+	Labels   []int64 // ids of Options.Labels
 	Messages int
 }
 
@@ -88,6 +100,9 @@ func Generate(ctx context.Context, d *db.DB, o Options) (Result, error) {
 		o.Days = 90
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
+	// Labels and button presses draw from their own stream, so the rest of the history is the
+	// same with and without them.
+	extra := rand.New(rand.NewPCG(o.Seed^0x5bd1e995, o.Seed))
 	var res Result
 	err := d.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -95,6 +110,9 @@ func Generate(ctx context.Context, d *db.DB, o Options) (Result, error) {
 			return err
 		}
 		if res.Agents, err = createAgents(ctx, tx, o.Agents, res.Numbers); err != nil {
+			return err
+		}
+		if res.Labels, err = createLabels(ctx, tx, o.Labels); err != nil {
 			return err
 		}
 		if len(o.Templates) == 0 {
@@ -116,7 +134,7 @@ func Generate(ctx context.Context, d *db.DB, o Options) (Result, error) {
 			}
 		}
 		err = d.Tx(ctx, func(tx *sql.Tx) error {
-			if err := history(ctx, tx, rng, o, res, from, min(from+chunk, o.Conversations), &res.Messages); err != nil {
+			if err := history(ctx, tx, rng, extra, o, res, from, min(from+chunk, o.Conversations), &res.Messages); err != nil {
 				return err
 			}
 			r := rollup.New()
@@ -187,23 +205,45 @@ func createAgents(ctx context.Context, tx *sql.Tx, n int, numbers []int64) ([]in
 	return ids, nil
 }
 
+func createLabels(ctx context.Context, tx *sql.Tx, names []string) ([]int64, error) {
+	var ids []int64
+	for _, name := range names {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO labels (name, color, created_at, updated_at) VALUES (?, 'blue', 0, 0) ON CONFLICT DO NOTHING`, name); err != nil {
+			return nil, fmt.Errorf("label: %w", err)
+		}
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM labels WHERE name = ? COLLATE NOCASE`, name).Scan(&id); err != nil {
+			return nil, fmt.Errorf("label: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
 func createTemplates(ctx context.Context, tx *sql.Tx) error {
 	var waba string
 	if err := tx.QueryRowContext(ctx, `SELECT waba_id FROM wabas ORDER BY id LIMIT 1`).Scan(&waba); err != nil {
 		return fmt.Errorf("waba: %w", err)
 	}
-	quality := []string{"GREEN", "YELLOW", "GREEN", "GREEN"}
+	quality := []string{"GREEN", "YELLOW", "GREEN", "GREEN", "GREEN"}
 	for i, t := range Templates {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO templates (waba_id, name, language, meta_template_id, meta_status, meta_category, quality_score, created_at, updated_at)
-			VALUES (?, ?, 'en', ?, 'APPROVED', ?, ?, 0, 0) ON CONFLICT DO NOTHING`, waba, t.Name, fmt.Sprintf("77%d", i), t.Category, quality[i]); err != nil {
+			VALUES (?, ?, ?, ?, 'APPROVED', ?, ?, 0, 0) ON CONFLICT DO NOTHING`, waba, t.Name, t.lang(), fmt.Sprintf("77%d", i), t.Category, quality[i]); err != nil {
 			return fmt.Errorf("template: %w", err)
 		}
 	}
 	return nil
 }
 
+func (t Template) lang() string {
+	if t.Language == "" {
+		return "en"
+	}
+	return t.Language
+}
+
 // history writes the conversations one after the other, each one's messages in time order.
-func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Result, from, to int, total *int) error {
+func history(ctx context.Context, tx *sql.Tx, rng, extra *rand.Rand, o Options, res Result, from, to int, total *int) error {
 	insContact, err := tx.PrepareContext(ctx, `INSERT INTO contacts (wa_id, profile_name, created_at, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (wa_id) DO UPDATE SET updated_at = excluded.updated_at RETURNING id`)
 	if err != nil {
@@ -222,8 +262,13 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 	if err != nil {
 		return err
 	}
-	insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (conversation_id, direction, wamid, type, text, status, status_at, error_code, error_title, sent_by, template_name, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (conversation_id, direction, wamid, type, text, status, status_at, error_code,
+		error_title, sent_by, template_name, template_language, reply_to, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	insLabel, err := tx.PrepareContext(ctx, `INSERT INTO conversation_labels (conversation_id, label_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return err
 	}
@@ -253,19 +298,38 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 			return fmt.Errorf("conversation: %w", err)
 		}
 		conv, _ := r.LastInsertId()
-		msg := func(dir string, by any, tpl string, when int64) error {
+		if len(res.Labels) > 0 && extra.IntN(3) == 0 {
+			for _, l := range res.Labels {
+				if extra.IntN(2) == 0 {
+					if _, err := insLabel.ExecContext(ctx, conv, l, at); err != nil {
+						return fmt.Errorf("label conversation: %w", err)
+					}
+				}
+			}
+		}
+		var (
+			lastWamid string   // of the newest message
+			tplOf     Template // of the newest message, when a template
+		)
+		// msg writes a message; a button press (tpl "", button set) answers the template
+		// message before it.
+		msg := func(dir string, by any, tpl Template, button string, when int64) error {
 			*total++
 			wamid := fmt.Sprintf("wamid.gen.%d.%d", o.Seed, *total)
 			status, statusAt, code, title := "received", any(nil), any(nil), ""
-			typ := "text"
-			if tpl != "" {
-				typ = "template"
+			typ, lang, replyTo := "text", "", ""
+			if tpl.Name != "" {
+				typ, lang = "template", tpl.lang()
 			}
+			if button != "" {
+				typ, replyTo = "button", lastWamid
+			}
+			name := tpl.Name
 			if dir == "out" {
-				status, statusAt = outcome(rng, o.Templates, tpl), when+2000
+				status, statusAt = outcome(rng, tpl), when+2000
 				if status == "failed" {
 					c := failures[rng.IntN(len(failures))]
-					if tpl == "" && c == 131049 {
+					if name == "" && c == 131049 {
 						c = 131026
 					}
 					code, title = c, "failed"
@@ -275,23 +339,21 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 			if dir == "out" {
 				text = agentLines[rng.IntN(len(agentLines))]
 			}
-			if tpl != "" {
-				text = "Template " + tpl
+			if name != "" {
+				text = "Template " + name
 			}
-			if _, err := insMsg.ExecContext(ctx, conv, dir, wamid, typ, text, status, statusAt, code, title, by, tpl, when); err != nil {
+			if button != "" {
+				text = button
+			}
+			if _, err := insMsg.ExecContext(ctx, conv, dir, wamid, typ, text, status, statusAt, code, title, by, name, lang, replyTo, when); err != nil {
 				return fmt.Errorf("message: %w", err)
 			}
-			if tpl != "" && (status == "delivered" || status == "read") {
-				cat := "utility"
-				for _, t := range o.Templates {
-					if t.Name == tpl {
-						cat = lower(t.Category)
-					}
-				}
-				if _, err := insStatus.ExecContext(ctx, wamid, "delivered", when+3000, cat, 1, when+3000); err != nil {
+			if name != "" && (status == "delivered" || status == "read") {
+				if _, err := insStatus.ExecContext(ctx, wamid, "delivered", when+3000, lower(tpl.Category), 1, when+3000); err != nil {
 					return fmt.Errorf("status: %w", err)
 				}
 			}
+			lastWamid, tplOf = wamid, tpl
 			return nil
 		}
 		// A fifth of conversations start with a template (a notification the customer answers
@@ -299,7 +361,7 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 		turns := 1 + rng.IntN(5)
 		if rng.IntN(5) == 0 {
 			tpl := o.Templates[rng.IntN(len(o.Templates))]
-			if err := msg("out", agent, tpl.Name, at); err != nil {
+			if err := msg("out", agent, tpl, "", at); err != nil {
 				return err
 			}
 			if rng.Float64() > tpl.ReadRate*0.6 {
@@ -309,14 +371,18 @@ func history(ctx context.Context, tx *sql.Tx, rng *rand.Rand, o Options, res Res
 		}
 		for range turns {
 			for range 1 + rng.IntN(3) {
-				if err := msg("in", nil, "", at); err != nil {
+				button := ""
+				if tplOf.Name != "" && extra.Float64() < tplOf.ButtonRate {
+					button = buttonTexts[extra.IntN(len(buttonTexts))]
+				}
+				if err := msg("in", nil, Template{}, button, at); err != nil {
 					return err
 				}
 				at += 10_000 + rng.Int64N(120_000)
 			}
 			at += responseDelay(rng)
 			for range 1 + rng.IntN(2) {
-				if err := msg("out", agent, "", at); err != nil {
+				if err := msg("out", agent, Template{}, "", at); err != nil {
 					return err
 				}
 				at += 5_000 + rng.Int64N(60_000)
@@ -383,12 +449,10 @@ func responseDelay(rng *rand.Rand) int64 {
 }
 
 // outcome is the final status of an outgoing message.
-func outcome(rng *rand.Rand, templates []Template, tpl string) string {
+func outcome(rng *rand.Rand, tpl Template) string {
 	readRate := 0.88
-	for _, t := range templates {
-		if t.Name == tpl {
-			readRate = t.ReadRate
-		}
+	if tpl.Name != "" {
+		readRate = tpl.ReadRate
 	}
 	x := rng.Float64()
 	switch {

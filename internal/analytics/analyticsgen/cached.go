@@ -17,7 +17,7 @@ import (
 )
 
 // version changes whenever the generated data changes, so that cached databases are rebuilt.
-const version = "2"
+const version = "3"
 
 // BenchNow is the present of the benchmark databases.
 var BenchNow = time.Date(2026, 11, 10, 15, 30, 0, 0, time.UTC)
@@ -62,7 +62,8 @@ func CachedDir(n int, logf func(format string, args ...any)) (string, error) {
 	}
 	var res Result
 	if err == nil {
-		res, err = Generate(ctx, d, Options{Conversations: n, Days: 90, Now: BenchNow, Seed: 1, Agents: 12})
+		res, err = Generate(ctx, d, Options{Conversations: n, Days: 90, Now: BenchNow, Seed: 1, Agents: 12,
+			Labels: []string{"VIP", "Billing", "Delivery"}})
 	}
 	if err == nil {
 		_, err = d.W.ExecContext(ctx, `ANALYZE`)

@@ -12,17 +12,18 @@ import (
 // are found in one ordered pass in Go, by the walker the Delta uses.
 func Rebuild(ctx context.Context, tx *sql.Tx) error {
 	for _, t := range []string{"analytics_messages", "analytics_number_hours", "analytics_failures", "analytics_conversations",
-		"analytics_durations", "analytics_billable"} {
+		"analytics_durations", "analytics_first_responses", "analytics_billable"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			return fmt.Errorf("clear %s: %w", t, err)
 		}
 	}
 	steps := []struct{ what, q string }{
-		{"messages", `INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name,
+		{"messages", `INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name, template_language,
 				inbound, outbound, pending, sent, delivered, read, failed)
 			SELECT 1, m.created_at / 3600000, c.phone_number_id,
 				CASE WHEN m.direction = 'out' THEN coalesce(m.sent_by, 0) ELSE 0 END,
 				CASE WHEN m.direction = 'out' THEN m.template_name ELSE '' END,
+				CASE WHEN m.direction = 'out' THEN m.template_language ELSE '' END,
 				sum(m.direction = 'in'), sum(m.direction = 'out'),
 				sum(m.direction = 'out' AND m.status IN ('pending', 'accepted')),
 				sum(m.direction = 'out' AND m.status = 'sent'),
@@ -30,7 +31,13 @@ func Rebuild(ctx context.Context, tx *sql.Tx) error {
 				sum(m.direction = 'out' AND m.status = 'read'),
 				sum(m.direction = 'out' AND m.status = 'failed')
 			FROM messages m JOIN conversations c ON c.id = m.conversation_id
-			GROUP BY 2, 3, 4, 5`},
+			GROUP BY 2, 3, 4, 5, 6`},
+		{"button clicks", `INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name, template_language, clicks)
+			SELECT 1, t.created_at / 3600000, c.phone_number_id, coalesce(t.sent_by, 0), t.template_name, t.template_language, count(*)
+			FROM messages b JOIN messages t ON t.wamid = b.reply_to JOIN conversations c ON c.id = t.conversation_id
+			WHERE ` + ClickSQL + `
+			GROUP BY 2, 3, 4, 5, 6
+			ON CONFLICT DO UPDATE SET clicks = excluded.clicks`},
 		{"failures", `INSERT INTO analytics_failures (grain, t, phone_number_id, member_id, template_name, error_code, n)
 			SELECT 1, m.created_at / 3600000, c.phone_number_id, coalesce(m.sent_by, 0), m.template_name,
 				coalesce(m.error_code, 0), count(*)
@@ -67,11 +74,11 @@ func Rebuild(ctx context.Context, tx *sql.Tx) error {
 		`INSERT INTO analytics_number_hours (t, phone_number_id, inbound, outbound, pending, sent, delivered, read, failed, replies)
 		SELECT t, phone_number_id, sum(inbound), sum(outbound), sum(pending), sum(sent), sum(delivered), sum(read), sum(failed), sum(replies)
 		FROM analytics_messages WHERE grain = 1 GROUP BY 1, 2`,
-		`INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name,
-			inbound, outbound, pending, sent, delivered, read, failed, replies)
-		SELECT 24, t / 24, phone_number_id, member_id, template_name, sum(inbound), sum(outbound),
-			sum(pending), sum(sent), sum(delivered), sum(read), sum(failed), sum(replies)
-		FROM analytics_messages WHERE grain = 1 GROUP BY 2, 3, 4, 5`,
+		`INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name, template_language,
+			inbound, outbound, pending, sent, delivered, read, failed, replies, clicks)
+		SELECT 24, t / 24, phone_number_id, member_id, template_name, template_language, sum(inbound), sum(outbound),
+			sum(pending), sum(sent), sum(delivered), sum(read), sum(failed), sum(replies), sum(clicks)
+		FROM analytics_messages WHERE grain = 1 GROUP BY 2, 3, 4, 5, 6`,
 		`INSERT INTO analytics_failures (grain, t, phone_number_id, member_id, template_name, error_code, n)
 		SELECT 24, t / 24, phone_number_id, member_id, template_name, error_code, sum(n)
 		FROM analytics_failures WHERE grain = 1 GROUP BY 2, 3, 4, 5, 6`,
@@ -86,11 +93,11 @@ func Rebuild(ctx context.Context, tx *sql.Tx) error {
 		FROM analytics_billable WHERE grain = 1 GROUP BY 2, 3, 4, 5`,
 	}
 	weekly := []string{
-		`INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name,
-			inbound, outbound, pending, sent, delivered, read, failed, replies)
-		SELECT 168, t / 7, phone_number_id, member_id, template_name, sum(inbound), sum(outbound),
-			sum(pending), sum(sent), sum(delivered), sum(read), sum(failed), sum(replies)
-		FROM analytics_messages WHERE grain = 24 GROUP BY 2, 3, 4, 5`,
+		`INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name, template_language,
+			inbound, outbound, pending, sent, delivered, read, failed, replies, clicks)
+		SELECT 168, t / 7, phone_number_id, member_id, template_name, template_language, sum(inbound), sum(outbound),
+			sum(pending), sum(sent), sum(delivered), sum(read), sum(failed), sum(replies), sum(clicks)
+		FROM analytics_messages WHERE grain = 24 GROUP BY 2, 3, 4, 5, 6`,
 		`INSERT INTO analytics_failures (grain, t, phone_number_id, member_id, template_name, error_code, n)
 		SELECT 168, t / 7, phone_number_id, member_id, template_name, error_code, sum(n)
 		FROM analytics_failures WHERE grain = 24 GROUP BY 2, 3, 4, 5, 6`,
@@ -109,15 +116,16 @@ func Rebuild(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("rebuild daily and weekly rows: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE analytics_rollup_state SET messages_counted_to = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = 1`); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE analytics_rollup_state SET messages_counted_to = (SELECT coalesce(max(id), 0) FROM messages),
+		rebuild_needed = 0 WHERE id = 1`); err != nil {
 		return fmt.Errorf("rollup mark: %w", err)
 	}
 	return nil
 }
 
 type replyKey struct {
-	t, number, member int64
-	template          string
+	t, number, member  int64
+	template, language string
 }
 
 type responseKey struct {
@@ -129,7 +137,7 @@ type responseKey struct {
 // (conversation_id, created_at, id) serves it without sorting).
 func rebuildSequences(ctx context.Context, tx *sql.Tx) error {
 	rows, err := tx.QueryContext(ctx, `SELECT m.conversation_id, c.phone_number_id, m.id, m.direction = 'out',
-			coalesce(m.sent_by, 0), m.sent_by IS NOT NULL, m.template_name, m.created_at
+			coalesce(m.sent_by, 0), m.sent_by IS NOT NULL, m.template_name, m.template_language, m.created_at
 		FROM messages m INDEXED BY messages_conversation_idx JOIN conversations c ON c.id = m.conversation_id
 		ORDER BY m.conversation_id, m.created_at, m.id`)
 	if err != nil {
@@ -138,12 +146,14 @@ func rebuildSequences(ctx context.Context, tx *sql.Tx) error {
 	defer rows.Close()
 	replies := map[replyKey]int64{}
 	responses := map[responseKey]int64{}
+	perConv := map[respKey]int64{}
 	w := walker{waiting: -1,
-		reply: func(hour, number, member int64, template string) {
-			replies[replyKey{hour, number, member, template}]++
+		reply: func(hour, number, member int64, template, language string) {
+			replies[replyKey{hour, number, member, template, language}]++
 		},
-		respond: func(hour, number, member int64, bucket int) {
+		respond: func(conv, hour, number, member int64, bucket int) {
 			responses[responseKey{hour, number, member, bucket}]++
+			perConv[respKey{conv, hour, number, member, bucket}]++
 		}}
 	conv := int64(-1)
 	for rows.Next() {
@@ -151,11 +161,12 @@ func rebuildSequences(ctx context.Context, tx *sql.Tx) error {
 			cid, number int64
 			r           seqRow
 		)
-		if err := rows.Scan(&cid, &number, &r.id, &r.out, &r.by, &r.byMember, &r.template, &r.at); err != nil {
+		if err := rows.Scan(&cid, &number, &r.id, &r.out, &r.by, &r.byMember, &r.template, &r.language, &r.at); err != nil {
 			return fmt.Errorf("scan message: %w", err)
 		}
 		if cid != conv {
 			conv = cid
+			w.conv = cid
 			w.number, w.waiting, w.hasPrev = number, -1, false
 		}
 		w.step(r)
@@ -164,14 +175,14 @@ func rebuildSequences(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("read messages in order: %w", err)
 	}
 	rows.Close()
-	insReply, err := tx.PrepareContext(ctx, `INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name, replies)
-		VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET replies = excluded.replies`)
+	insReply, err := tx.PrepareContext(ctx, `INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name,
+		template_language, replies) VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET replies = excluded.replies`)
 	if err != nil {
 		return err
 	}
 	defer insReply.Close()
 	for k, n := range replies {
-		if _, err := insReply.ExecContext(ctx, k.t, k.number, k.member, k.template, n); err != nil {
+		if _, err := insReply.ExecContext(ctx, k.t, k.number, k.member, k.template, k.language, n); err != nil {
 			return fmt.Errorf("store replies: %w", err)
 		}
 	}
@@ -184,6 +195,17 @@ func rebuildSequences(ctx context.Context, tx *sql.Tx) error {
 	for k, n := range responses {
 		if _, err := insResp.ExecContext(ctx, k.t, k.number, k.member, k.bucket, n); err != nil {
 			return fmt.Errorf("store first responses: %w", err)
+		}
+	}
+	insConv, err := tx.PrepareContext(ctx, `INSERT INTO analytics_first_responses (conversation_id, t, phone_number_id, member_id, bucket, n)
+		VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insConv.Close()
+	for k, n := range perConv {
+		if _, err := insConv.ExecContext(ctx, k.conv, k.hour, k.number, k.member, k.bucket, n); err != nil {
+			return fmt.Errorf("store first responses by conversation: %w", err)
 		}
 	}
 	return nil

@@ -59,9 +59,10 @@ func BucketSQL(expr string) string {
 
 const hourMs = 3_600_000
 
-// Counts are the message columns of analytics_messages.
+// Counts are the message columns of analytics_messages. Clicks are template button presses
+// (analytics_messages only; analytics_number_hours has no such column).
 type Counts struct {
-	Inbound, Outbound, Pending, Sent, Delivered, Read, Failed, Replies int64
+	Inbound, Outbound, Pending, Sent, Delivered, Read, Failed, Replies, Clicks int64
 }
 
 func (c *Counts) add(o Counts) {
@@ -73,6 +74,7 @@ func (c *Counts) add(o Counts) {
 	c.Read += o.Read
 	c.Failed += o.Failed
 	c.Replies += o.Replies
+	c.Clicks += o.Clicks
 }
 
 func (c Counts) zero() bool { return c == Counts{} }
@@ -96,7 +98,7 @@ func (c *Counts) status(s string) *int64 {
 
 type msgKey struct {
 	hour, number, member int64
-	template             string
+	template, language   string
 }
 
 type failKey struct {
@@ -111,6 +113,12 @@ type durKey struct {
 	bucket               int
 }
 
+// respKey is a first response of one conversation (analytics_first_responses).
+type respKey struct {
+	conv, hour, number, member int64
+	bucket                     int
+}
+
 type billKey struct {
 	hour, number     int64
 	category, prefix string
@@ -122,17 +130,19 @@ type Delta struct {
 	msgs  map[msgKey]*Counts
 	fails map[failKey]int64
 	durs  map[durKey]int64
+	resps map[respKey]int64
 	bills map[billKey]int64
 }
 
 // New returns an empty delta.
 func New() *Delta {
-	return &Delta{msgs: map[msgKey]*Counts{}, fails: map[failKey]int64{}, durs: map[durKey]int64{}, bills: map[billKey]int64{}}
+	return &Delta{msgs: map[msgKey]*Counts{}, fails: map[failKey]int64{}, durs: map[durKey]int64{}, resps: map[respKey]int64{},
+		bills: map[billKey]int64{}}
 }
 
 // Empty reports whether the delta changes nothing.
 func (d *Delta) Empty() bool {
-	return len(d.msgs) == 0 && len(d.fails) == 0 && len(d.durs) == 0 && len(d.bills) == 0
+	return len(d.msgs) == 0 && len(d.fails) == 0 && len(d.durs) == 0 && len(d.resps) == 0 && len(d.bills) == 0
 }
 
 // Merge adds o's changes to d.
@@ -145,6 +155,9 @@ func (d *Delta) Merge(o *Delta) {
 	}
 	for k, n := range o.durs {
 		d.durs[k] += n
+	}
+	for k, n := range o.resps {
+		d.resps[k] += n
 	}
 	for k, n := range o.bills {
 		d.bills[k] += n
@@ -165,6 +178,7 @@ type Message struct {
 	Out       bool
 	Member    int64 // sent_by, 0 for none
 	Template  string
+	Language  string // the template's language, "" for none or unknown
 	Status    string
 	ErrorCode int64 // 0 for none
 	At        int64 // created_at, unix ms
@@ -175,16 +189,16 @@ type Message struct {
 // failure, as the 0014 triggers did on insert.
 func (d *Delta) add(m Message, sign int64) {
 	if !m.Out {
-		d.counts(msgKey{m.At / hourMs, m.Number, 0, ""}).Inbound += sign
+		d.counts(msgKey{m.At / hourMs, m.Number, 0, "", ""}).Inbound += sign
 		return
 	}
-	c := d.counts(msgKey{m.At / hourMs, m.Number, m.Member, m.Template})
+	c := d.counts(msgKey{m.At / hourMs, m.Number, m.Member, m.Template, m.Language})
 	c.Outbound += sign
 	d.status(m, sign)
 }
 
 func (d *Delta) status(m Message, sign int64) {
-	c := d.counts(msgKey{m.At / hourMs, m.Number, m.Member, m.Template})
+	c := d.counts(msgKey{m.At / hourMs, m.Number, m.Member, m.Template, m.Language})
 	if p := c.status(m.Status); p != nil {
 		*p += sign
 	}
@@ -238,7 +252,7 @@ func (d *Delta) flushMessages(ctx context.Context, q db.Querier) error {
 			continue
 		}
 		for _, g := range Grains {
-			kk := gk{g, msgKey{k.hour / g, k.number, k.member, k.template}}
+			kk := gk{g, msgKey{k.hour / g, k.number, k.member, k.template, k.language}}
 			if byGrain[kk] == nil {
 				byGrain[kk] = &Counts{}
 			}
@@ -248,7 +262,9 @@ func (d *Delta) flushMessages(ctx context.Context, q db.Querier) error {
 		if hours[hk] == nil {
 			hours[hk] = &Counts{}
 		}
-		hours[hk].add(*c)
+		noClicks := *c
+		noClicks.Clicks = 0
+		hours[hk].add(noClicks)
 	}
 	const set = ` ON CONFLICT DO UPDATE SET inbound = inbound + excluded.inbound, outbound = outbound + excluded.outbound,
 		pending = pending + excluded.pending, sent = sent + excluded.sent, delivered = delivered + excluded.delivered,
@@ -257,10 +273,11 @@ func (d *Delta) flushMessages(ctx context.Context, q db.Querier) error {
 		if c.zero() {
 			continue
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name,
-			inbound, outbound, pending, sent, delivered, read, failed, replies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+set,
-			k.grain, k.hour, k.number, k.member, k.template,
-			c.Inbound, c.Outbound, c.Pending, c.Sent, c.Delivered, c.Read, c.Failed, c.Replies); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name, template_language,
+			inbound, outbound, pending, sent, delivered, read, failed, replies, clicks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+
+			set+`, clicks = clicks + excluded.clicks`,
+			k.grain, k.hour, k.number, k.member, k.template, k.language,
+			c.Inbound, c.Outbound, c.Pending, c.Sent, c.Delivered, c.Read, c.Failed, c.Replies, c.Clicks); err != nil {
 			return fmt.Errorf("rollup messages: %w", err)
 		}
 	}
@@ -316,6 +333,16 @@ func (d *Delta) flushSmall(ctx context.Context, q db.Querier) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`,
 			k.grain, k.hour, k.number, k.member, k.kind, k.bucket, n); err != nil {
 			return fmt.Errorf("rollup durations: %w", err)
+		}
+	}
+	for k, n := range d.resps {
+		if n == 0 {
+			continue
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO analytics_first_responses (conversation_id, t, phone_number_id, member_id, bucket, n)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+			k.conv, k.hour, k.number, k.member, k.bucket, n); err != nil {
+			return fmt.Errorf("rollup first responses: %w", err)
 		}
 	}
 	type gbill struct {

@@ -10,11 +10,11 @@ import (
 
 // seqRow is a message as the order-dependent figures see it.
 type seqRow struct {
-	id            int64
-	out, byMember bool
-	by            int64
-	template      string
-	at            int64
+	id                 int64
+	out, byMember      bool
+	by                 int64
+	template, language string
+	at                 int64
 }
 
 // unknownStart marks a customer turn that began before the messages a walker was shown.
@@ -26,18 +26,19 @@ const unknownStart = -2
 // template is answered by the customer's next message within a day (a reply, counted at the
 // template's hour for its sender).
 type walker struct {
+	conv    int64
 	number  int64
 	waiting int64 // start of the customer's open turn, -1 for none, unknownStart
 	hasPrev bool
 	prev    seqRow
-	reply   func(hour, number, member int64, template string)
-	respond func(hour, number, member int64, bucket int)
+	reply   func(hour, number, member int64, template, language string)
+	respond func(conv, hour, number, member int64, bucket int)
 }
 
 func (w *walker) step(r seqRow) {
 	if r.out {
 		if r.byMember && w.waiting >= 0 {
-			w.respond(r.at/hourMs, w.number, r.by, BucketOf((r.at-w.waiting)/1000))
+			w.respond(w.conv, r.at/hourMs, w.number, r.by, BucketOf((r.at-w.waiting)/1000))
 		}
 		w.waiting = -1
 	} else {
@@ -45,7 +46,7 @@ func (w *walker) step(r seqRow) {
 			w.waiting = r.at
 		}
 		if w.hasPrev && w.prev.out && w.prev.template != "" && r.at-w.prev.at < 86_400_000 {
-			w.reply(w.prev.at/hourMs, w.number, w.prev.by, w.prev.template)
+			w.reply(w.prev.at/hourMs, w.number, w.prev.by, w.prev.template, w.prev.language)
 		}
 	}
 	w.hasPrev, w.prev = true, r
@@ -58,7 +59,8 @@ func (w *walker) step(r seqRow) {
 // is needed) and walks that stretch twice, with and without the new messages; the difference
 // is the change. An append, the usual case, reads the new messages and one more.
 func (d *Delta) sequence(ctx context.Context, q db.Querier, conv, number int64, isNew map[int64]bool, newOut bool) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, direction = 'out', sent_by IS NOT NULL, coalesce(sent_by, 0), template_name, created_at
+	rows, err := q.QueryContext(ctx, `SELECT id, direction = 'out', sent_by IS NOT NULL, coalesce(sent_by, 0), template_name,
+			template_language, created_at
 		FROM messages INDEXED BY messages_conversation_idx WHERE conversation_id = ? ORDER BY created_at DESC, id DESC`, conv)
 	if err != nil {
 		return fmt.Errorf("rollup: read conversation: %w", err)
@@ -73,7 +75,7 @@ func (d *Delta) sequence(ctx context.Context, q db.Querier, conv, number int64, 
 	start := fromBeginning
 	for rows.Next() {
 		var r seqRow
-		if err := rows.Scan(&r.id, &r.out, &r.byMember, &r.by, &r.template, &r.at); err != nil {
+		if err := rows.Scan(&r.id, &r.out, &r.byMember, &r.by, &r.template, &r.language, &r.at); err != nil {
 			rows.Close()
 			return fmt.Errorf("rollup: read conversation: %w", err)
 		}
@@ -105,12 +107,13 @@ func (d *Delta) sequence(ctx context.Context, q db.Querier, conv, number int64, 
 		back[i], back[j] = back[j], back[i]
 	}
 	walk := func(sign int64, withNew bool) {
-		w := walker{number: number, waiting: -1,
-			reply: func(hour, number, member int64, template string) {
-				d.counts(msgKey{hour, number, member, template}).Replies += sign
+		w := walker{conv: conv, number: number, waiting: -1,
+			reply: func(hour, number, member int64, template, language string) {
+				d.counts(msgKey{hour, number, member, template, language}).Replies += sign
 			},
-			respond: func(hour, number, member int64, bucket int) {
+			respond: func(conv, hour, number, member int64, bucket int) {
 				d.durs[durKey{hour, number, member, "first_response", bucket}] += sign
+				d.resps[respKey{conv, hour, number, member, bucket}] += sign
 			}}
 		rs := back
 		if start != fromBeginning && len(rs) > 0 {
@@ -150,7 +153,8 @@ func (d *Delta) CatchUp(ctx context.Context, q db.Querier) error {
 		return err
 	}
 	rows, err := q.QueryContext(ctx, `SELECT m.id, m.conversation_id, c.phone_number_id, m.direction = 'out',
-			coalesce(m.sent_by, 0), m.template_name, m.status, coalesce(m.error_code, 0), m.created_at, m.wamid IS NOT NULL
+			coalesce(m.sent_by, 0), m.template_name, m.template_language, m.status, coalesce(m.error_code, 0), m.created_at,
+			m.wamid IS NOT NULL, CASE WHEN m.direction = 'in' AND m.type IN ('button', 'interactive') THEN m.reply_to ELSE '' END
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id > ? ORDER BY m.id`, mark)
 	if err != nil {
 		return fmt.Errorf("rollup: new messages: %w", err)
@@ -163,17 +167,23 @@ func (d *Delta) CatchUp(ctx context.Context, q db.Querier) error {
 	convs := map[int64]*conv{}
 	var order []int64
 	top, withWamid := mark, false
+	var pressed []string // context wamids of new button replies
 	for rows.Next() {
 		var (
 			id, cid int64
 			m       Message
 			wamid   bool
+			button  string
 		)
-		if err := rows.Scan(&id, &cid, &m.Number, &m.Out, &m.Member, &m.Template, &m.Status, &m.ErrorCode, &m.At, &wamid); err != nil {
+		if err := rows.Scan(&id, &cid, &m.Number, &m.Out, &m.Member, &m.Template, &m.Language, &m.Status, &m.ErrorCode, &m.At,
+			&wamid, &button); err != nil {
 			rows.Close()
 			return fmt.Errorf("rollup: new messages: %w", err)
 		}
 		d.add(m, 1)
+		if button != "" {
+			pressed = append(pressed, button)
+		}
 		c := convs[cid]
 		if c == nil {
 			c = &conv{number: m.Number, ids: map[int64]bool{}}
@@ -205,9 +215,38 @@ func (d *Delta) CatchUp(ctx context.Context, q db.Querier) error {
 			return err
 		}
 	}
+	for _, wamid := range pressed {
+		if err := d.click(ctx, q, wamid); err != nil {
+			return err
+		}
+	}
 	if _, err := q.ExecContext(ctx, `UPDATE analytics_rollup_state SET messages_counted_to = ? WHERE id = 1`, top); err != nil {
 		return fmt.Errorf("rollup mark: %w", err)
 	}
+	return nil
+}
+
+// ClickSQL is the condition on an inbound message b and the message t it answers (by its
+// context wamid) that makes b a template button click: a quick-reply button arrives as type
+// "button", and an interactive button reply is counted too when its context is a template.
+const ClickSQL = `b.direction = 'in' AND b.type IN ('button', 'interactive') AND b.reply_to <> ''
+	AND t.wamid = b.reply_to AND t.direction = 'out' AND t.template_name <> ''`
+
+// click counts a button press answering the message whose wamid is given, if that is a
+// template message: at the template's hour, for its sender, template and language. A press
+// whose template message is not known (yet) is not counted; Rebuild counts it once it is.
+func (d *Delta) click(ctx context.Context, q db.Querier, wamid string) error {
+	var m Message
+	err := q.QueryRowContext(ctx, `SELECT t.created_at, c.phone_number_id, coalesce(t.sent_by, 0), t.template_name, t.template_language
+		FROM messages t JOIN conversations c ON c.id = t.conversation_id
+		WHERE t.wamid = ? AND t.direction = 'out' AND t.template_name <> ''`, wamid).Scan(&m.At, &m.Number, &m.Member, &m.Template, &m.Language)
+	if err == sql.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("rollup: template of a button reply: %w", err)
+	}
+	d.counts(msgKey{m.At / hourMs, m.Number, m.Member, m.Template, m.Language}).Clicks++
 	return nil
 }
 
@@ -243,10 +282,10 @@ func (d *Delta) billableOf(ctx context.Context, q db.Querier, cond string, arg i
 // (at or below the mark).
 func MessageFacts(ctx context.Context, q db.Querier, id, mark int64) (Message, bool, error) {
 	var m Message
-	err := q.QueryRowContext(ctx, `SELECT m.direction = 'out', coalesce(m.sent_by, 0), m.template_name, m.status,
+	err := q.QueryRowContext(ctx, `SELECT m.direction = 'out', coalesce(m.sent_by, 0), m.template_name, m.template_language, m.status,
 			coalesce(m.error_code, 0), m.created_at, c.phone_number_id
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?`, id).Scan(
-		&m.Out, &m.Member, &m.Template, &m.Status, &m.ErrorCode, &m.At, &m.Number)
+		&m.Out, &m.Member, &m.Template, &m.Language, &m.Status, &m.ErrorCode, &m.At, &m.Number)
 	if err == sql.ErrNoRows {
 		return m, false, nil
 	}
