@@ -175,6 +175,13 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
+		if reason != "" && c.Path() == livePath {
+			// The live stream is refused but does not end the session: ending it here would
+			// send the stream (which the browser follows) to the sign-in page, which would
+			// then show no reason, and the page's own next request would find a fresh,
+			// signed-out session instead of saying "Your session expired".
+			return echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
+		}
 		if reason != "" {
 			s.Logger.InfoContext(ctx, "session ended", "member_id", id, "reason", reason)
 			c.Set(sessionEndedKey, reason)

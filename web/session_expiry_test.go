@@ -127,3 +127,25 @@ func TestTheReturnPageCannotLeaveTheSite(t *testing.T) {
 		t.Errorf("2FA step with a foreign next: %s", r.Location())
 	}
 }
+
+// The live stream that reconnects after the time-out is refused without ending the session:
+// ended there, the stream (which the browser follows) would take the sign-in page's notice,
+// and the page's next request would find a signed-out visitor and say nothing about why.
+func TestAnExpiredSessionOnTheLiveStreamLeavesTheNoticeToThePage(t *testing.T) {
+	in := apptest.Start(t)
+	_, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
+	in.Clock.Advance(31 * time.Minute) // past the idle time-out
+
+	req, err := http.NewRequest(http.MethodGet, admin.URL("/inbox/live"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if r := admin.Do(req); r.Status != http.StatusUnauthorized || r.Location() != "" {
+		t.Fatalf("the stream after the time-out: %d to %q, want a plain 401", r.Status, r.Location())
+	}
+	r := htmxGet(t, admin, "/inbox?box=all", admin.URL("/inbox?box=all"))
+	if r.Status != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("HX-Redirect"), "/login?expired=1") {
+		t.Fatalf("the page's next refresh: %d to %q, want the sign-in page saying the session expired", r.Status, r.Header.Get("HX-Redirect"))
+	}
+}
