@@ -52,7 +52,7 @@ func (s *Server) parseAnalyticsQuery(c echo.Context) (analyticsQuery, error) {
 	case q.TZ == viewerTZ:
 		q.Loc = viewerLoc
 	case q.TZ != "UTC":
-		loc, ok := commonLocations()[q.TZ]
+		loc, ok := zoneFor(q.TZ)
 		if !ok {
 			return q, errors.New("Choose a time zone from the list.")
 		}

@@ -11,6 +11,7 @@ import (
 	_ "time/tzdata" // the viewer's zone must load on hosts without /usr/share/zoneinfo
 
 	"github.com/switchboard/switchboard/internal/audit"
+	"github.com/switchboard/switchboard/internal/members"
 )
 
 // activityQuery is the activity filter as the URL carries it, so that a view can be bookmarked
@@ -62,8 +63,8 @@ func parseActivityQueryIn(v url.Values, defaultTZ string) activityQuery {
 	q.Before, q.After = max(q.Before, 0), max(q.After, 0)
 
 	if q.TZ != "" && q.TZ != "UTC" {
-		loc, err := time.LoadLocation(q.TZ)
-		if err != nil || !zoneName.MatchString(q.TZ) || q.TZ == "Local" {
+		loc, ok := zoneFor(q.TZ)
+		if !ok || !zoneName.MatchString(q.TZ) {
 			q.Errors["tz"] = "Choose a time zone from the list."
 			q.TZ = ""
 		} else {
@@ -225,14 +226,37 @@ var commonLocations = sync.OnceValue(func() map[string]*time.Location {
 	return m
 })
 
+// loadedZones keeps every other zone a page was asked for, loaded once (only zones that
+// exist are kept, so it holds at most the zone database's few hundred names).
+var loadedZones sync.Map // name → *time.Location
+
+// zoneFor is the zone a page shows times in, by IANA name ("" is UTC), with the same rules as
+// a member's saved zone (members.LoadTimeZone: "Local" and unknown names are refused), loaded
+// once per name. Every page that reads a zone (the viewer's own, ?tz= on Analytics and the
+// activity log, labels of the zone select) goes through it.
+func zoneFor(name string) (*time.Location, bool) {
+	if name == "" || name == "UTC" {
+		return time.UTC, true
+	}
+	if loc, ok := commonLocations()[name]; ok {
+		return loc, true
+	}
+	if loc, ok := loadedZones.Load(name); ok {
+		return loc.(*time.Location), true
+	}
+	loc, err := members.LoadTimeZone(name)
+	if err != nil {
+		return nil, false
+	}
+	loadedZones.Store(name, loc)
+	return loc, true
+}
+
 // zoneLabel names a zone with its offset now: "Europe/Berlin (UTC+01:00)".
 func zoneLabel(name string, now time.Time) string {
-	loc, ok := commonLocations()[name]
+	loc, ok := zoneFor(name)
 	if !ok {
-		var err error
-		if loc, err = time.LoadLocation(name); err != nil {
-			return name
-		}
+		return name
 	}
 	_, off := now.In(loc).Zone()
 	sign := '+'

@@ -15,14 +15,11 @@ import (
 // chosen one (or nobody is signed in). Pages show times in it and read times typed in it.
 func viewerZone(c echo.Context) (string, *time.Location) {
 	p := principalOf(c)
-	if p == nil || p.TimeZone == "" || p.TimeZone == "UTC" {
+	if p == nil {
 		return "UTC", time.UTC
 	}
-	if loc, ok := commonLocations()[p.TimeZone]; ok {
-		return p.TimeZone, loc
-	}
-	loc, err := members.LoadTimeZone(p.TimeZone)
-	if err != nil {
+	loc, ok := zoneFor(p.TimeZone)
+	if !ok || loc == time.UTC {
 		return "UTC", time.UTC
 	}
 	return p.TimeZone, loc
