@@ -185,9 +185,12 @@ func (s *Service) planMessages(ctx context.Context) (int, error) {
 // of a hundred messages held webhook ingest up.
 type planSettings struct {
 	numbers map[int64]NumberSettings
-	menus   map[int64]Menu
-	rules   []Rule
-	loaded  bool
+	// businessHours are the numbers' hours with their zone loaded: loading a zone parses the
+	// zone database, once per number rather than once per message.
+	businessHours map[int64]BusinessHours
+	menus         map[int64]Menu
+	rules         []Rule
+	loaded        bool
 }
 
 func (p *planSettings) number(ctx context.Context, q db.Querier, pn int64) (NumberSettings, error) {
@@ -203,6 +206,18 @@ func (p *planSettings) number(ctx context.Context, q db.Querier, pn int64) (Numb
 	}
 	p.numbers[pn] = ns
 	return ns, nil
+}
+
+func (p *planSettings) hours(pn int64, ns NumberSettings) BusinessHours {
+	if h, ok := p.businessHours[pn]; ok {
+		return h
+	}
+	if p.businessHours == nil {
+		p.businessHours = map[int64]BusinessHours{}
+	}
+	h := ns.Hours()
+	p.businessHours[pn] = h
+	return h
 }
 
 func (p *planSettings) menu(ctx context.Context, q db.Querier, pn int64) (Menu, error) {
@@ -340,7 +355,7 @@ func (s *Service) plan(ctx context.Context, tx *sql.Tx, m inboundRow, settings *
 	if err != nil {
 		return false, err
 	}
-	hours := ns.Hours()
+	hours := settings.hours(conv.PhoneNumberID, ns)
 	answered := false
 	if m.Type == whatsapp.TypeText {
 		r, ok, err := settings.firstRule(ctx, tx, conv.PhoneNumberID, m.Text, now, hours.zone())
