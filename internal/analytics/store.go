@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/analytics/rollup"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 )
@@ -276,14 +275,11 @@ func (s *Store) failures(ctx context.Context, r *Report, ns numbers) error {
 // conversations: opened per number (not split by member: a conversation is opened by the
 // customer), closed per number and per member.
 func (s *Store) conversations(ctx context.Context, r *Report, ns numbers) error {
-	if r.Filter.LabelID != 0 {
-		return s.labelled(ctx, r, ns)
-	}
-	var w where
+	table, w := conversationRollup(r, "analytics_conversations", "analytics_label_conversations")
 	w.spans(r.Period.spans())
 	w.numbers(ns)
 	rows, err := s.db.R.QueryContext(ctx, `SELECT phone_number_id, member_id, sum(opened), sum(closed)
-		FROM analytics_conversations WHERE `+w.String()+` GROUP BY phone_number_id, member_id`, w.args...)
+		FROM `+table+` WHERE `+w.String()+` GROUP BY phone_number_id, member_id`, w.args...)
 	if err != nil {
 		return fmt.Errorf("conversations: %w", err)
 	}
@@ -308,18 +304,26 @@ func (s *Store) conversations(ctx context.Context, r *Report, ns numbers) error 
 	return rows.Err()
 }
 
-func (s *Store) durations(ctx context.Context, r *Report, ns numbers) error {
-	if r.Filter.LabelID != 0 {
-		return nil // with the conversations, by labelled
+// conversationRollup is the table the conversation figures come from: the label's rollup
+// (migrations/0026) under a label filter, which then narrows the where clause it returns.
+func conversationRollup(r *Report, all, byLabel string) (string, *where) {
+	w := &where{}
+	if r.Filter.LabelID == 0 {
+		return all, w
 	}
-	var w where
+	w.add("label_id = ?", r.Filter.LabelID)
+	return byLabel, w
+}
+
+func (s *Store) durations(ctx context.Context, r *Report, ns numbers) error {
+	table, w := conversationRollup(r, "analytics_durations", "analytics_label_durations")
 	w.spans(r.Period.spans())
 	w.numbers(ns)
 	if r.Filter.MemberID != 0 {
 		w.add("member_id = ?", r.Filter.MemberID)
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT kind, phone_number_id, member_id, bucket, sum(n)
-		FROM analytics_durations WHERE `+w.String()+` GROUP BY kind, phone_number_id, member_id, bucket`, w.args...)
+		FROM `+table+` WHERE `+w.String()+` GROUP BY kind, phone_number_id, member_id, bucket`, w.args...)
 	if err != nil {
 		return fmt.Errorf("durations: %w", err)
 	}
@@ -354,101 +358,6 @@ func (s *Store) durations(ctx context.Context, r *Report, ns numbers) error {
 	}
 	return rows.Err()
 }
-
-// labelled fills the conversation figures for the conversations that carry the label now:
-// opened, closed and resolution from the conversations themselves (found by the label's index,
-// then by primary key), first responses from analytics_first_responses. Neither reads messages.
-func (s *Store) labelled(ctx context.Context, r *Report, ns numbers) error {
-	start, end := r.Period.Start.UnixMilli(), r.Period.End.UnixMilli()
-	var w where
-	w.add("cl.label_id = ?", r.Filter.LabelID)
-	w.numbers(ns)
-	cond, args := strings.ReplaceAll(w.String(), "phone_number_id", "c.phone_number_id"), w.args
-	rows, err := s.db.R.QueryContext(ctx, `SELECT c.phone_number_id, count(*) FROM conversation_labels cl
-		JOIN conversations c ON c.id = cl.conversation_id WHERE `+cond+` AND c.created_at >= ? AND c.created_at < ?
-		GROUP BY 1`, append(slices.Clone(args), start, end)...)
-	if err != nil {
-		return fmt.Errorf("labelled conversations opened: %w", err)
-	}
-	for rows.Next() {
-		var number, n int64
-		if err := rows.Scan(&number, &n); err != nil {
-			rows.Close()
-			return fmt.Errorf("labelled conversations opened: %w", err)
-		}
-		r.number(number).Opened += n
-		r.Opened += n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("labelled conversations opened: %w", err)
-	}
-	closedArgs := append(slices.Clone(args), start, end)
-	member := ""
-	if r.Filter.MemberID != 0 {
-		member = " AND coalesce(c.assignee_id, 0) = ?"
-		closedArgs = append(closedArgs, r.Filter.MemberID)
-	}
-	rows, err = s.db.R.QueryContext(ctx, `SELECT c.phone_number_id, coalesce(c.assignee_id, 0),
-			`+rollup.BucketSQL("(c.closed_at - c.created_at) / 1000")+`, count(*)
-		FROM conversation_labels cl JOIN conversations c ON c.id = cl.conversation_id
-		WHERE `+cond+` AND c.status = 'closed' AND c.closed_at >= ? AND c.closed_at < ?`+member+`
-		GROUP BY 1, 2, 3`, closedArgs...)
-	if err != nil {
-		return fmt.Errorf("labelled conversations closed: %w", err)
-	}
-	for rows.Next() {
-		var number, assignee, bucket, n int64
-		if err := rows.Scan(&number, &assignee, &bucket, &n); err != nil {
-			rows.Close()
-			return fmt.Errorf("labelled conversations closed: %w", err)
-		}
-		nr := r.number(number)
-		nr.Closed += n
-		r.Closed += n
-		nr.Resolution.add(int(bucket), n)
-		r.Resolution.add(int(bucket), n)
-		if assignee != 0 {
-			a := r.agent(assignee)
-			a.Closed += n
-			a.Resolution.add(int(bucket), n)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("labelled conversations closed: %w", err)
-	}
-	respArgs := append(slices.Clone(args), start/hourMs, end/hourMs)
-	if r.Filter.MemberID != 0 {
-		respArgs = append(respArgs, r.Filter.MemberID)
-	}
-	rows, err = s.db.R.QueryContext(ctx, `SELECT f.phone_number_id, f.member_id, f.bucket, sum(f.n)
-		FROM conversation_labels cl JOIN analytics_first_responses f ON f.conversation_id = cl.conversation_id
-		WHERE `+strings.ReplaceAll(w.String(), "phone_number_id", "f.phone_number_id")+` AND f.t >= ? AND f.t < ?`+
-		strings.ReplaceAll(member, "coalesce(c.assignee_id, 0)", "f.member_id")+`
-		GROUP BY 1, 2, 3`, respArgs...)
-	if err != nil {
-		return fmt.Errorf("labelled first responses: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var number, member, bucket, n int64
-		if err := rows.Scan(&number, &member, &bucket, &n); err != nil {
-			return fmt.Errorf("labelled first responses: %w", err)
-		}
-		if n <= 0 {
-			continue
-		}
-		r.FirstResponse.add(int(bucket), n)
-		r.number(number).FirstResponse.add(int(bucket), n)
-		if member != 0 {
-			r.agent(member).FirstResponse.add(int(bucket), n)
-		}
-	}
-	return rows.Err()
-}
-
-const hourMs = 3_600_000
 
 func (r *Report) number(id int64) *NumberRow {
 	for i := range r.Numbers {

@@ -32,6 +32,8 @@ func rollupDump(t *testing.T, d *db.DB) map[string][]string {
 		{"analytics_durations", "grain, t, kind, phone_number_id, member_id, bucket, n", "n <> 0"},
 		{"analytics_first_responses", "conversation_id, t, phone_number_id, member_id, bucket, n", "n <> 0"},
 		{"analytics_billable", "grain, t, phone_number_id, category, prefix, n", "n <> 0"},
+		{"analytics_label_conversations", "label_id, grain, t, phone_number_id, member_id, opened, closed", "opened <> 0 OR closed <> 0"},
+		{"analytics_label_durations", "label_id, grain, t, kind, phone_number_id, member_id, bucket, n", "n <> 0"},
 	} {
 		rows, err := d.R.Query(`SELECT ` + q.cols + ` FROM ` + q.table + ` WHERE ` + q.nonzero + ` ORDER BY ` + q.cols)
 		if err != nil {
@@ -68,7 +70,8 @@ func pricedStatus(number, wamid, st string, at time.Time, category string, errCo
 
 // The rollups kept as traffic arrives (ingest in batches, sends, statuses in and out of
 // order, failures, closing, reopening, reassigning a closed conversation, a body rolled back
-// behind its savepoint) must equal, row for row, what a rebuild from scratch computes.
+// behind its savepoint, labels put on and taken off before and after all of these) must equal,
+// row for row, what a rebuild from scratch computes.
 func TestIncrementalRollupsMatchRebuild(t *testing.T) {
 	f := newFixture(t)
 	alice := f.member("Alice", authz.RoleAgent)
@@ -137,6 +140,24 @@ func TestIncrementalRollupsMatchRebuild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+
+	// Labels: VIP on two conversations before anything is answered or closed.
+	vip, err := f.svc.CreateLabel(f.ctx, f.admin, LabelInput{Name: "VIP", Color: "red"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	billing, err := f.svc.CreateLabel(f.ctx, f.admin, LabelInput{Name: "Billing", Color: "blue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := func(c string, l Label, on bool) {
+		t.Helper()
+		if err := f.svc.LabelConversation(f.ctx, f.admin, conv[c], l.ID, on); err != nil {
+			t.Fatal(err)
+		}
+	}
+	label(customers[0], vip, true)
+	label(customers[1], vip, true)
 
 	// Agents answer after a while; a template goes out; one send fails at Meta.
 	f.clock.Advance(7 * time.Minute)
@@ -207,6 +228,12 @@ func TestIncrementalRollupsMatchRebuild(t *testing.T) {
 		in(numbers[0], customers[0], "late one", out[0].CreatedAt.Add(-30*time.Second)),
 		in(numbers[1], customers[1], "and another", f.clock.Now()), press)
 
+	// After the first responses: Billing on an answered conversation, VIP off another.
+	label(customers[2], billing, true)
+	label(customers[3], billing, true)
+	label(customers[3], vip, true)
+	label(customers[3], vip, false)
+
 	// Closing, reassigning while closed, reopening by a customer and by a member.
 	f.clock.Advance(time.Hour)
 	for _, c := range customers[:4] {
@@ -217,6 +244,10 @@ func TestIncrementalRollupsMatchRebuild(t *testing.T) {
 	if err := f.svc.Assign(f.ctx, f.admin, conv[customers[1]], alice.MemberID); err != nil {
 		t.Fatal(err)
 	}
+	// Labels on and off a closed conversation; one closed labelled conversation loses its label.
+	label(customers[1], billing, true)
+	label(customers[2], vip, true)
+	label(customers[3], billing, false)
 	f.clock.Advance(time.Hour)
 	send(in(numbers[0], customers[0], "one more thing", f.clock.Now()))
 	if err := f.svc.Reopen(f.ctx, f.admin, conv[customers[2]]); err != nil {
@@ -241,7 +272,8 @@ func TestIncrementalRollupsMatchRebuild(t *testing.T) {
 	}
 
 	live := rollupDump(t, f.db)
-	for _, table := range []string{"analytics_messages", "analytics_failures", "analytics_conversations", "analytics_durations", "analytics_billable"} {
+	for _, table := range []string{"analytics_messages", "analytics_failures", "analytics_conversations", "analytics_durations", "analytics_billable",
+		"analytics_label_conversations", "analytics_label_durations"} {
 		if len(live[table]) == 0 {
 			t.Fatalf("the traffic left %s empty", table)
 		}

@@ -12,7 +12,7 @@ import (
 // are found in one ordered pass in Go, by the walker the Delta uses.
 func Rebuild(ctx context.Context, tx *sql.Tx) error {
 	for _, t := range []string{"analytics_messages", "analytics_number_hours", "analytics_failures", "analytics_conversations",
-		"analytics_durations", "analytics_first_responses", "analytics_billable"} {
+		"analytics_durations", "analytics_first_responses", "analytics_billable", "analytics_label_conversations", "analytics_label_durations"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			return fmt.Errorf("clear %s: %w", t, err)
 		}
@@ -69,6 +69,9 @@ func Rebuild(ctx context.Context, tx *sql.Tx) error {
 	if err := rebuildSequences(ctx, tx); err != nil {
 		return err
 	}
+	if err := rebuildLabels(ctx, tx); err != nil {
+		return err
+	}
 	// Daily rows are the hourly ones summed, weekly rows the daily ones.
 	daily := []string{
 		`INSERT INTO analytics_number_hours (t, phone_number_id, inbound, outbound, pending, sent, delivered, read, failed, replies)
@@ -91,6 +94,12 @@ func Rebuild(ctx context.Context, tx *sql.Tx) error {
 		`INSERT INTO analytics_billable (grain, t, phone_number_id, category, prefix, n)
 		SELECT 24, t / 24, phone_number_id, category, prefix, sum(n)
 		FROM analytics_billable WHERE grain = 1 GROUP BY 2, 3, 4, 5`,
+		`INSERT INTO analytics_label_conversations (label_id, grain, t, phone_number_id, member_id, opened, closed)
+		SELECT label_id, 24, t / 24, phone_number_id, member_id, sum(opened), sum(closed)
+		FROM analytics_label_conversations WHERE grain = 1 GROUP BY 1, 3, 4, 5`,
+		`INSERT INTO analytics_label_durations (label_id, grain, t, kind, phone_number_id, member_id, bucket, n)
+		SELECT label_id, 24, t / 24, kind, phone_number_id, member_id, bucket, sum(n)
+		FROM analytics_label_durations WHERE grain = 1 GROUP BY 1, 3, 4, 5, 6, 7`,
 	}
 	weekly := []string{
 		`INSERT INTO analytics_messages (grain, t, phone_number_id, member_id, template_name, template_language,
@@ -110,6 +119,12 @@ func Rebuild(ctx context.Context, tx *sql.Tx) error {
 		`INSERT INTO analytics_billable (grain, t, phone_number_id, category, prefix, n)
 		SELECT 168, t / 7, phone_number_id, category, prefix, sum(n)
 		FROM analytics_billable WHERE grain = 24 GROUP BY 2, 3, 4, 5`,
+		`INSERT INTO analytics_label_conversations (label_id, grain, t, phone_number_id, member_id, opened, closed)
+		SELECT label_id, 168, t / 7, phone_number_id, member_id, sum(opened), sum(closed)
+		FROM analytics_label_conversations WHERE grain = 24 GROUP BY 1, 3, 4, 5`,
+		`INSERT INTO analytics_label_durations (label_id, grain, t, kind, phone_number_id, member_id, bucket, n)
+		SELECT label_id, 168, t / 7, kind, phone_number_id, member_id, bucket, sum(n)
+		FROM analytics_label_durations WHERE grain = 24 GROUP BY 1, 3, 4, 5, 6, 7`,
 	}
 	for _, q := range append(daily, weekly...) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -206,6 +221,36 @@ func rebuildSequences(ctx context.Context, tx *sql.Tx) error {
 	for k, n := range perConv {
 		if _, err := insConv.ExecContext(ctx, k.conv, k.hour, k.number, k.member, k.bucket, n); err != nil {
 			return fmt.Errorf("store first responses by conversation: %w", err)
+		}
+	}
+	return nil
+}
+
+// rebuildLabels computes the label rollups' hourly rows (migrations/0026) from the conversations
+// that carry each label now; it runs once the first responses are stored.
+func rebuildLabels(ctx context.Context, tx *sql.Tx) error {
+	steps := []struct{ what, q string }{
+		{"opened", `INSERT INTO analytics_label_conversations (label_id, grain, t, phone_number_id, member_id, opened)
+			SELECT cl.label_id, 1, c.created_at / 3600000, c.phone_number_id, 0, count(*)
+			FROM conversation_labels cl JOIN conversations c ON c.id = cl.conversation_id GROUP BY 1, 3, 4`},
+		{"closed", `INSERT INTO analytics_label_conversations (label_id, grain, t, phone_number_id, member_id, closed)
+			SELECT cl.label_id, 1, c.closed_at / 3600000, c.phone_number_id, coalesce(c.assignee_id, 0), count(*)
+			FROM conversation_labels cl JOIN conversations c ON c.id = cl.conversation_id
+			WHERE c.status = 'closed' AND c.closed_at IS NOT NULL GROUP BY 1, 3, 4, 5
+			ON CONFLICT DO UPDATE SET closed = excluded.closed`},
+		{"resolution", `INSERT INTO analytics_label_durations (label_id, grain, t, kind, phone_number_id, member_id, bucket, n)
+			SELECT cl.label_id, 1, c.closed_at / 3600000, 'resolution', c.phone_number_id, coalesce(c.assignee_id, 0),
+				` + BucketSQL("(c.closed_at - c.created_at) / 1000") + `, count(*)
+			FROM conversation_labels cl JOIN conversations c ON c.id = cl.conversation_id
+			WHERE c.status = 'closed' AND c.closed_at IS NOT NULL GROUP BY 1, 3, 5, 6, 7`},
+		{"first responses", `INSERT INTO analytics_label_durations (label_id, grain, t, kind, phone_number_id, member_id, bucket, n)
+			SELECT cl.label_id, 1, f.t, 'first_response', f.phone_number_id, f.member_id, f.bucket, sum(f.n)
+			FROM conversation_labels cl JOIN analytics_first_responses f ON f.conversation_id = cl.conversation_id
+			WHERE true GROUP BY 1, 3, 5, 6, 7`},
+	}
+	for _, st := range steps {
+		if _, err := tx.ExecContext(ctx, st.q); err != nil {
+			return fmt.Errorf("rebuild label %s: %w", st.what, err)
 		}
 	}
 	return nil

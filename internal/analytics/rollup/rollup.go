@@ -31,6 +31,15 @@ import (
 // Grains are the bucket sizes in hours that the rollups store.
 var Grains = []int64{1, 24, 168}
 
+// grainsSQL is Grains as a one-column table.
+var grainsSQL = func() string {
+	parts := make([]string, len(Grains))
+	for i, g := range Grains {
+		parts[i] = fmt.Sprintf("SELECT %d AS grain", g)
+	}
+	return strings.Join(parts, " UNION ALL ")
+}()
+
 // Bounds are the upper ends (exclusive, in seconds) of the duration histogram's buckets;
 // bucket len(Bounds) holds everything from a week on.
 var Bounds = []int64{30, 60, 120, 180, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200,
@@ -343,6 +352,14 @@ func (d *Delta) flushSmall(ctx context.Context, q db.Querier) error {
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`,
 			k.conv, k.hour, k.number, k.member, k.bucket, n); err != nil {
 			return fmt.Errorf("rollup first responses: %w", err)
+		}
+		// And under each label the conversation carries (migrations/0026), at every grain.
+		if _, err := q.ExecContext(ctx, `INSERT INTO analytics_label_durations (label_id, grain, t, kind, phone_number_id, member_id, bucket, n)
+			SELECT cl.label_id, g.grain, ? / g.grain, 'first_response', ?, ?, ?, ?
+			FROM conversation_labels cl, (`+grainsSQL+`) g WHERE cl.conversation_id = ?
+			ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+			k.hour, k.number, k.member, k.bucket, n, k.conv); err != nil {
+			return fmt.Errorf("rollup first responses by label: %w", err)
 		}
 	}
 	type gbill struct {
