@@ -20,9 +20,7 @@ const conversationColumns = `c.id, c.phone_number_id, coalesce(nullif(pn.label, 
 	ct.id, coalesce(ct.wa_id, ''), coalesce(ct.user_id, ''), ct.profile_name, ct.username,
 	c.status, coalesce(c.assignee_id, 0), coalesce(am.name, ''),
 	c.escalated, c.escalation_reason, coalesce(c.escalated_by, 0), c.escalated_at,
-	c.last_inbound_at, c.last_message_at, c.unread_count, c.created_at,
-	coalesce((SELECT substr(m.text, 1, 200) FROM messages m WHERE m.conversation_id = c.id
-		ORDER BY m.created_at DESC, m.id DESC LIMIT 1), '')`
+	c.last_inbound_at, c.last_message_at, c.unread_count, c.created_at, c.preview`
 
 const conversationFrom = ` FROM conversations c
 	JOIN contacts ct ON ct.id = c.contact_id

@@ -38,6 +38,24 @@ func visibilityClause(v authz.Visibility, alias string) (string, []any) {
 	return strings.Join(parts, " AND "), args
 }
 
+// countsClause is visibilityClause for the box counters of inbox_counts (migrations/0027):
+// member 0's rows count every open conversation, a member's own rows the open conversations
+// they are involved in. TestBoxCountersMatchScans checks the sums against counting through
+// visibilityClause.
+func countsClause(v authz.Visibility) (string, []any) {
+	if v.None || (!v.AllNumbers && len(v.NumberIDs) == 0) {
+		return "0", nil
+	}
+	cond, args := "member_id = ?", []any{v.InvolvedMemberID}
+	if !v.AllNumbers {
+		cond += " AND phone_number_id IN (" + placeholders(len(v.NumberIDs)) + ")"
+		for _, id := range v.NumberIDs {
+			args = append(args, id)
+		}
+	}
+	return cond, args
+}
+
 func placeholders(n int) string {
 	if n <= 0 {
 		return ""
