@@ -44,7 +44,7 @@ func (s *Service) APIUsage(ctx context.Context, p *authz.Principal) ([]APIUsageR
 	if !ns.all {
 		w.numbers(ns) // never 0: workspace-wide calls are for all-numbers viewers only
 	}
-	rows, err := s.store.db.R.QueryContext(ctx, `SELECT phone_number_id, endpoint, sum(calls), sum(errors) FROM cloud_api_usage
+	rows, err := s.store.db.Reports.QueryContext(ctx, `SELECT phone_number_id, endpoint, sum(calls), sum(errors) FROM cloud_api_usage
 		WHERE `+w.String()+` GROUP BY phone_number_id, endpoint`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("Cloud API usage: %w", err)

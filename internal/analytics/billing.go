@@ -93,7 +93,7 @@ func (s *Service) RateCard(ctx context.Context, p *authz.Principal) ([]Rate, err
 }
 
 func (st *Store) rates(ctx context.Context) ([]Rate, error) {
-	rows, err := st.db.R.QueryContext(ctx, `SELECT id, category, country, currency, rate_micros, effective_from, created_at
+	rows, err := st.db.Reports.QueryContext(ctx, `SELECT id, category, country, currency, rate_micros, effective_from, created_at
 		FROM billing_rates ORDER BY category, country, effective_from DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("rate card: %w", err)
@@ -224,7 +224,7 @@ func (s *Service) Usage(ctx context.Context, p *authz.Principal, months int) ([]
 	var w where
 	w.add("grain = 24 AND t >= ?", first.Unix()/86400)
 	w.numbers(ns)
-	rows, err := s.store.db.R.QueryContext(ctx, `SELECT t, phone_number_id, category, prefix, sum(n) FROM analytics_billable
+	rows, err := s.store.db.Reports.QueryContext(ctx, `SELECT t, phone_number_id, category, prefix, sum(n) FROM analytics_billable
 		WHERE `+w.String()+` GROUP BY t, phone_number_id, category, prefix HAVING sum(n) > 0`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
@@ -316,7 +316,7 @@ func (s *Service) NumberStates(ctx context.Context, p *authz.Principal) ([]Numbe
 			args = append(args, id)
 		}
 	}
-	rows, err := s.store.db.R.QueryContext(ctx, `SELECT id, coalesce(nullif(label, ''), nullif(verified_name, ''), 'Number') || ' (' || display_phone_number || ')',
+	rows, err := s.store.db.Reports.QueryContext(ctx, `SELECT id, coalesce(nullif(label, ''), nullif(verified_name, ''), 'Number') || ' (' || display_phone_number || ')',
 		quality_rating, coalesce(nullif(messaging_limit, ''), 'unknown') FROM phone_numbers WHERE `+cond+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("number states: %w", err)

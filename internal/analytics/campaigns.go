@@ -50,7 +50,7 @@ func (s *Service) Campaigns(ctx context.Context, p *authz.Principal, period Peri
 		where = append(where, "c.template_name = ?")
 		args = append(args, f.Template)
 	}
-	rows, err := s.store.db.R.QueryContext(ctx, `SELECT c.id, c.name, c.status, c.started_at, c.recipients,
+	rows, err := s.store.db.Reports.QueryContext(ctx, `SELECT c.id, c.name, c.status, c.started_at, c.recipients,
 		(SELECT count(*) FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id
 			WHERE r.campaign_id = c.id AND r.state = 'sent' AND coalesce(m.status, '') <> 'failed'),
 		(SELECT count(*) FROM campaign_recipients r JOIN messages m ON m.id = r.message_id

@@ -72,7 +72,7 @@ func (s *Service) Ratings(ctx context.Context, p *authz.Principal, period Period
 		}
 	}
 	where := strings.Join(cond, " AND ")
-	r := s.store.db.R
+	r := s.store.db.Reports
 	var sum int64
 	if err := r.QueryRowContext(ctx, `SELECT count(*), count(r.score), coalesce(sum(r.score), 0) FROM conversation_ratings r WHERE `+where, args...).
 		Scan(&out.Asked, &out.Rated, &sum); err != nil {

@@ -111,7 +111,7 @@ func (s *Store) messageTotals(ctx context.Context, r *Report, ns numbers) error 
 	w.spans(r.Period.spans())
 	w.numbers(ns)
 	filterMessages(&w, r.Filter)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT member_id, template_name, template_language, `+countCols+`, sum(clicks)
+	rows, err := s.db.Reports.QueryContext(ctx, `SELECT member_id, template_name, template_language, `+countCols+`, sum(clicks)
 		FROM analytics_messages WHERE `+w.String()+` GROUP BY member_id, template_name, template_language`, w.args...)
 	if err != nil {
 		return fmt.Errorf("message totals: %w", err)
@@ -193,7 +193,7 @@ func (s *Store) bars(ctx context.Context, r *Report, ns numbers) error {
 	}
 	w.numbers(ns)
 	filterMessages(&w, r.Filter)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT t, `+countCols+` FROM `+table+` WHERE `+w.String()+` GROUP BY t`, w.args...)
+	rows, err := s.db.Reports.QueryContext(ctx, `SELECT t, `+countCols+` FROM `+table+` WHERE `+w.String()+` GROUP BY t`, w.args...)
 	if err != nil {
 		return fmt.Errorf("messages over time: %w", err)
 	}
@@ -235,7 +235,7 @@ func (s *Store) heat(ctx context.Context, r *Report, ns numbers) error {
 	w.hours(r.Period)
 	w.numbers(ns)
 	w.add("member_id = 0 AND template_name = ''")
-	rows, err := s.db.R.QueryContext(ctx, `SELECT t, sum(inbound) FROM analytics_messages WHERE `+w.String()+` GROUP BY t`, w.args...)
+	rows, err := s.db.Reports.QueryContext(ctx, `SELECT t, sum(inbound) FROM analytics_messages WHERE `+w.String()+` GROUP BY t`, w.args...)
 	if err != nil {
 		return fmt.Errorf("incoming by hour: %w", err)
 	}
@@ -255,7 +255,7 @@ func (s *Store) failures(ctx context.Context, r *Report, ns numbers) error {
 	w.spans(r.Period.spans())
 	w.numbers(ns)
 	filterMessages(&w, r.Filter)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT error_code, sum(n) FROM analytics_failures WHERE `+w.String()+`
+	rows, err := s.db.Reports.QueryContext(ctx, `SELECT error_code, sum(n) FROM analytics_failures WHERE `+w.String()+`
 		GROUP BY error_code HAVING sum(n) > 0 ORDER BY sum(n) DESC, error_code`, w.args...)
 	if err != nil {
 		return fmt.Errorf("failures: %w", err)
@@ -278,7 +278,7 @@ func (s *Store) conversations(ctx context.Context, r *Report, ns numbers) error 
 	table, w := conversationRollup(r, "analytics_conversations", "analytics_label_conversations")
 	w.spans(r.Period.spans())
 	w.numbers(ns)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT phone_number_id, member_id, sum(opened), sum(closed)
+	rows, err := s.db.Reports.QueryContext(ctx, `SELECT phone_number_id, member_id, sum(opened), sum(closed)
 		FROM `+table+` WHERE `+w.String()+` GROUP BY phone_number_id, member_id`, w.args...)
 	if err != nil {
 		return fmt.Errorf("conversations: %w", err)
@@ -322,7 +322,7 @@ func (s *Store) durations(ctx context.Context, r *Report, ns numbers) error {
 	if r.Filter.MemberID != 0 {
 		w.add("member_id = ?", r.Filter.MemberID)
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT kind, phone_number_id, member_id, bucket, sum(n)
+	rows, err := s.db.Reports.QueryContext(ctx, `SELECT kind, phone_number_id, member_id, bucket, sum(n)
 		FROM `+table+` WHERE `+w.String()+` GROUP BY kind, phone_number_id, member_id, bucket`, w.args...)
 	if err != nil {
 		return fmt.Errorf("durations: %w", err)
@@ -390,7 +390,7 @@ func (s *Store) names(ctx context.Context, r *Report) error {
 	}
 	slices.SortFunc(r.Numbers, func(a, b NumberRow) int { return strings.Compare(a.Name, b.Name) })
 	if len(r.Agents) > 0 {
-		rows, err := s.db.R.QueryContext(ctx, `SELECT id, name FROM members`)
+		rows, err := s.db.Reports.QueryContext(ctx, `SELECT id, name FROM members`)
 		if err != nil {
 			return fmt.Errorf("member names: %w", err)
 		}
@@ -418,7 +418,7 @@ func (s *Store) names(ctx context.Context, r *Report) error {
 	if len(r.Templates) > 0 {
 		// By name and language; sends of unknown language (kept before languages were) show
 		// the states of every language of the name.
-		rows, err := s.db.R.QueryContext(ctx, `SELECT name, language, group_concat(DISTINCT meta_status), group_concat(DISTINCT nullif(quality_score, '')),
+		rows, err := s.db.Reports.QueryContext(ctx, `SELECT name, language, group_concat(DISTINCT meta_status), group_concat(DISTINCT nullif(quality_score, '')),
 				group_concat(DISTINCT nullif(meta_category, ''))
 			FROM templates WHERE deleted_at IS NULL GROUP BY name, language
 			UNION ALL
@@ -454,7 +454,7 @@ func deref(s *string) string {
 }
 
 func (s *Store) numberNames(ctx context.Context) (map[int64]string, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, coalesce(nullif(label, ''), nullif(verified_name, ''), 'Number') || ' (' || display_phone_number || ')'
+	rows, err := s.db.Reports.QueryContext(ctx, `SELECT id, coalesce(nullif(label, ''), nullif(verified_name, ''), 'Number') || ' (' || display_phone_number || ')'
 		FROM phone_numbers`)
 	if err != nil {
 		return nil, fmt.Errorf("number names: %w", err)
@@ -491,7 +491,7 @@ func (s *Store) options(ctx context.Context, ns numbers) (Options, error) {
 	var w where
 	w.add("grain = 168")
 	w.numbers(ns)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT m.id, m.name FROM members m WHERE m.id IN
+	rows, err := s.db.Reports.QueryContext(ctx, `SELECT m.id, m.name FROM members m WHERE m.id IN
 		(SELECT DISTINCT member_id FROM analytics_messages WHERE `+w.String()+` AND member_id <> 0) ORDER BY m.name, m.id`, w.args...)
 	if err != nil {
 		return o, fmt.Errorf("member options: %w", err)
@@ -505,7 +505,7 @@ func (s *Store) options(ctx context.Context, ns numbers) (Options, error) {
 		o.Members = append(o.Members, op)
 	}
 	rows.Close()
-	rows, err = s.db.R.QueryContext(ctx, `SELECT DISTINCT template_name FROM analytics_messages WHERE `+w.String()+
+	rows, err = s.db.Reports.QueryContext(ctx, `SELECT DISTINCT template_name FROM analytics_messages WHERE `+w.String()+
 		` AND template_name <> '' ORDER BY template_name`, w.args...)
 	if err != nil {
 		return o, fmt.Errorf("template options: %w", err)
@@ -523,7 +523,7 @@ func (s *Store) options(ctx context.Context, ns numbers) (Options, error) {
 	}
 	rows.Close()
 	// Label definitions are the workspace's, not a number's: every label is a choice.
-	rows, err = s.db.R.QueryContext(ctx, `SELECT id, name FROM labels ORDER BY name COLLATE NOCASE, id`)
+	rows, err = s.db.Reports.QueryContext(ctx, `SELECT id, name FROM labels ORDER BY name COLLATE NOCASE, id`)
 	if err != nil {
 		return o, fmt.Errorf("label options: %w", err)
 	}
