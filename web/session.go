@@ -52,7 +52,11 @@ func NewSessionManager(d *db.DB, cfg config.Config) *scs.SessionManager {
 		writer: sqlite3store.NewWithCleanupInterval(d.W, 5*time.Minute),
 	}
 	sm.Lifetime = cfg.AbsoluteTimeout
-	sm.IdleTimeout = cfg.IdleTimeout
+	// No scs idle time-out: with one, scs commits the session on every request to move its
+	// expiry, a database write for each page view and each poll, and every commit empties the
+	// readers' page caches. loadPrincipal ends idle sessions by the workspace's policy from
+	// sessionSeenAt, written at most once a minute (seenAtResolution).
+	sm.IdleTimeout = 0
 	sm.HashTokenInStore = true
 	sm.Cookie.Name = "switchboard_session"
 	sm.Cookie.Path = "/"

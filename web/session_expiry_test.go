@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -147,5 +148,38 @@ func TestAnExpiredSessionOnTheLiveStreamLeavesTheNoticeToThePage(t *testing.T) {
 	r := htmxGet(t, admin, "/inbox?box=all", admin.URL("/inbox?box=all"))
 	if r.Status != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("HX-Redirect"), "/login?expired=1") {
 		t.Fatalf("the page's next refresh: %d to %q, want the sign-in page saying the session expired", r.Status, r.Header.Get("HX-Redirect"))
+	}
+}
+
+// Reading pages writes nothing to the database: a session's activity is recorded at most once
+// a minute (every commit empties the readers' page caches and costs a flush to disk, so a write
+// per page view and per poll would slow every member's pages). The idle time-out still ends
+// the session.
+func TestPageViewsDoNotWriteTheSessionEachTime(t *testing.T) {
+	in := apptest.Start(t)
+	_, admin := signedIn(t, in, "admin@example.com", authz.RoleAdministrator)
+	admin.Get("/inbox") // the first view may record activity
+	session := func() string {
+		t.Helper()
+		var data string
+		var expiry float64
+		if err := in.App.DB.R.QueryRow(`SELECT hex(data), expiry FROM sessions`).Scan(&data, &expiry); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(data, expiry)
+	}
+	before := session()
+	for _, path := range []string{"/inbox", "/", "/members", "/inbox"} {
+		in.Clock.Advance(5 * time.Second)
+		if r := admin.Get(path); r.Status != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, r.Status)
+		}
+		if after := session(); after != before {
+			t.Fatalf("GET %s rewrote the session row", path)
+		}
+	}
+	in.Clock.Advance(31 * time.Minute)
+	if r := htmxGet(t, admin, "/inbox", ""); r.Status != http.StatusUnauthorized {
+		t.Fatalf("after the idle time-out: %d, want 401", r.Status)
 	}
 }
