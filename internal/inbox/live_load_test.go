@@ -4,9 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -235,6 +237,15 @@ func TestLiveLoadFigures(t *testing.T) {
 		"missed %d, delivered to a member who may not see it %d; events delivered %d, resyncs %d, dropped %d; heap %.1f MB → %.1f MB",
 		sent, rate, *liveDuration, subscribers, len(lat), pct(.5), pct(.95), pct(.99), pct(1), missed, leaks,
 		stats.Delivered, resyncs, stats.Dropped, float64(before.HeapInuse)/1e6, float64(after.HeapInuse)/1e6)
+	// The process's peak resident memory: the server's part (ingester, fan-out, database
+	// pools) plus this test's 200 subscribers and load generator, so an upper bound.
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				t.Logf("peak resident memory of the whole test process: %s", strings.TrimSpace(v))
+			}
+		}
+	}
 	if leaks != 0 {
 		t.Errorf("%d events reached members who may not see the conversation", leaks)
 	}
