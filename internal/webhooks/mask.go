@@ -5,16 +5,18 @@ import (
 	"strings"
 )
 
-// ShownURL is the endpoint's URL as pages, alerts and the activity log show it: a Slack
-// incoming webhook carries its secret in the path (hooks.slack.com/services/T…/B…/SECRET), and
-// whoever reads it can post to the channel, so only its last 4 characters are ever shown after
-// the endpoint is created. Deliveries use URL itself.
+// ShownURL is the endpoint's URL as pages, alerts and the activity log show it. Incoming
+// webhooks of Slack, Zapier and Make carry their secret in the path
+// (hooks.slack.com/services/T…/B…/SECRET, hooks.zapier.com/hooks/catch/ACCOUNT/SECRET/,
+// hook.eu1.make.com/SECRET) and whoever reads it can post through it, so only the secret's last
+// 4 characters are ever shown after the endpoint is created; other URLs lose their password and
+// query string, where such tokens go. Deliveries use URL itself.
 func (e Endpoint) ShownURL() string { return MaskURL(e.URL, e.Format) }
 
-// MaskURL shows raw with its secret tail hidden when it is a Slack-style URL (the Slack format,
-// or a hooks.slack.com address): scheme, host and every path segment but the last are kept,
-// the last becomes "…" and its last 4 characters; a query string and user information are
-// dropped. Other URLs are shown as they are.
+// MaskURL shows raw without its secrets. For a secret-path URL (the Slack format, or a Slack,
+// Zapier or Make hook address) scheme, host and every path segment but the last are kept, and
+// the last becomes "…" and its last 4 characters. Every URL loses user information, and its
+// query string becomes "?…".
 func MaskURL(raw, format string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
@@ -23,9 +25,13 @@ func MaskURL(raw, format string) string {
 		}
 		return raw
 	}
-	host := strings.ToLower(u.Hostname())
-	if format != FormatSlack && host != "hooks.slack.com" && !strings.HasSuffix(host, ".hooks.slack.com") {
-		return raw
+	shown := u.Scheme + "://" + u.Host
+	if format != FormatSlack && !secretPathHost(strings.ToLower(u.Hostname())) {
+		shown += u.EscapedPath()
+		if u.RawQuery != "" || u.ForceQuery {
+			shown += "?…"
+		}
+		return shown
 	}
 	segs := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
 	last := segs[len(segs)-1]
@@ -34,5 +40,18 @@ func MaskURL(raw, format string) string {
 		tail = string(r[len(r)-4:])
 	}
 	segs[len(segs)-1] = "…" + tail
-	return u.Scheme + "://" + u.Host + "/" + strings.Join(segs, "/")
+	return shown + "/" + strings.Join(segs, "/")
+}
+
+// secretPathHost reports whether host receives incoming webhooks whose path is the secret:
+// Slack's, Zapier's and Make's (formerly Integromat).
+func secretPathHost(host string) bool {
+	switch {
+	case host == "hooks.slack.com", strings.HasSuffix(host, ".hooks.slack.com"),
+		host == "hooks.zapier.com",
+		host == "hook.integromat.com", strings.HasPrefix(host, "hook.") && strings.HasSuffix(host, ".integromat.com"),
+		host == "hook.make.com", strings.HasPrefix(host, "hook.") && strings.HasSuffix(host, ".make.com"):
+		return true
+	}
+	return false
 }
