@@ -164,7 +164,7 @@ func flush(bw *bufio.Writer, w io.Writer) error {
 // exportRows calls fn for every event matching f with id <= upTo, in id order, from one
 // read snapshot.
 func (l *Log) exportRows(ctx context.Context, f Filter, upTo int64, fn func(*exportRow) error) error {
-	tx, err := l.db.R.BeginTx(ctx, nil)
+	tx, err := l.db.Reports.BeginTx(ctx, nil) // one snapshot for the whole file: off the page views' readers
 	if err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}

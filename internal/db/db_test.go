@@ -60,13 +60,16 @@ func TestWriterPragmas(t *testing.T) {
 func TestReaderConnectionsAreQueryOnly(t *testing.T) {
 	d := openTemp(t)
 	ctx := context.Background()
+	// Every connection of both read pools, held at once so that each is a different one.
 	var conns []*sql.Conn
-	for range 2 {
-		c, err := d.R.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
+	for _, pool := range []*sql.DB{d.R, d.Reports} {
+		for range pool.Stats().MaxOpenConnections {
+			c, err := pool.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
 		}
-		conns = append(conns, c)
 	}
 	for i, c := range conns {
 		for name, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "query_only": "1"} {
@@ -82,9 +85,10 @@ func TestReaderConnectionsAreQueryOnly(t *testing.T) {
 		c.Close()
 	}
 
-	_, err := d.R.ExecContext(ctx, `INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, 0)`, strings.Repeat("a", 64))
-	if err == nil {
-		t.Fatal("an INSERT through the reader pool succeeded")
+	for _, pool := range []*sql.DB{d.R, d.Reports} {
+		if _, err := pool.ExecContext(ctx, `INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, 0)`, strings.Repeat("a", 64)); err == nil {
+			t.Fatal("an INSERT through a reader pool succeeded")
+		}
 	}
 	var n int
 	if err := d.W.QueryRowContext(ctx, `SELECT count(*) FROM setup_tokens`).Scan(&n); err != nil {

@@ -420,7 +420,7 @@ func (s *Service) ExportContacts(ctx context.Context, p *authz.Principal, open f
 		cols += `, coalesce((SELECT value FROM contact_field_values WHERE contact_id = ct.id AND field_id = ?), '')`
 		fieldArgs = append(fieldArgs, f.ID)
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+cols+` FROM contacts ct WHERE `+seen+` ORDER BY ct.id`, append(fieldArgs, args...)...)
+	rows, err := s.db.Reports.QueryContext(ctx, `SELECT `+cols+` FROM contacts ct WHERE `+seen+` ORDER BY ct.id`, append(fieldArgs, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("export contacts: %w", err)
 	}

@@ -32,7 +32,7 @@ func (s *Service) Export(ctx context.Context, p *authz.Principal, fn func(Conver
 	for {
 		args := append([]any{after}, visArgs...)
 		args = append(args, exportBatch)
-		rows, err := s.db.R.QueryContext(ctx, `SELECT `+conversationColumns+conversationFrom+
+		rows, err := s.db.Reports.QueryContext(ctx, `SELECT `+conversationColumns+conversationFrom+
 			` WHERE c.id > ? AND `+vis+` ORDER BY c.id LIMIT ?`, args...)
 		if err != nil {
 			exportErr = fmt.Errorf("export conversations: %w", err)
