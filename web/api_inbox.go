@@ -56,6 +56,7 @@ type apiConversation struct {
 	LastMessageAt    string        `json:"last_message_at"`
 	LastInboundAt    *string       `json:"last_inbound_at"`
 	CreatedAt        string        `json:"created_at"`
+	Labels           []apiLabel    `json:"labels"`
 }
 
 type apiMessageJSON struct {
@@ -103,7 +104,8 @@ func toAPIConversation(c inbox.Conversation) apiConversation {
 	out := apiConversation{ID: c.ID, PhoneNumberID: c.PhoneNumberID, NumberName: c.NumberName, Contact: toAPIContact(c.Contact),
 		Status: string(c.Status), Escalated: c.Escalated, EscalationReason: c.EscalationReason, Unread: c.Unread,
 		Preview: c.Preview, Window: apiWindow{Open: c.Window.Open, ClosesAt: apiTime(c.Window.ClosesAt)},
-		LastMessageAt: *apiTime(c.LastMessageAt), LastInboundAt: apiTime(c.LastInboundAt), CreatedAt: *apiTime(c.CreatedAt)}
+		LastMessageAt: *apiTime(c.LastMessageAt), LastInboundAt: apiTime(c.LastInboundAt), CreatedAt: *apiTime(c.CreatedAt),
+		Labels: toAPILabels(c.Labels)}
 	if c.AssigneeID != 0 {
 		out.Assignee = &apiMemberRef{ID: c.AssigneeID, Name: c.AssigneeName}
 	}

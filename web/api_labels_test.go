@@ -66,6 +66,13 @@ func TestAPILabelsConversationsAndContacts(t *testing.T) {
 	if r := api.get(conv(f.convA) + "/labels"); r.Status != http.StatusOK || !strings.Contains(r.Body, `"name":"VIP"`) || strings.Contains(r.Body, "Refund") {
 		t.Errorf("read the conversation's labels: %d %s", r.Status, r.Body)
 	}
+	// The conversation objects carry their labels, in the list and alone.
+	for _, path := range []string{conv(f.convA), "/api/v1/conversations"} {
+		if r := api.get(path); r.Status != http.StatusOK || !strings.Contains(r.Body, `"labels":[{"id":`+strconv.FormatInt(vip.ID, 10)+`,"name":"VIP"`) ||
+			strings.Contains(r.Body, "Refund") {
+			t.Errorf("GET %s does not show the conversation's labels: %d %s", path, r.Status, r.Body)
+		}
+	}
 	actor := strconv.FormatInt(k.ID, 10)
 	for action, want := range map[string]int{"conversation.labelled": 2, "conversation.unlabelled": 1, "contact.labelled": 1} {
 		if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = ? AND actor_type = 'api_key' AND actor_id = ? AND outcome = 'success'`, action, actor); n != want {

@@ -220,7 +220,15 @@ func (s *Service) Get(ctx context.Context, p *authz.Principal, id int64) (Conver
 	vis, args := visibilityClause(p.Conversations(), "c")
 	row := s.db.R.QueryRowContext(ctx, `SELECT `+conversationColumns+conversationFrom+
 		` WHERE c.id = ? AND `+vis, append([]any{id}, args...)...)
-	return scanConversation(row, ViewFor(p), s.now())
+	c, err := scanConversation(row, ViewFor(p), s.now())
+	if err != nil {
+		return Conversation{}, err
+	}
+	one := []Conversation{c}
+	if err := s.attachLabels(ctx, one); err != nil {
+		return Conversation{}, err
+	}
+	return one[0], nil
 }
 
 // Messages returns up to limit messages of a conversation, newest first, older than the
