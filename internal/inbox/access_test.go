@@ -497,3 +497,38 @@ func TestFTS5IsCompiledIn(t *testing.T) {
 	}
 	t.Fatal("this modernc.org/sqlite build has no FTS5: migration 0009 and inbox search need it (or a LIKE fallback)")
 }
+
+// The last word of a search is a prefix while it is being typed, but the prefix (which reads
+// every posting of every word it expands to) is asked for only when the exact words are few: a
+// partly typed word still finds its completions, a complete word finds its other forms when
+// it is rare, and a common complete word is answered from its own newest matches.
+func TestSearchTakesThePrefixOnlyWhenTheExactWordsAreFew(t *testing.T) {
+	f := newFixture(t)
+	warranty := f.customerWrites("4915100000801", "Ana", "Is the warranty still valid?")
+	repairs := f.customerWrites("4915100000802", "Ben", "Two repairs so far")
+	common := f.customerWrites("4915100000803", "Cleo", "My order")
+	// Cleo's conversation holds more messages with "order" than a search reads.
+	if _, err := f.db.W.ExecContext(f.ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO messages (conversation_id, direction, wamid, type, text, status, created_at)
+		SELECT ?, 'in', 'wamid.order.' || i, 'text', 'order number ' || i, 'received', ? FROM n`,
+		searchMessageCap+10, common, f.clock.Now().UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.IndexSearch(f.ctx, f.db.W); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		search string
+		want   []int64
+	}{
+		{"warr", []int64{warranty}},  // typed in part: the prefix finds "warranty"
+		{"repair", []int64{repairs}}, // no exact "repair": its other forms are found
+		{"repair ", nil},             // a trailing space means the word is complete
+		{"order", []int64{common}},   // common and complete: its exact matches
+		{"still valid", []int64{warranty}},
+	} {
+		if got := f.list(f.admin, ListQuery{Search: c.search}); !slices.Equal(got, c.want) {
+			t.Errorf("search %q found %v, want %v", c.search, got, c.want)
+		}
+	}
+}

@@ -35,9 +35,15 @@ const (
 )
 
 type search struct {
-	match    string // FTS5 query over names: every word as a quoted prefix
-	text     string // FTS5 query over messages: words exact, the last one as a prefix
-	messages bool   // match message text too
+	match string // FTS5 query over names: every word as a quoted prefix
+	text  string // FTS5 query over messages: words exact, the last one as a prefix
+	// exact is text with every word exact, when text ends in a prefix. A prefix reads the
+	// whole posting list of every word it expands to (measured at 1M messages: 11-12 ms for
+	// "repair*" or "order*", against 0.8-1.6 ms for the exact words), so preferExact asks for
+	// the prefix only when the exact words fill fewer than searchMessageCap matches: a complete
+	// word that is common stays fast, and one being typed still finds its completions.
+	exact    string
+	messages bool // match message text too
 	names    bool
 	last4    string
 	waPrefix string
@@ -45,6 +51,8 @@ type search struct {
 
 // parseSearch reads the search box. ok is false for an empty query.
 func parseSearch(q string, v View) (s search, ok bool, err error) {
+	// A space after the last word says it is complete (read before trimming, which drops it).
+	lastComplete := strings.HasSuffix(q, " ")
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return search{}, false, nil
@@ -83,7 +91,8 @@ func parseSearch(q string, v View) (s search, ok bool, err error) {
 		names[i] = `"` + w + `"*`
 		text[i] = `"` + w + `"`
 	}
-	if len(text) > 0 && !strings.HasSuffix(q, " ") {
+	if len(text) > 0 && !lastComplete {
+		s.exact = strings.Join(text, " ")
 		text[len(text)-1] += "*"
 	}
 	s.match = strings.Join(names, " ")
@@ -121,6 +130,24 @@ func (s search) hits() (string, []any) {
 		args = append(args, s.waPrefix, s.waPrefix+":")
 	}
 	return strings.Join(parts, " UNION "), args
+}
+
+// preferExact searches the exact words instead of the prefix when they alone fill
+// searchMessageCap matches (see search.exact). Counting them stops at the cap: under a
+// millisecond at 1M messages.
+func (s *search) preferExact(ctx context.Context, q db.Querier) error {
+	if !s.messages || s.exact == "" {
+		return nil
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)`,
+		s.exact, searchMessageCap).Scan(&n); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	if n >= searchMessageCap {
+		s.text = s.exact
+	}
+	return nil
 }
 
 // IndexSearch adds the messages written since the last call to the search index, in one

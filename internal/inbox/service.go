@@ -104,7 +104,7 @@ func (s *Service) List(ctx context.Context, p *authz.Principal, q ListQuery) (Pa
 		return Page{}, fieldError("limit", fmt.Sprintf("Ask for 1 to %d conversations.", MaxLimit))
 	}
 	view := ViewFor(p)
-	query, args, err := listSQL(p, q, view, limit+1)
+	query, args, err := s.listSQL(ctx, p, q, view, limit+1)
 	if err != nil || query == "" {
 		return Page{}, err
 	}
@@ -137,9 +137,12 @@ func (s *Service) List(ctx context.Context, p *authz.Principal, q ListQuery) (Pa
 }
 
 // listSQL builds the list query; "" when a search cannot match anything.
-func listSQL(p *authz.Principal, q ListQuery, view View, limit int) (string, []any, error) {
+func (s *Service) listSQL(ctx context.Context, p *authz.Principal, q ListQuery, view View, limit int) (string, []any, error) {
 	sr, searching, err := parseSearch(q.Search, view)
 	if err != nil {
+		return "", nil, err
+	}
+	if err := sr.preferExact(ctx, s.db.R); err != nil {
 		return "", nil, err
 	}
 	box, args := boxCondition(q.Box, p.MemberID)
