@@ -158,8 +158,13 @@ func (s *Server) apiGetConversation(c echo.Context) error {
 }
 
 func (s *Server) apiConversationAnswer(c echo.Context, id int64) error {
-	conv, err := s.Inbox.Get(c.Request().Context(), principalOf(c), id)
+	ctx, p := c.Request().Context(), principalOf(c)
+	conv, err := s.Inbox.Get(ctx, p, id)
 	if err != nil {
+		return err
+	}
+	// Get leaves labels to those who show them (the pages load them with their panel).
+	if conv.Labels, err = s.Inbox.ConversationLabels(ctx, p, id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toAPIConversation(conv))

@@ -214,20 +214,9 @@ var commonZones = []string{
 	"America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu",
 }
 
-// commonLocations are the zones of commonZones, loaded once: LoadLocation parses the zone
-// database on every call, which would be a tenth of the page's time.
-var commonLocations = sync.OnceValue(func() map[string]*time.Location {
-	m := make(map[string]*time.Location, len(commonZones))
-	for _, z := range commonZones {
-		if loc, err := time.LoadLocation(z); err == nil {
-			m[z] = loc
-		}
-	}
-	return m
-})
-
-// loadedZones keeps every other zone a page was asked for, loaded once (only zones that
-// exist are kept, so it holds at most the zone database's few hundred names).
+// loadedZones keeps every zone a page was asked for, loaded once: LoadLocation parses the zone
+// database on every call, a tenth of a page's time. Only zones that exist are kept, so it holds
+// at most the zone database's few hundred names.
 var loadedZones sync.Map // name → *time.Location
 
 // zoneFor is the zone a page shows times in, by IANA name ("" is UTC), with the same rules as
@@ -237,9 +226,6 @@ var loadedZones sync.Map // name → *time.Location
 func zoneFor(name string) (*time.Location, bool) {
 	if name == "" || name == "UTC" {
 		return time.UTC, true
-	}
-	if loc, ok := commonLocations()[name]; ok {
-		return loc, true
 	}
 	if loc, ok := loadedZones.Load(name); ok {
 		return loc.(*time.Location), true

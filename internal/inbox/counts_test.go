@@ -100,12 +100,8 @@ func TestBoxCountersMatchScans(t *testing.T) {
 			if rng.IntN(3) != 0 {
 				v.InvolvedMemberID = me
 			}
-			where, args := countsClause(v)
-			var got [5]int
-			if err := d.R.QueryRow(`SELECT coalesce(sum(n) FILTER (WHERE assignee_id = ?), 0),
-				coalesce(sum(n) FILTER (WHERE assignee_id = 0), 0), coalesce(sum(n) FILTER (WHERE escalated = 1), 0),
-				coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE unread = 1), 0)
-				FROM inbox_counts WHERE `+where, append([]any{me}, args...)...).Scan(&got[0], &got[1], &got[2], &got[3], &got[4]); err != nil {
+			got, err := boxSums(ctx, d.R, v, me)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if want := scannedCounts(t, d, v, me); got != want {

@@ -137,7 +137,7 @@ type Conversation struct {
 	Preview   string
 	Window    Window
 	CreatedAt time.Time
-	// Labels on the conversation (filled by List and Get).
+	// Labels on the conversation (filled by List).
 	Labels []Label
 }
 

@@ -189,15 +189,11 @@ const CountCap = 1000
 // selects (countsClause), which triggers keep as conversations change (migrations/0027), so a
 // page view reads a few rows however large the inbox is.
 func (s *Service) Counts(ctx context.Context, p *authz.Principal) (Counts, error) {
-	where, args := countsClause(p.Conversations())
-	var mine, unassigned, escalated, all, unread int
-	err := s.db.R.QueryRowContext(ctx, `SELECT coalesce(sum(n) FILTER (WHERE assignee_id = ?), 0),
-			coalesce(sum(n) FILTER (WHERE assignee_id = 0), 0), coalesce(sum(n) FILTER (WHERE escalated = 1), 0),
-			coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE unread = 1), 0)
-		FROM inbox_counts WHERE `+where, append([]any{p.MemberID}, args...)...).Scan(&mine, &unassigned, &escalated, &all, &unread)
+	sums, err := boxSums(ctx, s.db.R, p.Conversations(), p.MemberID)
 	if err != nil {
-		return Counts{}, fmt.Errorf("count conversations: %w", err)
+		return Counts{}, err
 	}
+	mine, unassigned, escalated, all, unread := sums[0], sums[1], sums[2], sums[3], sums[4]
 	out := Counts{Unread: min(unread, CountCap)}
 	for _, b := range []struct {
 		box  Box
@@ -217,21 +213,28 @@ func (s *Service) Counts(ctx context.Context, p *authz.Principal) (Counts, error
 	return out, nil
 }
 
+// boxSums reads the open conversations v sees from inbox_counts, uncapped: assigned to
+// memberID, unassigned, escalated, all, unread.
+func boxSums(ctx context.Context, q db.Querier, v authz.Visibility, memberID int64) ([5]int, error) {
+	where, args := countsClause(v)
+	var n [5]int
+	err := q.QueryRowContext(ctx, `SELECT coalesce(sum(n) FILTER (WHERE assignee_id = ?), 0),
+			coalesce(sum(n) FILTER (WHERE assignee_id = 0), 0), coalesce(sum(n) FILTER (WHERE escalated = 1), 0),
+			coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE unread = 1), 0)
+		FROM inbox_counts WHERE `+where, append([]any{memberID}, args...)...).Scan(&n[0], &n[1], &n[2], &n[3], &n[4])
+	if err != nil {
+		return n, fmt.Errorf("count conversations: %w", err)
+	}
+	return n, nil
+}
+
 // Get returns one conversation with its contact and window. Outside p's visibility it is
 // ErrNotFound, exactly like a conversation that does not exist.
 func (s *Service) Get(ctx context.Context, p *authz.Principal, id int64) (Conversation, error) {
 	vis, args := visibilityClause(p.Conversations(), "c")
 	row := s.db.R.QueryRowContext(ctx, `SELECT `+conversationColumns+conversationFrom+
 		` WHERE c.id = ? AND `+vis, append([]any{id}, args...)...)
-	c, err := scanConversation(row, ViewFor(p), s.now())
-	if err != nil {
-		return Conversation{}, err
-	}
-	one := []Conversation{c}
-	if err := s.attachLabels(ctx, one); err != nil {
-		return Conversation{}, err
-	}
-	return one[0], nil
+	return scanConversation(row, ViewFor(p), s.now())
 }
 
 // Messages returns up to limit messages of a conversation, newest first, older than the
