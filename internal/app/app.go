@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,7 @@ type App struct {
 	Logger *slog.Logger
 
 	stopCheckpointer func()
+	checkpointerOnce sync.Once
 	// AuditCheckpoints signs the activity log's head every minute and at shutdown.
 	AuditCheckpoints *audit.Checkpointer
 	mailSender       mail.Sender
@@ -379,8 +381,15 @@ func (a *App) Close() error {
 	if st, ok := a.Server.Sessions.Store.(interface{ StopCleanup() }); ok {
 		st.StopCleanup()
 	}
-	a.stopCheckpointer()
+	a.StopCheckpointer()
 	return a.Core.Close()
+}
+
+// StopCheckpointer gives WAL checkpoints back to the writer (SQLite's default); a disk test
+// stops them altogether afterwards to read everything written from the WAL. It may be called
+// more than once.
+func (a *App) StopCheckpointer() {
+	a.checkpointerOnce.Do(a.stopCheckpointer)
 }
 
 // Close drains the webhook ingester and releases the database.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,5 +60,48 @@ func TestCheckpointerKeepsTheWALBounded(t *testing.T) {
 	stop()
 	if err := d.W.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 1000 {
 		t.Errorf("after stop the writer does not checkpoint again: %d %v", auto, err)
+	}
+}
+
+// The WAL's frames are counted and attributed to the table written.
+func TestReadWALPagesAttributesFramesToTables(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, q := range []string{`PRAGMA wal_autocheckpoint = 0`, `CREATE TABLE small (v)`, `CREATE TABLE big (b BLOB)`,
+		`PRAGMA wal_checkpoint(TRUNCATE)`} {
+		if _, err := d.W.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 10; i++ {
+		if _, err := d.W.Exec(`INSERT INTO big VALUES (zeroblob(3000))`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.W.Exec(`INSERT INTO small VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	w, err := d.ReadWALPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Commits != 11 || w.Bytes != int64(32+w.Frames*w.FrameBytes()) {
+		t.Fatalf("%d commits, %d bytes for %d frames; want 11 commits", w.Commits, w.Bytes, w.Frames)
+	}
+	frames := map[string]int{}
+	for _, o := range w.ByObject {
+		frames[o.Name] = o.Frames
+	}
+	// Each of the ten rows fills a page of its own: ten commits write at least ten big pages,
+	// and the one insert into small writes its page once.
+	if frames["big"] < 10 || frames["small"] != 1 || w.ByObject[0].Name != "big" {
+		t.Fatalf("frames by table: %v", w.ByObject)
+	}
+	if !strings.Contains(w.Report(11), "big") {
+		t.Fatalf("report leaves the table out:\n%s", w.Report(11))
 	}
 }

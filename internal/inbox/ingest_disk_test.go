@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"encoding/binary"
 	"os"
 	"sort"
 	"strconv"
@@ -109,56 +108,13 @@ func TestIngestDiskFigures(t *testing.T) {
 	st := g.Stats()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 
-	wal, err := os.ReadFile(d.Path + "-wal")
+	wal, err := d.ReadWALPages(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pageSize := int(binary.BigEndian.Uint32(wal[8:12]))
-	owner := map[uint32]string{}
-	rows, err := d.R.QueryContext(ctx, `SELECT name, pageno FROM dbstat`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name string
-		var page uint32
-		if err := rows.Scan(&name, &page); err != nil {
-			t.Fatal(err)
-		}
-		owner[page] = name
-	}
-	rows.Close()
-	frames, commits := 0, 0
-	by := map[string]int{}
-	for off := 32; off+24+pageSize <= len(wal); off += 24 + pageSize {
-		page := binary.BigEndian.Uint32(wal[off : off+4])
-		if binary.BigEndian.Uint32(wal[off+4:off+8]) != 0 {
-			commits++
-		}
-		frames++
-		name := owner[page]
-		if name == "" {
-			name = "(freed or new since)"
-		}
-		by[name]++
-	}
-	type share struct {
-		name   string
-		frames int
-	}
-	var shares []share
-	for n, f := range by {
-		shares = append(shares, share{n, f})
-	}
-	sort.Slice(shares, func(i, j int) bool { return shares[i].frames > shares[j].frames })
 	t.Logf("%d bodies, %d events in %v (%.0f events/s); %d batches (%.1f bodies a batch); latency p50 %v p99 %v",
 		st.Bodies, events, elapsed.Round(time.Millisecond), float64(events)/elapsed.Seconds(), st.Batches,
 		float64(st.Bodies)/float64(max(st.Batches, 1)), lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*99/100].Round(time.Millisecond))
 	t.Logf("CPU: %v, %.0f µs an event (parsing and ingest, in this process)", cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(max(events, 1)))
-	t.Logf("WAL: %d bytes, %d frames in %d commits: %.1f pages a commit, %.0f bytes an event (twice that reaches the disk with the checkpoint)",
-		len(wal), frames, commits, float64(frames)/float64(max(commits, 1)), float64(len(wal))/float64(max(events, 1)))
-	for _, s := range shares {
-		t.Logf("  %-45s %7d frames  %5.1f a commit  %6.0f bytes an event", s.name, s.frames,
-			float64(s.frames)/float64(max(commits, 1)), float64(s.frames*(pageSize+24))/float64(max(events, 1)))
-	}
+	t.Logf("\n%s", wal.Report(events))
 }
