@@ -49,7 +49,13 @@ func (s *Service) ApplyEvents(ctx context.Context, q db.Querier, events []whatsa
 	if err := catchUpRollups(ctx, q); err != nil {
 		return err
 	}
-	return atBatchEnd(ctx, q, "inbox.search", s.IndexSearch)
+	b := batchOf(ctx, q)
+	return atBatchEnd(ctx, q, "inbox.search", func(ctx context.Context, q db.Querier) error {
+		if b != nil && b.more && s.searchIndexedWithin(s.searchLag) {
+			return nil // the next batch indexes these messages with its own
+		}
+		return s.IndexSearch(ctx, q)
+	})
 }
 
 // numberRef maps Meta's phone_number_id to ours, once per body.

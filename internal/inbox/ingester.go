@@ -325,6 +325,7 @@ func (g *Ingester) announce(b *batchState) {
 // finish runs the work the bodies left for the end of the batch (indexing for search). Its
 // failure is logged, not fatal: the bodies are stored and applied, and the work catches up.
 func (g *Ingester) finish(ctx context.Context, b *batchState) {
+	b.more = len(g.queue) > 0
 	if err := b.finish(ctx); err != nil {
 		g.opts.Logger.ErrorContext(ctx, "inbox: end-of-batch work failed", "error", err)
 	}

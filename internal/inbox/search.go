@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -150,12 +151,27 @@ func (s *search) preferExact(ctx context.Context, q db.Querier) error {
 	return nil
 }
 
+// defaultSearchLag is how long, while webhook bodies keep queuing, the Ingester may leave new
+// messages out of the search index. FTS5 writes a segment, its structure record and the
+// document sizes at every indexing: 4–5 pages, about a tenth of what a commit wrote at 1,000
+// events/s (cmd/switchboard TestWebhookDiskFigures). Under load a batch therefore indexes only
+// when the last indexing is this old, or when no body waits behind it; the last batch of any
+// burst has none waiting, so once webhooks pause every message is searchable, and at a
+// quieter pace every batch indexes its own messages at once, as before.
+const defaultSearchLag = 250 * time.Millisecond
+
+// searchIndexedWithin reports whether IndexSearch ran less than d ago.
+func (s *Service) searchIndexedWithin(d time.Duration) bool {
+	return time.Since(time.Unix(0, s.searchIndexed.Load())) < d
+}
+
 // IndexSearch adds the messages written since the last call to the search index, in one
 // statement, inside the caller's write transaction q. ApplyEvents arranges it once per
 // Ingester batch (at once outside one) and the send path runs it; call it only after writing
 // messages some other way. It is idempotent and catches up on whatever was missed. (Why not a
 // trigger: see migrations/0009_inbox.sql.)
 func (s *Service) IndexSearch(ctx context.Context, q db.Querier) error {
+	s.searchIndexed.Store(time.Now().UnixNano())
 	_, err := execQ(ctx, q, `INSERT INTO messages_fts (rowid, text)
 		SELECT id, text FROM messages
 		WHERE id > (SELECT messages_indexed_to FROM inbox_search_state) AND text <> ''`)

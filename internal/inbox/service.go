@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -46,12 +47,16 @@ type Service struct {
 	presence *presence
 	// statusObserver sees callback data of status webhooks (SetStatusObserver); nil when not wired.
 	statusObserver StatusObserver
+	// searchIndexed is when IndexSearch last ran (Unix nanoseconds), for the Ingester's
+	// batches to index less often under load: at most searchLag apart while bodies queue.
+	searchIndexed atomic.Int64
+	searchLag     time.Duration
 }
 
 // NewService wires the inbox. sender may be nil where nothing is sent (reports, tests of
 // reads); sending then fails.
 func NewService(d *db.DB, log *audit.Log, clk clock.Clock, sender Sender) *Service {
-	return &Service{db: d, audit: log, clock: clk, sender: sender, presence: newPresence()}
+	return &Service{db: d, audit: log, clock: clk, sender: sender, presence: newPresence(), searchLag: defaultSearchLag}
 }
 
 // changed announces a change to conversation id once err says it was committed.

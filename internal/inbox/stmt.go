@@ -23,6 +23,9 @@ type batchState struct {
 	// rollup gathers the batch's analytics changes (rollup.go).
 	rollup batchRollup
 	cache  *stmtCache
+	// more says, once the batch's bodies are applied, that further bodies wait for the next
+	// batch: work that may lag a little (the search index) can leave itself to that one.
+	more bool
 }
 
 type batchKey struct{}
