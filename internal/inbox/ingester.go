@@ -508,7 +508,11 @@ func (g *Ingester) applySaved(ctx context.Context, tx *sql.Tx, raw []byte) error
 func (g *Ingester) PruneWebhooks(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := g.d.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_events WHERE processed = 1 AND received_at < ?`, millis(before))
+		split, err := db.FirstRowFrom(ctx, tx, "webhook_events", "received_at", millis(before))
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_events WHERE id < ? AND processed = 1`, split)
 		if err != nil {
 			return err
 		}

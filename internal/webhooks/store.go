@@ -263,11 +263,23 @@ func (s *Store) Attempts(ctx context.Context, endpointID int64, eventType string
 // Prune deletes deliveries that are done (delivered or failed) and were created before before,
 // with their attempts: the delivery log keeps 30 days.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.W.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ?`, before.UnixMilli())
+	var n int64
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		split, err := db.FirstRowFrom(ctx, tx, "webhook_deliveries", "created_at", before.UnixMilli())
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id < ? AND state <> 'pending'`, split)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }
 
 // Counts are an endpoint's deliveries by state.
