@@ -65,9 +65,12 @@ func OpenAndMigrate(ctx context.Context, dataDir string) (*DB, []string, error) 
 
 // OpenFile opens the pools on an exact file path without migrating.
 func OpenFile(ctx context.Context, path string) (*DB, error) {
-	// The writer keeps 32 MiB (SQLite's default is 2 MiB): its own commits do not empty its
+	// The writer keeps 16 MiB (SQLite's default is 2 MiB): its own commits do not empty its
 	// cache, it touches the same conversations, indexes and rollups batch after batch, and
 	// reading them back from the file cost a twentieth of ingest's CPU at 3,300 events/s.
+	// 32 MiB took the server past issue 11's 150 MB with 200 members' inboxes open and 500
+	// messages/s arriving (VmHWM 152 MB; 122 MB with 16 MiB: cmd/switchboard
+	// TestLiveSSELoadFigures).
 	w, err := sql.Open("sqlite", dsn(path, true, writerCacheKiB))
 	if err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
@@ -117,7 +120,7 @@ func OpenFile(ctx context.Context, path string) (*DB, error) {
 // 35 ms at 16 MiB.
 const (
 	reportCacheKiB = 16384
-	writerCacheKiB = 32768
+	writerCacheKiB = 16384
 )
 
 func readerCacheKiB(readers int) int { return min(1024, max(256, 3072/readers)) }
