@@ -218,7 +218,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	log.SetObserver(hooks.OnActivity)
 	// Alert rules that route to webhooks hand their alerts to the outgoing webhooks.
 	al.SetWebhookPublisher(hooks)
-	ingester := inbox.NewIngester(d, ib.ApplyEvents, inbox.IngesterOptions{Clock: clk, Logger: logger, MaxDelay: 2 * time.Millisecond,
+	ingester := inbox.NewIngester(d, ib.ApplyEvents, inbox.IngesterOptions{Clock: clk, Logger: logger, MaxDelay: inbox.ServerMaxDelay,
 		Applied:   hooks.OnInbound,
 		Committed: func(ids []int64) { ib.Live.Publish(ids...); auto.Wake() }})
 	// Bodies kept unprocessed (a parse or apply failure) get another chance at every start.

@@ -52,7 +52,8 @@ func TestIngestDiskFigures(t *testing.T) {
 	svc := NewService(d, audit.New(d, clk), clk, nil)
 	// INBOX_DISK_BATCH fixes the batch size (bodies wait up to a second for company), so that
 	// two builds compare at the same batch size whatever the machine's load.
-	opts := IngesterOptions{}
+	// INBOX_DISK_DELAY replaces the server's wait for company.
+	opts := IngesterOptions{MaxDelay: ServerMaxDelay}
 	if n, err := strconv.Atoi(os.Getenv("INBOX_DISK_BATCH")); err == nil && n > 0 {
 		opts = IngesterOptions{MaxBatch: n, MaxDelay: time.Second}
 	}

@@ -50,7 +50,7 @@ func TestLiveLoadFigures(t *testing.T) {
 	live := NewLive(d, nil)
 	defer live.Close()
 	svc.Live = live
-	g := NewIngester(d, svc.ApplyEvents, IngesterOptions{MaxDelay: 2 * time.Millisecond,
+	g := NewIngester(d, svc.ApplyEvents, IngesterOptions{MaxDelay: ServerMaxDelay,
 		Committed: func(ids []int64) { live.Publish(ids...) }})
 	defer g.Close()
 

@@ -73,7 +73,7 @@ func TestMixedLoadFigures(t *testing.T) {
 	clk := clock.System{}
 	svc := inbox.NewService(d, audit.New(d, clk), clk, nil)
 	// As the server runs it (internal/app): a 2 ms wait lets concurrent bodies share a commit.
-	g := inbox.NewIngester(d, svc.ApplyEvents, inbox.IngesterOptions{MaxDelay: 2 * time.Millisecond})
+	g := inbox.NewIngester(d, svc.ApplyEvents, inbox.IngesterOptions{MaxDelay: inbox.ServerMaxDelay})
 	defer g.Close()
 	store := members.NewStore(d)
 	var people []*authz.Principal
