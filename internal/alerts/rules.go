@@ -81,7 +81,7 @@ func (e *RuleError) Error() string { return e.Field + ": " + e.Message }
 
 // Rules returns every kind's rule, in the order of Kinds.
 func (s *Service) Rules(ctx context.Context) ([]Rule, error) {
-	m, err := s.loadRules(ctx)
+	m, err := s.loadRules(ctx, s.db.R)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,14 @@ func (s *Service) Rules(ctx context.Context) ([]Rule, error) {
 
 // Rule returns kind k's rule (its default when never saved).
 func (s *Service) Rule(ctx context.Context, k Kind) (Rule, error) {
-	m, err := s.loadRules(ctx)
+	return s.ruleIn(ctx, s.db.R, k)
+}
+
+// ruleIn is Rule read through q when the rules are not kept yet: inside a write transaction,
+// that transaction, since a read through the reader pool there holds the writer while it waits
+// for a reader.
+func (s *Service) ruleIn(ctx context.Context, q db.Querier, k Kind) (Rule, error) {
+	m, err := s.loadRules(ctx, q)
 	if err != nil {
 		return Rule{}, err
 	}
@@ -107,7 +114,7 @@ func (s *Service) Rule(ctx context.Context, k Kind) (Rule, error) {
 
 // loadRules reads the rules once and keeps them: they are read at every alert and every failed
 // webhook signature, and change only through SaveRule, which drops the copy.
-func (s *Service) loadRules(ctx context.Context) (map[Kind]Rule, error) {
+func (s *Service) loadRules(ctx context.Context, q db.Querier) (map[Kind]Rule, error) {
 	s.rulesMu.Lock()
 	defer s.rulesMu.Unlock()
 	if s.rules != nil {
@@ -117,7 +124,7 @@ func (s *Service) loadRules(ctx context.Context) (map[Kind]Rule, error) {
 	for _, k := range Kinds() {
 		m[k] = SpecOf(k).Default
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT kind, enabled, threshold, threshold2, window_minutes, email_to, webhook, updated_at FROM alert_rules`)
+	rows, err := q.QueryContext(ctx, `SELECT kind, enabled, threshold, threshold2, window_minutes, email_to, webhook, updated_at FROM alert_rules`)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: read rules: %w", err)
 	}

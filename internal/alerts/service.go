@@ -106,7 +106,7 @@ func (s *Service) Raise(ctx context.Context, q db.Querier, a Alert) (Alert, erro
 	if err != nil {
 		return Alert{}, err
 	}
-	rule, err := s.Rule(ctx, a.Kind)
+	rule, err := s.ruleIn(ctx, q, a.Kind)
 	if err != nil {
 		return Alert{}, err
 	}

@@ -21,7 +21,7 @@ import (
 // threshold of failures within its window, it returns the alert to raise. Repeats count on the
 // same open alert, as the throttle's lock alert does.
 func (s *Service) SignInFailed(ctx context.Context, q db.Querier, memberID int64, memberName, addr string) (Alert, bool, error) {
-	r, err := s.Rule(ctx, KindRepeatedSignInFailures)
+	r, err := s.ruleIn(ctx, q, KindRepeatedSignInFailures)
 	if err != nil || !r.Enabled {
 		return Alert{}, false, err
 	}

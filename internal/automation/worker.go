@@ -479,7 +479,8 @@ func (s *Service) runJobs(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("pending jobs: %w", err)
 		}
-		var list []job
+		var list, unreadable []job
+		var why []string
 		for rows.Next() {
 			var (
 				j   job
@@ -490,7 +491,7 @@ func (s *Service) runJobs(ctx context.Context) error {
 				return err
 			}
 			if err := json.Unmarshal([]byte(raw), &j.p); err != nil {
-				s.settle(ctx, j.id, j.conv, j.kind, "failed", "unreadable job: "+err.Error())
+				unreadable, why = append(unreadable, j), append(why, "unreadable job: "+err.Error())
 				continue
 			}
 			list = append(list, j)
@@ -498,6 +499,11 @@ func (s *Service) runJobs(ctx context.Context) error {
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		// Settled once the rows are closed: settle waits for the writer, and a reader held
+		// meanwhile is one that a write transaction may be waiting for.
+		for i, j := range unreadable {
+			s.settle(ctx, j.id, j.conv, j.kind, "failed", why[i])
 		}
 		if len(list) == 0 {
 			return nil

@@ -143,18 +143,35 @@ func (s *Service) Recipients(ctx context.Context, p *authz.Principal, id, after 
 	return out, err
 }
 
+// eachRecipient calls fn for a page of recipients, read in full first: ExportCSV's fn writes to
+// the client, and a reader held while a slow download drains is one every page view and every
+// write transaction that reads may wait for.
 func (s *Service) eachRecipient(ctx context.Context, id, after int64, limit int, fn func(Recipient) error) error {
+	page, err := s.recipientPage(ctx, id, after, limit)
+	if err != nil {
+		return err
+	}
+	for _, r := range page {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) recipientPage(ctx context.Context, id, after int64, limit int) ([]Recipient, error) {
 	rows, err := s.db.R.QueryContext(ctx, recipientQuery, id, after, limit)
 	if err != nil {
-		return fmt.Errorf("campaign recipients: %w", err)
+		return nil, fmt.Errorf("campaign recipients: %w", err)
 	}
 	defer rows.Close()
+	var out []Recipient
 	for rows.Next() {
 		var r Recipient
 		var sentAt int64
 		var replied sql.NullBool
 		if err := rows.Scan(&r.ID, &r.ContactID, &r.Name, &r.Phone, &r.State, &r.Status, &r.ErrorCode, &r.Error, &sentAt, &replied); err != nil {
-			return fmt.Errorf("scan recipient: %w", err)
+			return nil, fmt.Errorf("scan recipient: %w", err)
 		}
 		if r.Phone != "" {
 			r.Phone = "+" + r.Phone
@@ -163,11 +180,9 @@ func (s *Service) eachRecipient(ctx context.Context, id, after int64, limit int,
 			r.SentAt = time.UnixMilli(sentAt).UTC()
 		}
 		r.Replied = replied.Valid && replied.Bool
-		if err := fn(r); err != nil {
-			return err
-		}
+		out = append(out, r)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 // CanExport reports whether p may download a campaign's recipients: reports.export or

@@ -55,7 +55,11 @@ func (s *Store) ByEmail(ctx context.Context, email string) (Member, error) {
 
 // ByID finds a member by id.
 func (s *Store) ByID(ctx context.Context, id int64) (Member, error) {
-	return scanMember(s.db.R.QueryRowContext(ctx,
+	return s.byID(ctx, s.db.R, id)
+}
+
+func (s *Store) byID(ctx context.Context, q db.Querier, id int64) (Member, error) {
+	return scanMember(q.QueryRowContext(ctx,
 		`SELECT `+memberColumns+` FROM members m JOIN roles r ON r.id = m.role_id WHERE m.id = ?`, id))
 }
 
@@ -129,11 +133,17 @@ func (s *Store) setPasswordHash(ctx context.Context, q db.Querier, id int64, has
 
 // Principal loads what the access checks need about a member, fresh on every request.
 func (s *Store) Principal(ctx context.Context, memberID int64) (*authz.Principal, Member, error) {
-	m, err := s.ByID(ctx, memberID)
+	return s.PrincipalIn(ctx, s.db.R, memberID)
+}
+
+// PrincipalIn is Principal read through q: inside a write transaction, that transaction, since
+// a read through the reader pool there holds the writer while it waits for a reader.
+func (s *Store) PrincipalIn(ctx context.Context, q db.Querier, memberID int64) (*authz.Principal, Member, error) {
+	m, err := s.byID(ctx, q, memberID)
 	if err != nil {
 		return nil, Member{}, err
 	}
-	perms, err := s.rolePermissions(ctx, s.db.R, m.RoleID)
+	perms, err := s.rolePermissions(ctx, q, m.RoleID)
 	if err != nil {
 		return nil, Member{}, err
 	}

@@ -48,15 +48,18 @@ func (s *Service) openScheduled(ctx context.Context) (bool, error) {
 	}
 	in := CampaignInput{Title: "Scheduled access review " + now.Format("January 2006"), AllMembers: true,
 		ReviewerIDs: reviewerIDs, DueAt: now.AddDate(0, 0, st.DueDays)}
+	// Read before the transaction (see openPlan).
+	pl, planErr := s.plan(ctx, in)
+	var fe members.FieldErrors
+	if planErr != nil && !errors.As(planErr, &fe) {
+		return false, planErr
+	}
 	var c Campaign
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE access_review_settings SET next_run_at = ? WHERE id = 1`, millis(next)); err != nil {
 			return fmt.Errorf("advance access review schedule: %w", err)
 		}
-		var openErr error
-		c, openErr = s.open(ctx, tx, nil, in)
-		var fe members.FieldErrors
-		if errors.As(openErr, &fe) {
+		if planErr != nil {
 			// Nothing to open against (no reviewer, only one reviewer under review): say so
 			// where administrators look, and try again at the next interval.
 			msg := "The scheduled access review could not open: "
@@ -67,7 +70,8 @@ func (s *Service) openScheduled(ctx context.Context) (bool, error) {
 				Title: msg, Subject: alerts.Subject{Type: "access_review_schedule"}})
 			return err
 		}
-		if openErr != nil {
+		var openErr error
+		if c, openErr = s.open(ctx, tx, nil, pl); openErr != nil {
 			return openErr
 		}
 		_, err := s.alerts.Raise(ctx, tx, alerts.Alert{Kind: alerts.KindAccessReviewOpened,

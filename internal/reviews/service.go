@@ -96,15 +96,16 @@ func (s *Service) SaveSettings(ctx context.Context, actor *authz.Principal, next
 	if err := fe.Err(); err != nil {
 		return err
 	}
+	// Checked before the transaction: reviewers reads through the reader pool.
+	if len(next.ReviewerIDs) > 0 {
+		if _, err := s.reviewers(ctx, next.ReviewerIDs); err != nil {
+			return err
+		}
+	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		cur, err := readSettings(ctx, tx)
 		if err != nil {
 			return err
-		}
-		if len(next.ReviewerIDs) > 0 {
-			if _, err := s.reviewers(ctx, next.ReviewerIDs); err != nil {
-				return err
-			}
 		}
 		next.NextRunAt = cur.NextRunAt
 		if next.ScheduleMonths == 0 {
@@ -139,16 +140,32 @@ func (s *Service) SaveSettings(ctx context.Context, actor *authz.Principal, next
 
 // Open starts a campaign on behalf of actor (nil: the schedule, recorded as the system).
 func (s *Service) Open(ctx context.Context, actor *authz.Principal, in CampaignInput) (Campaign, error) {
+	pl, err := s.plan(ctx, in)
+	if err != nil {
+		return Campaign{}, err
+	}
 	var c Campaign
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		c, err = s.open(ctx, tx, actor, in)
+		c, err = s.open(ctx, tx, actor, pl)
 		return err
 	})
 	return c, err
 }
 
-func (s *Service) open(ctx context.Context, tx *sql.Tx, actor *authz.Principal, in CampaignInput) (Campaign, error) {
+// openPlan is what opening a campaign reads, through the reader pool and before the write
+// transaction: a read through the reader pool inside it would hold the writer while it waits for
+// a reader.
+type openPlan struct {
+	in        CampaignInput
+	reviewers []Reviewer
+	scoped    []members.Member
+	flags     map[int64][]Flag
+	scope     string
+	numbers   map[int64]string
+}
+
+func (s *Service) plan(ctx context.Context, in CampaignInput) (openPlan, error) {
 	now := s.clock.Now()
 	in.Title = strings.TrimSpace(in.Title)
 	fe := FieldErrors{}
@@ -171,15 +188,15 @@ func (s *Service) open(ctx context.Context, tx *sql.Tx, actor *authz.Principal, 
 	if errors.As(err, &ve) {
 		fe.Add(ve.Field, ve.Message)
 	} else if err != nil {
-		return Campaign{}, err
+		return openPlan{}, err
 	}
 	list, err := s.members.Store().List(ctx)
 	if err != nil {
-		return Campaign{}, err
+		return openPlan{}, err
 	}
 	ov, err := s.Overview(ctx)
 	if err != nil {
-		return Campaign{}, err
+		return openPlan{}, err
 	}
 	flags := map[int64][]Flag{}
 	for _, a := range ov.Members {
@@ -203,12 +220,22 @@ func (s *Service) open(ctx context.Context, tx *sql.Tx, actor *authz.Principal, 
 		}
 	}
 	if err := fe.Err(); err != nil {
-		return Campaign{}, err
+		return openPlan{}, err
 	}
 	scope, err := s.scopeLabel(ctx, in)
 	if err != nil {
-		return Campaign{}, err
+		return openPlan{}, err
 	}
+	numbers, err := s.numberNames(ctx)
+	if err != nil {
+		return openPlan{}, err
+	}
+	return openPlan{in: in, reviewers: reviewers, scoped: scoped, flags: flags, scope: scope, numbers: numbers}, nil
+}
+
+func (s *Service) open(ctx context.Context, tx *sql.Tx, actor *authz.Principal, pl openPlan) (Campaign, error) {
+	now := s.clock.Now()
+	in, reviewers, scoped, flags, scope, numbers := pl.in, pl.reviewers, pl.scoped, pl.flags, pl.scope, pl.numbers
 	actorName := "Scheduled review"
 	if actor != nil {
 		actorName = actor.Name
@@ -228,10 +255,6 @@ func (s *Service) open(ctx context.Context, tx *sql.Tx, actor *authz.Principal, 
 			id, r.MemberID, r.Name); err != nil {
 			return Campaign{}, fmt.Errorf("add reviewer: %w", err)
 		}
-	}
-	numbers, err := s.numberNames(ctx)
-	if err != nil {
-		return Campaign{}, err
 	}
 	for _, m := range scoped {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO access_review_items (campaign_id, member_id, member_name, member_email,

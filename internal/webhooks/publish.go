@@ -185,7 +185,7 @@ func (p *publisher) publish(e event) error {
 		creator, ok := p.creators[ep.CreatedBy]
 		if !ok {
 			var err error
-			creator, err = s.creator(p.ctx, ep.CreatedBy)
+			creator, err = s.creator(p.ctx, p.q, ep.CreatedBy)
 			if err != nil {
 				return err
 			}
@@ -213,9 +213,10 @@ func (p *publisher) publish(e event) error {
 	return nil
 }
 
-// creator is the principal of an endpoint's creator, or nil when they are not active.
-func (s *Service) creator(ctx context.Context, id int64) (*authz.Principal, error) {
-	p, m, err := s.members.Principal(ctx, id)
+// creator is the principal of an endpoint's creator, or nil when they are not active, read
+// through q, the transaction that queues the event.
+func (s *Service) creator(ctx context.Context, q db.Querier, id int64) (*authz.Principal, error) {
+	p, m, err := s.members.PrincipalIn(ctx, q, id)
 	if errors.Is(err, members.ErrNotFound) {
 		return nil, nil
 	}
