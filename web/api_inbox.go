@@ -31,6 +31,18 @@ type apiContact struct {
 	Masked   bool   `json:"masked"`
 }
 
+// apiContactEntry is a contact as the contacts endpoints answer it: with its labels (a
+// conversation's contact leaves them to the conversation's own).
+type apiContactEntry struct {
+	ID       int64      `json:"id"`
+	Phone    string     `json:"phone"`
+	Name     string     `json:"name"`
+	UserID   string     `json:"user_id"`
+	Username string     `json:"username"`
+	Masked   bool       `json:"masked"`
+	Labels   []apiLabel `json:"labels"`
+}
+
 type apiMemberRef struct {
 	ID   int64  `json:"id"`
 	Name string `json:"name"`
@@ -98,6 +110,11 @@ type (
 
 func toAPIContact(c inbox.Contact) apiContact {
 	return apiContact{ID: c.ID, Phone: c.Phone, Name: c.Name, UserID: c.UserID, Username: c.Username, Masked: c.Masked}
+}
+
+func toAPIContactEntry(c inbox.Contact, labels []inbox.Label) apiContactEntry {
+	return apiContactEntry{ID: c.ID, Phone: c.Phone, Name: c.Name, UserID: c.UserID, Username: c.Username, Masked: c.Masked,
+		Labels: toAPILabels(labels)}
 }
 
 func toAPIConversation(c inbox.Conversation) apiConversation {
@@ -430,9 +447,9 @@ func (s *Server) apiListContacts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := make([]apiContact, 0, len(pg.Contacts))
+	items := make([]apiContactEntry, 0, len(pg.Contacts))
 	for _, ct := range pg.Contacts {
-		items = append(items, toAPIContact(ct))
+		items = append(items, toAPIContactEntry(ct, pg.Labels[ct.ID]))
 	}
 	next := ""
 	if pg.Next != 0 {
@@ -446,9 +463,14 @@ func (s *Server) apiGetContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ct, err := s.Inbox.Contact(c.Request().Context(), principalOf(c), id)
+	ctx, p := c.Request().Context(), principalOf(c)
+	ct, err := s.Inbox.Contact(ctx, p, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAPIContact(ct))
+	labels, err := s.Inbox.ContactLabels(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPIContactEntry(ct, labels))
 }

@@ -73,6 +73,12 @@ func TestAPILabelsConversationsAndContacts(t *testing.T) {
 			t.Errorf("GET %s does not show the conversation's labels: %d %s", path, r.Status, r.Body)
 		}
 	}
+	// So do the contact objects.
+	for _, path := range []string{"/api/v1/contacts/" + strconv.FormatInt(contactA, 10), "/api/v1/contacts"} {
+		if r := api.get(path); r.Status != http.StatusOK || !strings.Contains(r.Body, `"labels":[{"id":`+strconv.FormatInt(vip.ID, 10)+`,"name":"VIP"`) {
+			t.Errorf("GET %s does not show the contact's labels: %d %s", path, r.Status, r.Body)
+		}
+	}
 	actor := strconv.FormatInt(k.ID, 10)
 	for action, want := range map[string]int{"conversation.labelled": 2, "conversation.unlabelled": 1, "contact.labelled": 1} {
 		if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = ? AND actor_type = 'api_key' AND actor_id = ? AND outcome = 'success'`, action, actor); n != want {

@@ -14,6 +14,8 @@ import (
 type ContactPage struct {
 	Contacts []Contact
 	Next     int64
+	// Labels are the labels on each contact of the page, by contact id.
+	Labels map[int64][]Label
 }
 
 // contactSeen is the condition that a contact has a conversation the principal sees: a contact
@@ -53,6 +55,13 @@ func (s *Service) Contacts(ctx context.Context, p *authz.Principal, afterID int6
 	if len(page.Contacts) > limit {
 		page.Contacts = page.Contacts[:limit]
 		page.Next = page.Contacts[limit-1].ID
+	}
+	ids := make([]int64, len(page.Contacts))
+	for i, c := range page.Contacts {
+		ids[i] = c.ID
+	}
+	if page.Labels, err = contactLabelsOf(ctx, s.db.R, ids); err != nil {
+		return ContactPage{}, err
 	}
 	return page, nil
 }
