@@ -251,7 +251,7 @@ func (s *Server) apiListActivity(c echo.Context) error {
 		return err
 	}
 	values := c.QueryParams()
-	q := parseActivityQuery(values)
+	q := s.parseActivityQuery(values)
 	if len(q.Errors) > 0 {
 		return fieldMapProblem(q.Errors)
 	}

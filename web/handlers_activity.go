@@ -28,7 +28,7 @@ const sessionLastSearch = "activity_last_search"
 // activityPage lists events by the filter in the URL. htmx requests get the results only.
 func (s *Server) activityPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	q := parseActivityQueryIn(c.QueryParams(), viewerZoneName(c))
+	q := s.parseActivityQueryIn(c.QueryParams(), s.viewerZoneName(c))
 	q.Now = s.Clock.Now()
 	results := views.ActivityResults{Invalid: len(q.Errors) > 0, Filtered: !q.Filter.IsZero(), ClearHref: q.zoneOnly().href("/activity")}
 	status := http.StatusOK
@@ -185,10 +185,10 @@ func (s *Server) activityFilterForm(c echo.Context, q activityQuery) (views.Acti
 	}
 	now := s.Clock.Now()
 	for _, z := range commonZones {
-		f.Zones = append(f.Zones, views.Option{Value: z, Label: zoneLabel(z, now)})
+		f.Zones = append(f.Zones, views.Option{Value: z, Label: s.zoneLabel(z, now)})
 	}
 	if !hasOption(f.Zones, q.TZ) {
-		f.Zones = append(f.Zones, views.Option{Value: q.TZ, Label: zoneLabel(q.TZ, now)})
+		f.Zones = append(f.Zones, views.Option{Value: q.TZ, Label: s.zoneLabel(q.TZ, now)})
 	}
 	return f, nil
 }
@@ -262,7 +262,7 @@ func (s *Server) eventRows(c echo.Context, before, after int64, limit int) ([]vi
 	if err != nil {
 		return nil, page, err
 	}
-	q := parseActivityQueryIn(nil, viewerZoneName(c))
+	q := s.parseActivityQueryIn(nil, s.viewerZoneName(c))
 	q.Now = s.Clock.Now()
 	rows := make([]views.EventRow, 0, len(events))
 	for _, e := range events {
@@ -289,9 +289,9 @@ func (s *Server) activityEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := parseActivityQueryIn(c.QueryParams(), viewerZoneName(c))
+	q := s.parseActivityQueryIn(c.QueryParams(), s.viewerZoneName(c))
 	if len(q.Errors) > 0 {
-		q = parseActivityQueryIn(nil, viewerZoneName(c))
+		q = s.parseActivityQueryIn(nil, s.viewerZoneName(c))
 	}
 	q.Now = s.Clock.Now()
 	v := eventView(ev, q)

@@ -45,14 +45,14 @@ func (s *Server) parseAnalyticsQuery(c echo.Context) (analyticsQuery, error) {
 		q.Range = analytics.Preset30
 	}
 	// Without a zone in the URL the range is the viewer's own days (their account's zone).
-	viewerTZ, viewerLoc := viewerZone(c)
+	viewerTZ, viewerLoc := s.viewerZone(c)
 	switch {
 	case q.TZ == "":
 		q.TZ, q.Loc = viewerTZ, viewerLoc
 	case q.TZ == viewerTZ:
 		q.Loc = viewerLoc
 	case q.TZ != "UTC":
-		loc, ok := zoneFor(q.TZ)
+		loc, ok := s.zoneFor(q.TZ)
 		if !ok {
 			return q, errors.New("Choose a time zone from the list.")
 		}
@@ -106,7 +106,7 @@ func (s *Server) analyticsPage(c echo.Context) error {
 	if err != nil {
 		return analyticsError(err)
 	}
-	v := views.AnalyticsView{Page: s.page(c, "Analytics", "analytics"), Filter: analyticsFilterView(q, opts, s.Clock.Now())}
+	v := views.AnalyticsView{Page: s.page(c, "Analytics", "analytics"), Filter: s.analyticsFilterView(q, opts, s.Clock.Now())}
 	if qerr != nil {
 		v.Filter.Error = qerr.Error()
 		return render(c, http.StatusBadRequest, views.Analytics(v))
@@ -217,7 +217,7 @@ var analyticsRanges = []views.Option{
 	{Value: analytics.PresetCustom, Label: "Custom (from – to)"},
 }
 
-func analyticsFilterView(q analyticsQuery, o analytics.Options, now time.Time) views.AnalyticsFilter {
+func (s *Server) analyticsFilterView(q analyticsQuery, o analytics.Options, now time.Time) views.AnalyticsFilter {
 	f := views.AnalyticsFilter{Range: q.Range, From: q.From, To: q.To, TZ: q.TZ, Number: q.Number, Agent: q.Agent,
 		Template: q.Template, Label: q.Label, Ranges: analyticsRanges}
 	for _, l := range o.Labels {
@@ -225,10 +225,10 @@ func analyticsFilterView(q analyticsQuery, o analytics.Options, now time.Time) v
 	}
 	f.Zones = append(f.Zones, views.Option{Value: "UTC", Label: "UTC"})
 	for _, z := range commonZones {
-		f.Zones = append(f.Zones, views.Option{Value: z, Label: zoneLabel(z, now)})
+		f.Zones = append(f.Zones, views.Option{Value: z, Label: s.zoneLabel(z, now)})
 	}
 	if !hasOption(f.Zones, q.TZ) {
-		f.Zones = append(f.Zones, views.Option{Value: q.TZ, Label: zoneLabel(q.TZ, now)})
+		f.Zones = append(f.Zones, views.Option{Value: q.TZ, Label: s.zoneLabel(q.TZ, now)})
 	}
 	for _, n := range o.Numbers {
 		f.Numbers = append(f.Numbers, views.Option{Value: i64(n.ID), Label: n.Name})

@@ -12,7 +12,7 @@ import (
 // activityExport streams the events of the current filter as CSV or JSON Lines. The export is
 // recorded (audit.exported, with the filter) before the first byte goes out.
 func (s *Server) activityExport(c echo.Context) error {
-	q := parseActivityQueryIn(c.QueryParams(), viewerZoneName(c))
+	q := s.parseActivityQueryIn(c.QueryParams(), s.viewerZoneName(c))
 	if len(q.Errors) > 0 {
 		return echo.NewHTTPError(http.StatusBadRequest, "The filter of this export is not valid. Go back to the activity page and export from there.")
 	}

@@ -15,7 +15,7 @@ import (
 // verdict with htmx (?run=1), since a million events take a second or two; without script the
 // page offers a link to the same. Concurrent checks share one run (VerifyShared).
 func (s *Server) activityIntegrity(c echo.Context) error {
-	q := parseActivityQueryIn(c.QueryParams(), viewerZoneName(c)).zoneOnly()
+	q := s.parseActivityQueryIn(c.QueryParams(), s.viewerZoneName(c)).zoneOnly()
 	v := views.IntegrityView{BackHref: q.href("/activity")}
 	v.Report.RunHref = q.href("/activity/integrity", "run", "1")
 	if c.QueryParam("run") == "1" {

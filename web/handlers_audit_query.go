@@ -6,12 +6,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	_ "time/tzdata" // the viewer's zone must load on hosts without /usr/share/zoneinfo
 
 	"github.com/switchboard/switchboard/internal/audit"
-	"github.com/switchboard/switchboard/internal/members"
 )
 
 // activityQuery is the activity filter as the URL carries it, so that a view can be bookmarked
@@ -40,12 +38,14 @@ const maxFilterText = 200
 var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$`)
 
 // parseActivityQuery reads the filter from a URL query, in UTC when it names no zone.
-func parseActivityQuery(v url.Values) activityQuery { return parseActivityQueryIn(v, "UTC") }
+func (s *Server) parseActivityQuery(v url.Values) activityQuery {
+	return s.parseActivityQueryIn(v, "UTC")
+}
 
 // parseActivityQueryIn reads the filter from a URL query; without a tz the dates and times are in
 // defaultTZ (the viewer's zone). Bad fields are reported in Errors, keyed by parameter name, and
 // left out of the filter.
-func parseActivityQueryIn(v url.Values, defaultTZ string) activityQuery {
+func (s *Server) parseActivityQueryIn(v url.Values, defaultTZ string) activityQuery {
 	if defaultTZ == "" {
 		defaultTZ = "UTC"
 	}
@@ -63,7 +63,7 @@ func parseActivityQueryIn(v url.Values, defaultTZ string) activityQuery {
 	q.Before, q.After = max(q.Before, 0), max(q.After, 0)
 
 	if q.TZ != "" && q.TZ != "UTC" {
-		loc, ok := zoneFor(q.TZ)
+		loc, ok := s.zoneFor(q.TZ)
 		if !ok || !zoneName.MatchString(q.TZ) {
 			q.Errors["tz"] = "Choose a time zone from the list."
 			q.TZ = ""
@@ -214,33 +214,18 @@ var commonZones = []string{
 	"America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu",
 }
 
-// loadedZones keeps every zone a page was asked for, loaded once: LoadLocation parses the zone
-// database on every call, a tenth of a page's time. Only zones that exist are kept, so it holds
-// at most the zone database's few hundred names.
-var loadedZones sync.Map // name → *time.Location
-
 // zoneFor is the zone a page shows times in, by IANA name ("" is UTC), with the same rules as
 // a member's saved zone (members.LoadTimeZone: "Local" and unknown names are refused), loaded
 // once per name. Every page that reads a zone (the viewer's own, ?tz= on Analytics and the
 // activity log, labels of the zone select) goes through it.
-func zoneFor(name string) (*time.Location, bool) {
-	if name == "" || name == "UTC" {
-		return time.UTC, true
-	}
-	if loc, ok := loadedZones.Load(name); ok {
-		return loc.(*time.Location), true
-	}
-	loc, err := members.LoadTimeZone(name)
-	if err != nil {
-		return nil, false
-	}
-	loadedZones.Store(name, loc)
-	return loc, true
+func (s *Server) zoneFor(name string) (*time.Location, bool) {
+	loc, err := s.zones.Load(name)
+	return loc, err == nil
 }
 
 // zoneLabel names a zone with its offset now: "Europe/Berlin (UTC+01:00)".
-func zoneLabel(name string, now time.Time) string {
-	loc, ok := zoneFor(name)
+func (s *Server) zoneLabel(name string, now time.Time) string {
+	loc, ok := s.zoneFor(name)
 	if !ok {
 		return name
 	}

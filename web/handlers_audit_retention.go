@@ -28,7 +28,7 @@ func (s *Server) activityRetention(c echo.Context) error {
 
 func (s *Server) renderRetention(c echo.Context, status int, v views.RetentionView) error {
 	ctx := c.Request().Context()
-	q := parseActivityQueryIn(c.QueryParams(), viewerZoneName(c)).zoneOnly()
+	q := s.parseActivityQueryIn(c.QueryParams(), s.viewerZoneName(c)).zoneOnly()
 	v.Page = s.page(c, "Retention", "activity")
 	v.BackHref, v.MinDays, v.MaxDays = q.href("/activity"), audit.MinRetentionDays, audit.MaxRetentionDays
 	plan, err := s.Audit.PlanPrune(ctx)

@@ -25,7 +25,7 @@ func (s *Server) campaignsPage(c echo.Context) error {
 		return err
 	}
 	v := views.CampaignsView{Page: s.page(c, "Campaigns", "campaigns"), CanCreate: p.Can(authz.CampaignsManage)}
-	zone, loc := viewerZone(c)
+	zone, loc := s.viewerZone(c)
 	for _, cp := range list {
 		pr, err := s.Campaigns.Progress(c.Request().Context(), cp.ID)
 		if err != nil {
@@ -58,13 +58,13 @@ var campaignTimeZones = []string{"UTC", "Europe/London", "Europe/Berlin", "Europ
 	"America/Sao_Paulo", "America/Mexico_City", "America/New_York", "America/Chicago", "America/Los_Angeles"}
 
 func (s *Server) newCampaignPage(c echo.Context) error {
-	return s.renderCampaignForm(c, http.StatusOK, campaignDraftOf(c, false), nil, nil)
+	return s.renderCampaignForm(c, http.StatusOK, s.campaignDraftOf(c, false), nil, nil)
 }
 
 // campaignDraftOf reads the form; fromForm false gives an empty draft with defaults. The start
 // time is read in the creator's own zone unless they chose another in the form.
-func campaignDraftOf(c echo.Context, fromForm bool) campaigns.Draft {
-	d := campaigns.Draft{TimeZone: viewerZoneName(c), Bindings: map[string]campaigns.Binding{}}
+func (s *Server) campaignDraftOf(c echo.Context, fromForm bool) campaigns.Draft {
+	d := campaigns.Draft{TimeZone: s.viewerZoneName(c), Bindings: map[string]campaigns.Binding{}}
 	if !fromForm {
 		return d
 	}
@@ -139,7 +139,7 @@ func (s *Server) renderCampaignForm(c echo.Context, status int, d campaigns.Draf
 		label := t.Name + " (" + t.Language + ", " + strings.ToLower(string(t.Live.Content.Category)) + ")"
 		v.Templates = append(v.Templates, views.Option{Value: strconv.FormatInt(t.ID, 10), Label: label})
 	}
-	own := viewerZoneName(c)
+	own := s.viewerZoneName(c)
 	v.TimeZones = append(v.TimeZones, views.Option{Value: own, Label: strings.ReplaceAll(own, "_", " ") + " (your time zone)"})
 	for _, tz := range campaignTimeZones {
 		if tz != own {
@@ -205,12 +205,12 @@ func (s *Server) campaignVars(c echo.Context, d campaigns.Draft, errs campaigns.
 }
 
 func (s *Server) campaignVariables(c echo.Context) error {
-	d := campaignDraftOf(c, true)
+	d := s.campaignDraftOf(c, true)
 	return render(c, http.StatusOK, views.CampaignVars(s.campaignVars(c, d, nil), campaignSources()))
 }
 
 func (s *Server) previewCampaign(c echo.Context) error {
-	pv, err := s.Campaigns.Preview(c.Request().Context(), principalOf(c), campaignDraftOf(c, true))
+	pv, err := s.Campaigns.Preview(c.Request().Context(), principalOf(c), s.campaignDraftOf(c, true))
 	var fe campaigns.FieldErrors
 	if errors.As(err, &fe) {
 		var msgs []string
@@ -234,7 +234,7 @@ func previewView(pv campaigns.Preview) views.CampaignPreviewView {
 }
 
 func (s *Server) createCampaign(c echo.Context) error {
-	d := campaignDraftOf(c, true)
+	d := s.campaignDraftOf(c, true)
 	cp, err := s.Campaigns.Create(c.Request().Context(), principalOf(c), d)
 	var fe campaigns.FieldErrors
 	if errors.As(err, &fe) {
@@ -260,7 +260,7 @@ func (s *Server) campaignPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	zone, loc := viewerZone(c)
+	zone, loc := s.viewerZone(c)
 	v := views.CampaignView{Page: s.page(c, cp.Name, "campaigns"), ID: cp.ID, Name: cp.Name,
 		Progress: progressView(cp, res, p, csrfToken(c)), CanExport: campaigns.CanExport(p)}
 	segment := cp.Segment.Describe()
@@ -377,7 +377,7 @@ func (s *Server) approveCampaign(c echo.Context) error {
 	}
 	msg := "Campaign approved: sending has started."
 	if cp.Status == campaigns.StatusScheduled {
-		zone, loc := viewerZone(c)
+		zone, loc := s.viewerZone(c)
 		msg = "Campaign approved: it starts " + cp.StartIn(loc, zone) + "."
 	}
 	return s.redirectWithFlash(c, campaignURL(c), msg)

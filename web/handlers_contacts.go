@@ -104,7 +104,7 @@ func (s *Server) renderContact(c echo.Context, status int, typed *inbox.ContactI
 		v.DisplayName, v.Notes = typed.DisplayName, typed.Notes
 	}
 	now := s.Clock.Now()
-	_, loc := viewerZone(c)
+	_, loc := s.viewerZone(c)
 	for _, conv := range r.Conversations {
 		v.Conversations = append(v.Conversations, views.ContactConversationRow{URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
 			Number: conv.NumberName, Preview: conv.Preview, When: relativeTime(now, conv.LastMessageAt.In(loc)), Status: statusText(conv)})

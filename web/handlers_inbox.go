@@ -74,7 +74,7 @@ func (s *Server) inboxView(c echo.Context, current int64) (views.InboxView, erro
 		return v, err
 	}
 	now := s.Clock.Now()
-	_, loc := viewerZone(c)
+	_, loc := s.viewerZone(c)
 	for _, conv := range page.Conversations {
 		name := listContact(conv.Contact)
 		v.Conversations = append(v.Conversations, views.ConversationRow{ID: conv.ID, URL: "/conversations/" + strconv.FormatInt(conv.ID, 10),
@@ -280,7 +280,7 @@ func (s *Server) conversationView(c echo.Context, reveal bool) (views.Conversati
 	if err != nil {
 		return v, err
 	}
-	_, loc := viewerZone(c)
+	_, loc := s.viewerZone(c)
 	v.Messages = timeline(msgs, notes, automated, loc)
 	if isHTMX(c) && strings.HasSuffix(c.Path(), "/messages") {
 		return v, nil // the poll needs the timeline only

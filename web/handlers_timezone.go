@@ -13,12 +13,12 @@ import (
 
 // viewerZone is the signed-in member's own time zone, by name and loaded; UTC when they have not
 // chosen one (or nobody is signed in). Pages show times in it and read times typed in it.
-func viewerZone(c echo.Context) (string, *time.Location) {
+func (s *Server) viewerZone(c echo.Context) (string, *time.Location) {
 	p := principalOf(c)
 	if p == nil {
 		return "UTC", time.UTC
 	}
-	loc, ok := zoneFor(p.TimeZone)
+	loc, ok := s.zoneFor(p.TimeZone)
 	if !ok || loc == time.UTC {
 		return "UTC", time.UTC
 	}
@@ -26,19 +26,19 @@ func viewerZone(c echo.Context) (string, *time.Location) {
 }
 
 // viewerZoneName is the name of viewerZone.
-func viewerZoneName(c echo.Context) string {
-	name, _ := viewerZone(c)
+func (s *Server) viewerZoneName(c echo.Context) string {
+	name, _ := s.viewerZone(c)
 	return name
 }
 
 // zoneOptions is the zone select: the common zones, and the chosen one if it is not among them.
-func zoneOptions(chosen string, now time.Time) []views.Option {
+func (s *Server) zoneOptions(chosen string, now time.Time) []views.Option {
 	out := make([]views.Option, 0, len(commonZones)+1)
 	for _, z := range commonZones {
-		out = append(out, views.Option{Value: z, Label: zoneLabel(z, now)})
+		out = append(out, views.Option{Value: z, Label: s.zoneLabel(z, now)})
 	}
 	if chosen != "" && !hasOption(out, chosen) {
-		out = append(out, views.Option{Value: chosen, Label: zoneLabel(chosen, now)})
+		out = append(out, views.Option{Value: chosen, Label: s.zoneLabel(chosen, now)})
 	}
 	return out
 }
@@ -46,7 +46,7 @@ func zoneOptions(chosen string, now time.Time) []views.Option {
 // timeZoneChoice is the account page's zone card.
 func (s *Server) timeZoneChoice(c echo.Context, errMsg string) views.TimeZoneChoice {
 	p := principalOf(c)
-	return views.TimeZoneChoice{Zone: p.TimeZone, Options: zoneOptions(p.TimeZone, s.Clock.Now()), Error: errMsg}
+	return views.TimeZoneChoice{Zone: p.TimeZone, Options: s.zoneOptions(p.TimeZone, s.Clock.Now()), Error: errMsg}
 }
 
 // saveTimeZone sets the member's own zone; an unknown zone re-renders the page with the error.
@@ -61,7 +61,7 @@ func (s *Server) saveTimeZone(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.redirectWithFlash(c, "/account", "Times are now shown in "+zoneLabel(zone, s.Clock.Now())+".")
+	return s.redirectWithFlash(c, "/account", "Times are now shown in "+s.zoneLabel(zone, s.Clock.Now())+".")
 }
 
 // formatTimeIn is formatTime in the viewer's zone, named: "24 Dec 2026 09:00 Asia/Kolkata".

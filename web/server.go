@@ -78,6 +78,8 @@ type Deps struct {
 // Server holds the dependencies the handlers use.
 type Server struct {
 	Deps
+	// zones are the time zones pages were asked for, loaded once each.
+	zones             members.Zones
 	echo              *echo.Echo
 	metrics           *httpMetrics
 	signatureFailures signatureMonitor

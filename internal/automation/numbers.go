@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/members"
 )
 
 // NumberSettings are a phone number's automation settings.
@@ -105,7 +106,7 @@ func (in NumberInput) validate(id int64) (NumberSettings, FieldErrors) {
 	if ns.TimeZone == "" {
 		ns.TimeZone = "UTC"
 	}
-	if _, err := time.LoadLocation(ns.TimeZone); err != nil || strings.EqualFold(ns.TimeZone, "local") {
+	if _, err := members.LoadTimeZone(ns.TimeZone); err != nil {
 		fe["time_zone"] = "Choose a time zone such as Europe/Berlin or America/New_York."
 	}
 	for i, d := range in.Days {

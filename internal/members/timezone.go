@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // a member's zone must load on hosts without /usr/share/zoneinfo
 
@@ -54,4 +55,27 @@ func (s *Service) SetTimeZone(ctx context.Context, memberID int64, zone string) 
 			Changes: []audit.Change{{Field: "time_zone", Before: before, After: zone}}})
 		return err
 	})
+}
+
+// Zones loads zones by name once each, with LoadTimeZone's rules: time.LoadLocation parses the
+// zone database on every call, a tenth of a page's time. Only zones that exist are kept, so it
+// holds at most the database's few hundred names. The zero value is ready to use.
+type Zones struct {
+	loaded sync.Map // name → *time.Location
+}
+
+// Load is LoadTimeZone, from memory after the first time; "UTC" is UTC too.
+func (z *Zones) Load(name string) (*time.Location, error) {
+	if name == "" || name == "UTC" {
+		return time.UTC, nil
+	}
+	if loc, ok := z.loaded.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := LoadTimeZone(name)
+	if err != nil {
+		return nil, err
+	}
+	z.loaded.Store(name, loc)
+	return loc, nil
 }
