@@ -457,3 +457,20 @@ func TestIngesterAppliedRunsOncePerBatchAndFailsAlone(t *testing.T) {
 		t.Errorf("Applied ran %d times for %d bodies in %d batches", calls, bodies, st.Batches)
 	}
 }
+
+// A text message's columns hold all of it, so its JSON is not kept beside them; a type the
+// inbox does not render keeps it (TestUnknownTypesKeptRaw).
+func TestTextMessagesAreStoredWithoutTheirJSON(t *testing.T) {
+	f := newFixture(t)
+	f.deliver(inboundBody(inbound{number: metaNumberA, waID: "4915100000402", name: "Cust", wamid: "wamid.text.raw",
+		text: "Is my order 4711 on its way?", at: f.clock.Now(),
+		extra: map[string]any{"referral": map[string]any{"source_type": "ad", "source_url": "https://fb.me/ad", "headline": "Olive trees"}}}))
+	var raw sql.NullString
+	var text, detail string
+	if err := f.db.R.QueryRow(`SELECT raw, text, coalesce(detail, '') FROM messages WHERE wamid = 'wamid.text.raw'`).Scan(&raw, &text, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Valid || text != "Is my order 4711 on its way?" || !strings.Contains(detail, "Olive trees") {
+		t.Errorf("raw %v, text %q, detail %s: want no JSON, the text, and the ad it came from", raw, text, detail)
+	}
+}
