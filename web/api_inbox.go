@@ -34,13 +34,8 @@ type apiContact struct {
 // apiContactEntry is a contact as the contacts endpoints answer it: with its labels (a
 // conversation's contact leaves them to the conversation's own).
 type apiContactEntry struct {
-	ID       int64      `json:"id"`
-	Phone    string     `json:"phone"`
-	Name     string     `json:"name"`
-	UserID   string     `json:"user_id"`
-	Username string     `json:"username"`
-	Masked   bool       `json:"masked"`
-	Labels   []apiLabel `json:"labels"`
+	apiContact
+	Labels []apiLabel `json:"labels"`
 }
 
 type apiMemberRef struct {
@@ -113,8 +108,7 @@ func toAPIContact(c inbox.Contact) apiContact {
 }
 
 func toAPIContactEntry(c inbox.Contact, labels []inbox.Label) apiContactEntry {
-	return apiContactEntry{ID: c.ID, Phone: c.Phone, Name: c.Name, UserID: c.UserID, Username: c.Username, Masked: c.Masked,
-		Labels: toAPILabels(labels)}
+	return apiContactEntry{apiContact: toAPIContact(c), Labels: toAPILabels(labels)}
 }
 
 func toAPIConversation(c inbox.Conversation) apiConversation {
@@ -175,13 +169,8 @@ func (s *Server) apiGetConversation(c echo.Context) error {
 }
 
 func (s *Server) apiConversationAnswer(c echo.Context, id int64) error {
-	ctx, p := c.Request().Context(), principalOf(c)
-	conv, err := s.Inbox.Get(ctx, p, id)
+	conv, err := s.Inbox.GetLabelled(c.Request().Context(), principalOf(c), id)
 	if err != nil {
-		return err
-	}
-	// Get leaves labels to those who show them (the pages load them with their panel).
-	if conv.Labels, err = s.Inbox.ConversationLabels(ctx, p, id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toAPIConversation(conv))
@@ -463,12 +452,7 @@ func (s *Server) apiGetContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, p := c.Request().Context(), principalOf(c)
-	ct, err := s.Inbox.Contact(ctx, p, id)
-	if err != nil {
-		return err
-	}
-	labels, err := s.Inbox.ContactLabels(ctx, p, id)
+	ct, labels, err := s.Inbox.ContactLabelled(c.Request().Context(), principalOf(c), id)
 	if err != nil {
 		return err
 	}

@@ -291,8 +291,24 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 func (g *schemaGen) object(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	var required []string
+	g.fields(t, props, &required)
+	sort.Strings(required)
+	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		out["required"] = required
+	}
+	return out
+}
+
+// fields describes t's fields into props; an embedded struct without a JSON name gives its
+// fields as if they were t's, as encoding/json writes them.
+func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]string) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag.Get("json") == "" {
+			g.fields(f.Type, props, required)
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}
@@ -306,15 +322,9 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 		}
 		props[name] = g.schema(f.Type)
 		if !strings.Contains(opts, "omitempty") {
-			required = append(required, name)
+			*required = append(*required, name)
 		}
 	}
-	sort.Strings(required)
-	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
-	if len(required) > 0 {
-		out["required"] = required
-	}
-	return out
 }
 
 // filesAsBinary describes the []byte fields of a multipart form's component as files.

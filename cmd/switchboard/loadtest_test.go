@@ -559,19 +559,7 @@ func (a *cpuAccount) stop() string {
 }
 
 // diskWrites is write_bytes of /proc/PID/io: what the process caused to be written to storage.
-func diskWrites(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
+func diskWrites(pid int) int64 { return procField(pid, "io", "write_bytes", "") }
 
 // machineCPU returns all CPU seconds and idle (with iowait) seconds since boot.
 func machineCPU() (total, idle float64) {

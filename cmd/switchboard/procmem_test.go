@@ -13,14 +13,19 @@ import (
 
 // procStatusBytes reads a kB field of /proc/PID/status (VmRSS, VmHWM) in bytes; 0 without it.
 func procStatusBytes(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	return procField(pid, "status", field, " kB") << 10
+}
+
+// procField reads the number of "field:" in /proc/PID/file, with unit after it; 0 without it.
+func procField(pid int, file, field, unit string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), unit), 10, 64)
+			return n
 		}
 	}
 	return 0

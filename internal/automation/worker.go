@@ -479,8 +479,12 @@ func (s *Service) runJobs(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("pending jobs: %w", err)
 		}
-		var list, unreadable []job
-		var why []string
+		var list []job
+		type unreadableJob struct {
+			job
+			why string
+		}
+		var unreadable []unreadableJob
 		for rows.Next() {
 			var (
 				j   job
@@ -491,7 +495,7 @@ func (s *Service) runJobs(ctx context.Context) error {
 				return err
 			}
 			if err := json.Unmarshal([]byte(raw), &j.p); err != nil {
-				unreadable, why = append(unreadable, j), append(why, "unreadable job: "+err.Error())
+				unreadable = append(unreadable, unreadableJob{j, "unreadable job: " + err.Error()})
 				continue
 			}
 			list = append(list, j)
@@ -502,8 +506,8 @@ func (s *Service) runJobs(ctx context.Context) error {
 		}
 		// Settled once the rows are closed: settle waits for the writer, and a reader held
 		// meanwhile is one that a write transaction may be waiting for.
-		for i, j := range unreadable {
-			s.settle(ctx, j.id, j.conv, j.kind, "failed", why[i])
+		for _, u := range unreadable {
+			s.settle(ctx, u.id, u.conv, u.kind, "failed", u.why)
 		}
 		if len(list) == 0 {
 			return nil

@@ -364,6 +364,20 @@ func (s *Service) attachLabels(ctx context.Context, convs []Conversation) error 
 	return nil
 }
 
+// GetLabelled is Get with the conversation's labels, for answers that carry them (the API);
+// the pages load labels with their own panel.
+func (s *Service) GetLabelled(ctx context.Context, p *authz.Principal, id int64) (Conversation, error) {
+	c, err := s.Get(ctx, p, id)
+	if err != nil {
+		return Conversation{}, err
+	}
+	convs := []Conversation{c}
+	if err := s.attachLabels(ctx, convs); err != nil {
+		return Conversation{}, err
+	}
+	return convs[0], nil
+}
+
 // CanLabel reports whether p may put labels on conversation id (ErrNotFound outside p's
 // visibility): the same rule as LabelConversation, for showing the forms only to those.
 func (s *Service) CanLabel(ctx context.Context, p *authz.Principal, id int64) (bool, error) {

@@ -84,14 +84,21 @@ func (s *Service) ChangeContactLabels(ctx context.Context, p *authz.Principal, c
 
 // ContactLabels lists the labels on a contact p sees through a conversation.
 func (s *Service) ContactLabels(ctx context.Context, p *authz.Principal, contactID int64) ([]Label, error) {
-	if _, err := s.Contact(ctx, p, contactID); err != nil {
-		return nil, err
+	_, labels, err := s.ContactLabelled(ctx, p, contactID)
+	return labels, err
+}
+
+// ContactLabelled is Contact with the contact's labels, behind one visibility check.
+func (s *Service) ContactLabelled(ctx context.Context, p *authz.Principal, contactID int64) (Contact, []Label, error) {
+	c, err := s.Contact(ctx, p, contactID)
+	if err != nil {
+		return Contact{}, nil, err
 	}
 	byContact, err := contactLabelsOf(ctx, s.db.R, []int64{contactID})
 	if err != nil {
-		return nil, err
+		return Contact{}, nil, err
 	}
-	return byContact[contactID], nil
+	return c, byContact[contactID], nil
 }
 
 type labelOp struct {
