@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/internal/app"
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
@@ -265,7 +266,22 @@ func backup(ctx context.Context, args []string, e env) error {
 	if err := d.Backup(ctx, dest); err != nil {
 		return err
 	}
+	// A backup is a copy of every customer's data; the log says where it went.
+	if err := recordDatabaseCommand(ctx, d, "backup", "database.backed_up", audit.Change{Field: "file", After: dest}); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "backed up %s to %s\n", d.Path, dest)
+	return nil
+}
+
+// recordDatabaseCommand writes a command's event about the database file as a whole, through
+// the log alone: these commands run on a database that need not be migrated to this release.
+func recordDatabaseCommand(ctx context.Context, d *db.DB, command, action string, changes ...audit.Change) error {
+	_, err := audit.New(d, clock.System{}).Record(ctx, audit.Event{Actor: commandActor(command), Action: action,
+		Target: audit.Target{Type: "database", ID: db.FileName, Name: d.Path}, Changes: changes})
+	if err != nil {
+		return fmt.Errorf("record in the activity log: %w", err)
+	}
 	return nil
 }
 
@@ -276,6 +292,39 @@ func openExisting(ctx context.Context, dataDir string) (*db.DB, error) {
 		return nil, fmt.Errorf("no database at %s: %w", src, err)
 	}
 	return db.OpenFile(ctx, src)
+}
+
+// compact rewrites the database with the page size new databases have, with the server
+// stopped: db.Compact refuses while the server has the file open.
+func compact(ctx context.Context, args []string, e env) error {
+	fs, common, err := parseCommon("compact", args, e, nil)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return errors.New("usage: switchboard compact [--data DIR]")
+	}
+	path := filepath.Join(common.DataDir, db.FileName)
+	start := time.Now()
+	before, after, err := db.Compact(ctx, path)
+	if err != nil {
+		return err
+	}
+	d, err := db.OpenFile(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	err = recordDatabaseCommand(ctx, d, "compact", "database.compacted",
+		audit.Change{Field: "page_size", Before: before.PageSize, After: after.PageSize},
+		audit.Change{Field: "bytes", Before: before.Bytes(), After: after.Bytes()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "compacted %s in %v: %d-byte pages, %.1f MB (%d pages free) → %d-byte pages, %.1f MB\n",
+		path, time.Since(start).Round(time.Millisecond), before.PageSize, float64(before.Bytes())/1e6, before.FreePages,
+		after.PageSize, float64(after.Bytes())/1e6)
+	return nil
 }
 
 func migrate(ctx context.Context, args []string, e env) error {

@@ -29,6 +29,7 @@ Usage:
   switchboard backup FILE
   switchboard security clear-allowlist
   switchboard migrate
+  switchboard compact
   switchboard simulator [--addr 127.0.0.1:9090] [--webhook-url URL]
   switchboard dev seed --events N [--members 50] [--append]
   switchboard version
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = securityCommand(ctx, rest, e)
 	case "migrate":
 		err = migrate(ctx, rest, e)
+	case "compact":
+		err = compact(ctx, rest, e)
 	case "simulator":
 		err = simulatorCommand(ctx, rest, e)
 	case "dev":

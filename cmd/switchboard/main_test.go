@@ -271,6 +271,12 @@ func TestBackupWhileTheDatabaseIsInUse(t *testing.T) {
 		t.Errorf("stdout %q does not name the backup file", r.stdout)
 	}
 
+	var actor string
+	if err := core.DB.R.QueryRow(`SELECT actor_name FROM audit_events WHERE action = 'database.backed_up' AND changes LIKE ?`,
+		"%"+dest+"%").Scan(&actor); err != nil || actor != "command line: switchboard backup" {
+		t.Errorf("the backup to %s is not in the activity log as the command's: %q, %v", dest, actor, err)
+	}
+
 	// The server keeps working after the backup.
 	if _, err := core.Members.Create(ctx, members.NewMember{Email: "alan@example.com", Name: "Alan Turing", Password: cliPassword, RoleKey: authz.RoleAgent}); err != nil {
 		t.Fatalf("write after backup: %v", err)

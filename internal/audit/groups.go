@@ -22,7 +22,7 @@ var actionGroups = []ActionGroup{
 	{"templates", "Templates", []string{"template."}},
 	{"inbox", "Inbox", []string{"conversation.", "message.", "contact.", "contacts.", "contact_field.", "label.", "canned_response.", "campaign.", "automation."}},
 	{"developers", "Developers", []string{"api_key.", "api.", "webhook.", "integration."}},
-	{"settings", "Settings", []string{"setup.", "workspace.", "settings.", "waba.", "number.", "phone_number.", "billing.", "mail.", "privacy.", "retention."}},
+	{"settings", "Settings", []string{"setup.", "workspace.", "settings.", "waba.", "number.", "phone_number.", "billing.", "mail.", "privacy.", "retention.", "database."}},
 	{"other", "Other", nil},
 }
 

@@ -19,6 +19,9 @@ var actionLabels = map[string]string{
 	"audit.retention_changed": "Changed how long activity is kept",
 	"audit.searched":          "Searched the activity log",
 
+	"database.backed_up": "Backed up the database",
+	"database.compacted": "Compacted the database",
+
 	"automation.number_updated":      "Changed a number's business hours and automation",
 	"automation.rule_created":        "Created an auto-reply rule",
 	"automation.rule_updated":        "Switched an auto-reply rule on or off",

@@ -71,6 +71,9 @@ func OpenFile(ctx context.Context, path string) (*DB, error) {
 	// 32 MiB took the server past issue 11's 150 MB with 200 members' inboxes open and 500
 	// messages/s arriving (VmHWM 152 MB; 122 MB with 16 MiB: cmd/switchboard
 	// TestLiveSSELoadFigures).
+	if err := createWithPageSize(ctx, path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", dsn(path, true, writerCacheKiB))
 	if err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)

@@ -2,8 +2,11 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"io/fs"
 
 	"github.com/pressly/goose/v3"
 
@@ -28,4 +31,25 @@ func Migrate(ctx context.Context, w *sql.DB) ([]string, error) {
 		applied = append(applied, r.Source.Path)
 	}
 	return applied, nil
+}
+
+// Layout names what a database built by this binary looks like on disk: a hash of every
+// migration and of PageSize. Generated benchmark databases are kept under it, so that a schema or
+// page size change builds them afresh instead of measuring the old one.
+func Layout() (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "page size %d\n", PageSize)
+	err := fs.WalkDir(migrations.FS, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, name)
+		h.Write([]byte(name))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash migrations: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }

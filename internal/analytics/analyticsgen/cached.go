@@ -2,10 +2,7 @@ package analyticsgen
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +10,6 @@ import (
 
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/members"
-	"github.com/switchboard/switchboard/migrations"
 )
 
 // version changes whenever the generated data changes, so that cached databases are rebuilt.
@@ -24,26 +20,16 @@ var BenchNow = time.Date(2026, 11, 10, 15, 30, 0, 0, time.UTC)
 
 // CachedDir returns a data directory holding a generated database of n conversations over 90
 // days before BenchNow (about 10n messages), building it on first use and keeping it in the
-// temporary directory, keyed by size, generator version and the migration set. Copy the
-// database before changing it.
+// temporary directory, keyed by size, generator version and db.Layout (the migrations and the
+// page size). Copy the database before changing it.
 func CachedDir(n int, logf func(format string, args ...any)) (string, error) {
-	h := sha256.New()
-	h.Write([]byte(version))
-	err := fs.WalkDir(migrations.FS, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(migrations.FS, name)
-		h.Write([]byte(name))
-		h.Write(b)
-		return err
-	})
+	layout, err := db.Layout()
 	if err != nil {
 		return "", err
 	}
 	parent := filepath.Join(os.TempDir(), "switchboard-bench")
 	key := fmt.Sprintf("analytics-%d", n)
-	dir := filepath.Join(parent, key+"-"+hex.EncodeToString(h.Sum(nil))[:12])
+	dir := filepath.Join(parent, key+"-"+version+"-"+layout)
 	if _, err := os.Stat(filepath.Join(dir, db.FileName)); err == nil {
 		return dir, nil
 	}

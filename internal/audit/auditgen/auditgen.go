@@ -5,12 +5,9 @@ package auditgen
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -21,7 +18,6 @@ import (
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/db"
-	"github.com/switchboard/switchboard/migrations"
 )
 
 // Options say what to generate.
@@ -207,24 +203,15 @@ func requestID(r *rand.Rand) string {
 
 // CachedDir returns a data directory under the system's temporary directory holding a database
 // built once by build and kept for later runs: benchmarks over a million events would otherwise
-// spend minutes generating them every time. The directory is named by key and by a hash of the
-// migrations, so a schema change builds afresh. build writes into an empty directory that is
+// spend minutes generating them every time. The directory is named by key and by db.Layout, so a
+// schema or page size change builds afresh. build writes into an empty directory that is
 // renamed into place only when it succeeds.
 func CachedDir(key string, build func(dir string) error) (string, error) {
-	h := sha256.New()
-	err := fs.WalkDir(migrations.FS, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(migrations.FS, name)
-		h.Write([]byte(name))
-		h.Write(b)
-		return err
-	})
+	layout, err := db.Layout()
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(os.TempDir(), "switchboard-bench", key+"-"+hex.EncodeToString(h.Sum(nil))[:12])
+	dir := filepath.Join(os.TempDir(), "switchboard-bench", key+"-"+layout)
 	if _, err := os.Stat(filepath.Join(dir, db.FileName)); err == nil {
 		return dir, nil
 	}

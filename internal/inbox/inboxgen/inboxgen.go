@@ -1,8 +1,8 @@
 // Package inboxgen builds a large, realistic inbox for benchmarks: by default 100,000
 // conversations and 1,000,000 messages over a year, with the members, roles, WABA and phone
 // numbers the web layer needs to sign members in and show them the inbox. The database is
-// built once under os.TempDir(), keyed by size, generator version and the migration set, and
-// reused by later runs.
+// built once under os.TempDir(), keyed by size, generator version and db.Layout (the migrations
+// and the page size), and reused by later runs.
 //
 // The inbox's own list benchmarks (internal/inbox, an external test package) and the web
 // page benchmarks both use it.
@@ -11,11 +11,8 @@ package inboxgen
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -30,7 +27,6 @@ import (
 	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
-	"github.com/switchboard/switchboard/migrations"
 )
 
 // version changes whenever the generated data changes, so that cached databases are rebuilt.
@@ -85,23 +81,13 @@ func Size() int {
 // conversations and 10n messages, building it on first use. The directory is shared: copy the
 // database before changing it. logf, if not nil, is told how long generation took.
 func CachedDir(n int, logf func(format string, args ...any)) (string, error) {
-	h := sha256.New()
-	h.Write([]byte(version))
-	err := fs.WalkDir(migrations.FS, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(migrations.FS, name)
-		h.Write([]byte(name))
-		h.Write(b)
-		return err
-	})
+	layout, err := db.Layout()
 	if err != nil {
 		return "", err
 	}
 	parent := filepath.Join(os.TempDir(), "switchboard-bench")
 	key := fmt.Sprintf("inbox-%d", n)
-	dir := filepath.Join(parent, key+"-"+hex.EncodeToString(h.Sum(nil))[:12])
+	dir := filepath.Join(parent, key+"-"+version+"-"+layout)
 	if _, err := os.Stat(filepath.Join(dir, db.FileName)); err == nil {
 		return dir, nil
 	}
