@@ -231,7 +231,11 @@ func TestPacingUnderThroughputAndMessagingLimit(t *testing.T) {
 	if len(times) != n {
 		t.Fatalf("%d accepted, want %d", len(times), n)
 	}
-	// 80 per second with a burst of 8: any window of one second holds at most 88.
+	// 80 per second with a burst of 8: any second of the pace's grants holds at most 88. The
+	// simulator stamps arrivals, a few milliseconds after the grant and not always the same
+	// few, which can carry a message granted just before a second into it: 4 more are 50 ms
+	// of such jitter at 80/s. The whole run's span below is the finer check: a pace 5 %
+	// faster than 80/s fails it.
 	worst := 0
 	for i := range times {
 		j := i
@@ -242,8 +246,12 @@ func TestPacingUnderThroughputAndMessagingLimit(t *testing.T) {
 	}
 	span := times[len(times)-1].Sub(times[0])
 	t.Logf("%d messages in %v: %.1f/s; busiest second %d", n, span, float64(n-1)/span.Seconds(), worst)
-	if worst > 88 {
+	if worst > 92 {
 		t.Errorf("%d messages within one second: faster than 80/s", worst)
+	}
+	// Over the whole run: the first 8 go at once, the other 232 at 80/s.
+	if minSpan := time.Duration(float64(n-8)/80*float64(time.Second)) - 50*time.Millisecond; span < minSpan {
+		t.Errorf("%d messages in %v: faster than 80/s (at least %v)", n, span, minSpan)
 	}
 
 	// The messaging limit: a number on a 250-recipient tier that already reached 240 unique
