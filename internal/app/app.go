@@ -70,6 +70,8 @@ type Options struct {
 	MailSender mail.Sender
 	// WebhookLookup resolves webhook receivers' host names (tests: names of private addresses).
 	WebhookLookup webhooks.LookupFunc
+	// DB changes how the pools reach SQLite (tests: internal/db/dbcheck watches them).
+	DB db.Options
 }
 
 // Core is the part of the app that every subcommand needs: the database and the domain services.
@@ -127,6 +129,8 @@ type CoreOptions struct {
 	WebhookLookup webhooks.LookupFunc
 	// Campaigns tunes campaign sending (throughput, reconciliation after a crash).
 	Campaigns campaigns.Options
+	// DB changes how the pools reach SQLite (tests).
+	DB db.Options
 }
 
 // OpenCore opens the database, applies migrations and builds the services.
@@ -157,7 +161,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, applied, err := db.OpenAndMigrate(ctx, dataDir)
+	d, applied, err := db.OpenAndMigrateWith(ctx, dataDir, o.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -277,8 +281,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	core, err := OpenCore(ctx, CoreOptions{DataDir: cfg.DataDir, Clock: opts.Clock, Logger: logger, Getenv: opts.Getenv,
 		Security: DefaultSecurity(cfg), GraphURL: cfg.GraphURL, SMTP: cfg.SMTP, BaseURL: cfg.BaseURL.String(), Sandbox: cfg.Demo,
-		WebhookLookup: opts.WebhookLookup,
-		Campaigns:     campaigns.Options{Throughput: cfg.CampaignThroughput, ReconcileAfter: cfg.CampaignReconcileAfter}})
+		WebhookLookup: opts.WebhookLookup, DB: opts.DB,
+		Campaigns: campaigns.Options{Throughput: cfg.CampaignThroughput, ReconcileAfter: cfg.CampaignReconcileAfter}})
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/db/dbcheck"
 	"github.com/switchboard/switchboard/internal/mail"
 	"github.com/switchboard/switchboard/internal/mail/mailtest"
 	"github.com/switchboard/switchboard/internal/members"
@@ -110,7 +111,9 @@ func StartWith(t testing.TB, opts Options) *Instance {
 	}
 	logs := &LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Clock: clk, MailSender: sender, WebhookLookup: opts.WebhookLookup, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	checker := dbcheck.New()
+	a, err := app.New(ctx, cfg, app.Options{Clock: clk, MailSender: sender, WebhookLookup: opts.WebhookLookup, DB: checker.Options(),
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -125,6 +128,7 @@ func StartWith(t testing.TB, opts Options) *Instance {
 		if err := a.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
+		failOnPoolWaits(t, checker)
 	})
 	return &Instance{URL: "http://" + l.Addr().String(), App: a, Clock: clk, DataDir: dir, Logs: logs, t: t, Sim: sim,
 		totpSecrets: map[string]string{}, lastStep: map[string]int64{}}
@@ -403,4 +407,17 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// failOnPoolWaits fails the test when the server read through a reader inside a write
+// transaction or waited for the writer while holding a read (see internal/db/dbcheck).
+func failOnPoolWaits(t testing.TB, checker *dbcheck.Checker) {
+	t.Helper()
+	found, more := checker.Violations()
+	for _, v := range found {
+		t.Errorf("database pools: %s", v)
+	}
+	if more > 0 {
+		t.Errorf("database pools: %d more like these", more)
+	}
 }
