@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,7 +36,7 @@ func (s *Server) renderAccountWith(c echo.Context, status int, passwordErrors ma
 		return err
 	}
 	v := views.AccountView{Page: s.page(c, "Your account", "account"),
-		Name: p.Name, Email: p.Email, RoleName: p.RoleName, TwoFactor: twoFactorView(st), Sessions: sessions,
+		Name: p.Name, Email: p.Email, RoleName: p.RoleName, TwoFactor: twoFactorView(s.viewerTimes(c), st), Sessions: sessions,
 		PasswordErrors: passwordErrors, TimeZone: s.timeZoneChoice(c, zoneError)}
 	if p.Can(authz.AlertsView) {
 		on, err := s.Members.Store().AlertMail(ctx, p.MemberID)
@@ -96,15 +97,15 @@ func (s *Server) sessionRows(c echo.Context, memberID int64) ([]views.SessionRow
 	rows := make([]views.SessionRow, 0, len(list))
 	for _, ss := range list {
 		rows = append(rows, views.SessionRow{ID: ss.ID, Device: describeUserAgent(ss.UserAgent), Address: ss.ClientAddr,
-			Started: formatTime(ss.CreatedAt), LastSeen: formatTime(ss.LastSeenAt), Current: ss.ID == current})
+			Started: s.viewerTime(c, ss.CreatedAt), LastSeen: s.viewerTime(c, ss.LastSeenAt), Current: ss.ID == current})
 	}
 	return rows, nil
 }
 
-func twoFactorView(st members.TwoFactorState) views.TwoFactorStatus {
+func twoFactorView(at func(time.Time) string, st members.TwoFactorState) views.TwoFactorStatus {
 	v := views.TwoFactorStatus{Enabled: st.Enabled, Required: st.Required, RecoveryCodesLeft: st.RecoveryCodesLeft}
 	if st.Enabled {
-		v.Since = formatTime(st.EnabledAt)
+		v.Since = at(st.EnabledAt)
 	}
 	return v
 }

@@ -29,9 +29,9 @@ func (s *Server) alertsPage(c echo.Context) error {
 	}
 	for _, a := range page.Alerts {
 		row := views.AlertRow{ID: a.ID, Kind: a.Kind.Label(), Severity: string(a.Severity), Title: a.Title, Count: a.Count,
-			First: formatTime(a.CreatedAt), Last: formatTime(a.LastSeenAt), Open: a.Open(), AcknowledgedBy: a.AcknowledgedByName}
+			First: s.viewerTime(c, a.CreatedAt), Last: s.viewerTime(c, a.LastSeenAt), Open: a.Open(), AcknowledgedBy: a.AcknowledgedByName}
 		if !a.Open() {
-			row.AcknowledgedAt = formatTime(a.AcknowledgedAt)
+			row.AcknowledgedAt = s.viewerTime(c, a.AcknowledgedAt)
 		}
 		for k, val := range a.Details {
 			row.Details = append(row.Details, k+": "+val)

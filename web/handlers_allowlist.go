@@ -22,7 +22,7 @@ func (s *Server) renderAllowList(c echo.Context, status int, cidr, note string, 
 	}
 	v := views.AllowListView{Page: s.page(c, "IP allow-list", "security"), ClientAddr: c.RealIP(), CIDR: cidr, Note: note, Errors: errs}
 	for _, e := range entries {
-		v.Entries = append(v.Entries, views.AllowListRow{ID: e.ID, CIDR: e.CIDR, Note: e.Note, AddedBy: e.CreatedByName, Added: formatTime(e.CreatedAt),
+		v.Entries = append(v.Entries, views.AllowListRow{ID: e.ID, CIDR: e.CIDR, Note: e.Note, AddedBy: e.CreatedByName, Added: s.viewerTime(c, e.CreatedAt),
 			Current: settings.NetworkContains(e.CIDR, c.RealIP())})
 	}
 	return render(c, status, views.AllowList(v))

@@ -19,7 +19,7 @@ func (s *Server) analyticsCampaigns(c echo.Context, q analyticsQuery) ([]views.A
 	link := p.CanAny(authz.CampaignsManage, authz.CampaignsApprove)
 	var out []views.AnalyticsCampaign
 	for _, f := range figures {
-		row := views.AnalyticsCampaign{Name: f.Name, Status: campaignStatusLabel(f.Status), Started: formatTime(f.StartedAt),
+		row := views.AnalyticsCampaign{Name: f.Name, Status: campaignStatusLabel(f.Status), Started: s.viewerTime(c, f.StartedAt),
 			Recipients: f.Recipients, Sent: f.Sent, Failed: f.Failed, OptedOut: f.OptedOut,
 			Delivered: share(f.Delivered, f.Rate(f.Delivered)), Read: share(f.Read, f.Rate(f.Read)), Replied: share(f.Replied, f.Rate(f.Replied))}
 		if link {

@@ -27,7 +27,7 @@ func (s *Server) analyticsRatings(c echo.Context, q analyticsQuery) (*views.Anal
 	}
 	for _, cm := range r.Comments {
 		v.Comments = append(v.Comments, views.RatingCommentRow{Href: "/conversations/" + strconv.FormatInt(cm.ConversationID, 10),
-			Score: cm.Score, Comment: cm.Comment, Agent: cm.AgentName, When: formatTime(cm.RatedAt)})
+			Score: cm.Score, Comment: cm.Comment, Agent: cm.AgentName, When: s.viewerTime(c, cm.RatedAt)})
 	}
 	return v, nil
 }

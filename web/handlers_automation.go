@@ -393,10 +393,10 @@ func (s *Server) conversationAutomation(c echo.Context, conversationID int64) (v
 		return out, err
 	}
 	for _, r := range ratings {
-		row := views.RatingRow{Score: r.Score, Comment: r.Comment, Agent: r.AssigneeName, When: formatTime(r.ClosedAt)}
+		row := views.RatingRow{Score: r.Score, Comment: r.Comment, Agent: r.AssigneeName, When: s.viewerTime(c, r.ClosedAt)}
 		if r.Score > 0 {
 			row.Stars = strings.Repeat("★", r.Score) + strings.Repeat("☆", 5-r.Score)
-			row.When = formatTime(r.RatedAt)
+			row.When = s.viewerTime(c, r.RatedAt)
 		}
 		if row.Agent == "" {
 			row.Agent = "nobody assigned"

@@ -262,7 +262,7 @@ func (s *Server) campaignPage(c echo.Context) error {
 	}
 	zone, loc := s.viewerZone(c)
 	v := views.CampaignView{Page: s.page(c, cp.Name, "campaigns"), ID: cp.ID, Name: cp.Name,
-		Progress: progressView(cp, res, p, csrfToken(c)), CanExport: campaigns.CanExport(p)}
+		Progress: progressView(s.viewerTimes(c), cp, res, p, csrfToken(c)), CanExport: campaigns.CanExport(p)}
 	segment := cp.Segment.Describe()
 	left := cp.LeftOutConsent + cp.LeftOutOptedOut
 	v.Facts = []views.CampaignFact{{Label: "Template", Value: cp.TemplateName + " (" + strings.ToLower(cp.TemplateCategory) + ")"},
@@ -327,7 +327,7 @@ func recipientTone(r campaigns.Recipient) string {
 }
 
 // progressView is the live part: status, bar and figures.
-func progressView(cp campaigns.Campaign, res campaigns.Results, p *authz.Principal, csrf string) views.CampaignProgressView {
+func progressView(at func(time.Time) string, cp campaigns.Campaign, res campaigns.Results, p *authz.Principal, csrf string) views.CampaignProgressView {
 	v := views.CampaignProgressView{ID: cp.ID, CSRFToken: csrf, Active: cp.Status == campaigns.StatusRunning || cp.Status == campaigns.StatusScheduled,
 		Status: cp.Status.Label(), Tone: statusTone(cp.Status), Percent: res.Percent(),
 		Label: strconv.Itoa(res.Done()) + " of " + plural(res.Total, "recipient", "recipients") + " done (" + strconv.Itoa(res.Percent()) + " %)"}
@@ -335,7 +335,7 @@ func progressView(cp campaigns.Campaign, res campaigns.Results, p *authz.Princip
 		v.PauseReason = "Paused: " + cp.PauseReason + "."
 	}
 	if !cp.WaitUntil.IsZero() {
-		v.Waiting = "The number's messaging limit (unique customers per 24 hours) is used up; sending continues after " + formatTime(cp.WaitUntil) + "."
+		v.Waiting = "The number's messaging limit (unique customers per 24 hours) is used up; sending continues after " + at(cp.WaitUntil) + "."
 	}
 	author := cp.CreatedBy == p.MemberID
 	switch {
@@ -362,7 +362,7 @@ func (s *Server) campaignProgress(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := progressView(cp, res, p, csrfToken(c))
+	v := progressView(s.viewerTimes(c), cp, res, p, csrfToken(c))
 	if !v.Active && c.Request().Header.Get("HX-Request") == "true" {
 		// It has just finished or stopped: the page reloads once for the final recipients and actions.
 		c.Response().Header().Set("HX-Refresh", "true")

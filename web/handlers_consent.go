@@ -29,7 +29,7 @@ func (s *Server) consentPanel(c echo.Context, contactID int64) (views.ConsentPan
 	}
 	for _, r := range history {
 		v.History = append(v.History, views.ConsentRecordRow{Status: r.Status.Label(), Source: r.Source.Label(), Text: r.Text,
-			By: r.ActorName, When: formatTime(r.RecordedAt)})
+			By: r.ActorName, When: s.viewerTime(c, r.RecordedAt)})
 	}
 	for _, src := range consent.Sources() {
 		v.Sources = append(v.Sources, views.Option{Value: string(src), Label: src.Label()})

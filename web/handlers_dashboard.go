@@ -72,11 +72,12 @@ func (s *Server) dashboard(c echo.Context) error {
 		// Members who write templates always see the card; others only when something happened
 		// to a template they once wrote.
 		v.ShowTemplateChanges = p.Can(authz.TemplatesCreate) || len(changes) > 0
+		at := s.viewerTimes(c)
 		for i, ch := range changes {
 			if i == dashboardTemplateChanges {
 				break
 			}
-			e := templateEvent(ch.Decision)
+			e := templateEvent(at, ch.Decision)
 			v.TemplateChanges = append(v.TemplateChanges, views.TemplateChangeRow{Href: templateURL(ch.TemplateID),
 				Name: ch.TemplateName, Language: ch.Language, Event: e})
 		}

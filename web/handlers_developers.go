@@ -64,14 +64,14 @@ func (s *Server) renderDevelopers(c echo.Context, created *views.NewAPIKey) erro
 	}
 	now := s.Clock.Now()
 	for _, k := range keys {
-		row := views.APIKeyRow{ID: k.ID, Name: k.Name, Last4: k.Last4, CreatedBy: k.CreatedByName, Created: formatTime(k.CreatedAt),
+		row := views.APIKeyRow{ID: k.ID, Name: k.Name, Last4: k.Last4, CreatedBy: k.CreatedByName, Created: s.viewerTime(c, k.CreatedAt),
 			Expires: "Never", LastUsed: "Never", LastUsedAddr: k.LastUsedAddr, Status: k.Status(now), RevokedBy: k.RevokedByName,
 			Numbers: numbersLabel(k.Numbers, numbers)}
 		if !k.ExpiresAt.IsZero() {
-			row.Expires = formatTime(k.ExpiresAt)
+			row.Expires = s.viewerTime(c, k.ExpiresAt)
 		}
 		if !k.LastUsedAt.IsZero() {
-			row.LastUsed = formatTime(k.LastUsedAt)
+			row.LastUsed = s.viewerTime(c, k.LastUsedAt)
 		}
 		if m := creators[k.CreatedBy]; row.Status == "active" && (!m.Active() || m.SessionEpoch != k.CreatorEpoch) {
 			// Authenticate refuses it; say why here rather than show a dead key as active.

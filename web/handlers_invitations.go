@@ -54,7 +54,7 @@ func (s *Server) invite(c echo.Context) error {
 	// The link is shown once, here: only its hash is stored. When it was e-mailed, it is not
 	// shown at all: it is the invitee's credential.
 	v := views.InvitationCreatedView{Page: s.page(c, "Invitation created", "members"), Email: inv.Email, RoleName: inv.RoleName,
-		Expires: formatTime(inv.ExpiresAt), Mailed: inv.Mailed}
+		Expires: s.viewerTime(c, inv.ExpiresAt), Mailed: inv.Mailed}
 	if !inv.Mailed {
 		v.Link = s.Config.BaseURL.String() + members.InvitationPath(token)
 	}

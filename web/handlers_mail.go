@@ -100,7 +100,7 @@ func (s *Server) issuePasswordReset(c echo.Context) error {
 		return s.redirectWithFlash(c, memberURL(c), "A password reset link was e-mailed to "+r.Member.Email+". It works once, for 30 minutes.")
 	}
 	return render(c, http.StatusCreated, views.ResetLinkIssued(views.ResetLinkIssuedView{Page: s.page(c, "Password reset link", "members"),
-		Name: r.Member.Name, Email: r.Member.Email, Link: s.Config.BaseURL.String() + r.Path, Expires: formatTime(r.Expires),
+		Name: r.Member.Name, Email: r.Member.Email, Link: s.Config.BaseURL.String() + r.Path, Expires: s.viewerTime(c, r.Expires),
 		MemberURL: memberURL(c)}))
 }
 

@@ -26,8 +26,9 @@ func (s *Server) membersPage(c echo.Context) error {
 		return err
 	}
 	v := views.MembersView{Page: s.page(c, "Members", "members"), CanInvite: p.Can(authz.MembersInvite)}
+	at := s.viewerTimes(c)
 	for _, m := range list {
-		v.Members = append(v.Members, memberRow(m, numbers))
+		v.Members = append(v.Members, memberRow(at, m, numbers))
 	}
 	if v.CanInvite {
 		invs, err := s.Members.PendingInvitations(ctx)
@@ -36,7 +37,7 @@ func (s *Server) membersPage(c echo.Context) error {
 		}
 		for _, inv := range invs {
 			v.Invitations = append(v.Invitations, views.InvitationRow{ID: inv.ID, Email: inv.Email, RoleName: inv.RoleName,
-				Numbers: scopeText(inv.AllNumbers, inv.NumberIDs, numbers), InvitedBy: inv.InvitedBy, Expires: formatTime(inv.ExpiresAt)})
+				Numbers: scopeText(inv.AllNumbers, inv.NumberIDs, numbers), InvitedBy: inv.InvitedBy, Expires: s.viewerTime(c, inv.ExpiresAt)})
 		}
 	}
 	return render(c, http.StatusOK, views.Members(v))
@@ -63,7 +64,7 @@ func (s *Server) renderMember(c echo.Context, status int, errs members.FieldErro
 	}
 	v := views.MemberView{
 		Page:    s.page(c, m.Name, "members"),
-		Member:  memberRow(m, numbers),
+		Member:  memberRow(s.viewerTimes(c), m, numbers),
 		IsSelf:  p.MemberID == m.ID,
 		Numbers: numberOptions(inScope(p, numbers), m.AllNumbers, m.NumberIDs),
 		All:     m.AllNumbers,
@@ -176,11 +177,11 @@ func pathID(c echo.Context) int64 {
 	return id
 }
 
-func memberRow(m members.Member, numbers []workspace.PhoneNumber) views.MemberRow {
+func memberRow(at func(time.Time) string, m members.Member, numbers []workspace.PhoneNumber) views.MemberRow {
 	row := views.MemberRow{ID: m.ID, Name: m.Name, Email: m.Email, RoleName: m.RoleName, Active: m.Active(),
 		LastSignIn: "Never", Numbers: scopeText(m.AllNumbers, m.NumberIDs, numbers)}
 	if !m.LastSignInAt.IsZero() {
-		row.LastSignIn = formatTime(m.LastSignInAt)
+		row.LastSignIn = at(m.LastSignInAt)
 	}
 	return row
 }
@@ -247,5 +248,3 @@ func fieldErrors(err error) (members.FieldErrors, bool) {
 	}
 	return nil, false
 }
-
-func formatTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }

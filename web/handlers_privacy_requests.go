@@ -33,9 +33,9 @@ func (s *Server) privacyRequestsView(c echo.Context) (views.PrivacyRequestsView,
 	}
 	for _, r := range reqs {
 		row := views.ErasureRow{ID: r.ID, ContactID: r.ContactID, Reference: r.Reference, Status: r.Status, RequestedBy: r.RequestedByName,
-			RequestedAt: formatTime(r.RequestedAt), DecidedBy: r.DecidedByName, CanConfirm: r.RequestedBy != p.MemberID}
+			RequestedAt: s.viewerTime(c, r.RequestedAt), DecidedBy: r.DecidedByName, CanConfirm: r.RequestedBy != p.MemberID}
 		if !r.DecidedAt.IsZero() {
-			row.DecidedAt = formatTime(r.DecidedAt)
+			row.DecidedAt = s.viewerTime(c, r.DecidedAt)
 		}
 		row.Removed = removedSummary(r.Removed)
 		if r.Status == "pending" {
@@ -169,7 +169,7 @@ func (s *Server) recordsPage(c echo.Context) error {
 	v := views.RecordsView{Page: s.page(c, "Records of processing", "records"), Updated: "never",
 		CanEdit: principalOf(c).Can(authz.WorkspaceSettingsManage)}
 	if st.UpdatedAt.UnixMilli() > 0 {
-		v.Updated = formatTime(st.UpdatedAt)
+		v.Updated = s.viewerTime(c, st.UpdatedAt)
 	}
 	for _, r := range recs {
 		v.Records = append(v.Records, views.RecordRow{Data: r.Data, Subjects: r.Subjects, Where: r.Where, Purpose: r.Purpose, Retention: r.Retention})
@@ -203,7 +203,7 @@ func (s *Server) privacySettingsView(c echo.Context) (views.PrivacySettingsView,
 			row.Keep = views.Plural(d, "day", "days")
 		}
 		if !r.StartedAt.IsZero() {
-			row.LastRun = formatTime(r.StartedAt)
+			row.LastRun = s.viewerTime(c, r.StartedAt)
 			row.Removed = strconv.FormatInt(r.Removed, 10)
 		}
 		v.Jobs = append(v.Jobs, row)

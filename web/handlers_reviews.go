@@ -57,10 +57,10 @@ func (s *Server) renderReviews(c echo.Context, status int, form *reviews.Setting
 			row.TwoFactor = "On"
 		}
 		if !m.LastSignInAt.IsZero() {
-			row.LastSignIn, row.LastSignInFull = reviewDate(m.LastSignInAt), formatTime(m.LastSignInAt)
+			row.LastSignIn, row.LastSignInFull = reviewDate(m.LastSignInAt), s.viewerTime(c, m.LastSignInAt)
 		}
 		if !a.LastActivity.IsZero() {
-			row.LastActivity, row.LastActivityFull = reviewDate(a.LastActivity), formatTime(a.LastActivity)
+			row.LastActivity, row.LastActivityFull = reviewDate(a.LastActivity), s.viewerTime(c, a.LastActivity)
 		}
 		if a.Has(reviews.FlagUnusedPermissions) {
 			ids := make([]string, len(a.Unused))
@@ -75,7 +75,7 @@ func (s *Server) renderReviews(c echo.Context, status int, form *reviews.Setting
 	v.FlagSummary = plural(flags, "flag", "flags")
 	for _, inv := range ov.Invitations {
 		v.Invitations = append(v.Invitations, views.InvitationRow{ID: inv.ID, Email: inv.Email, RoleName: inv.RoleName,
-			Numbers: scopeText(inv.AllNumbers, inv.NumberIDs, numbers), InvitedBy: inv.InvitedBy, Expires: formatTime(inv.ExpiresAt)})
+			Numbers: scopeText(inv.AllNumbers, inv.NumberIDs, numbers), InvitedBy: inv.InvitedBy, Expires: s.viewerTime(c, inv.ExpiresAt)})
 	}
 	for _, cp := range campaigns {
 		v.Campaigns = append(v.Campaigns, campaignRow(cp, now))
@@ -210,10 +210,10 @@ func (s *Server) reviewView(c echo.Context, _ string) (views.ReviewCampaignView,
 	}
 	v := views.ReviewCampaignView{Page: s.page(c, cp.Title, "reviews"), ID: cp.ID, Title: cp.Title, Scope: cp.ScopeLabel,
 		Due: reviewDate(cp.DueAt), Overdue: cp.Overdue(now), Open: cp.Status == reviews.StatusOpen,
-		OpenedBy: cp.CreatedByName + ", " + formatTime(cp.CreatedAt), Reviewers: strings.Join(names, ", "),
+		OpenedBy: cp.CreatedByName + ", " + s.viewerTime(c, cp.CreatedAt), Reviewers: strings.Join(names, ", "),
 		Progress: strconv.Itoa(cp.Decided) + " of " + strconv.Itoa(cp.Total)}
 	if !cp.ClosedAt.IsZero() {
-		v.Closed = formatTime(cp.ClosedAt) + " by " + cp.ClosedByName
+		v.Closed = s.viewerTime(c, cp.ClosedAt) + " by " + cp.ClosedByName
 	}
 	for _, r := range roles {
 		// Only roles the reviewer could hand out are offered; the service checks again.
@@ -226,7 +226,7 @@ func (s *Server) reviewView(c echo.Context, _ string) (views.ReviewCampaignView,
 			Numbers: it.Numbers, Flags: flagBadges(it.Flags, st.InactiveDays), Decided: it.Decision != reviews.DecisionNone,
 			Decision: it.Decision.Label(), NewRole: it.NewRoleName, Comment: it.Comment, Change: it.Change, DecidedBy: it.DecidedByName}
 		if row.Decided {
-			row.DecidedAt = formatTime(it.DecidedAt)
+			row.DecidedAt = s.viewerTime(c, it.DecidedAt)
 		}
 		switch {
 		case row.Decided:
@@ -283,7 +283,7 @@ func (s *Server) reviewReport(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.ReviewReport(views.ReviewReportView{Page: s.page(c, "Report: "+v.Title, "reviews"),
-		Campaign: v, Generated: formatTime(s.Clock.Now())}))
+		Campaign: v, Generated: s.viewerTime(c, s.Clock.Now())}))
 }
 
 func (s *Server) reviewReportCSV(c echo.Context) error {

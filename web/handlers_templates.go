@@ -111,7 +111,7 @@ func (s *Server) templatesPage(c echo.Context) error {
 	for _, t := range list {
 		row := views.TemplateRow{Href: templateURL(t.ID), Name: t.Name, Language: t.Language, LangLabel: templateLanguageLabel(t.Language),
 			Category: templateCategoryLabel(t.Category), Status: templateStatusBadge(t.Status), Meta: templateMetaBadge(t.MetaStatus, ""),
-			Quality: templateQualityBadge(t.QualityScore), Updated: formatTime(t.UpdatedAt), UpdatedISO: t.UpdatedAt.UTC().Format(time.RFC3339)}
+			Quality: templateQualityBadge(t.QualityScore), Updated: s.viewerTime(c, t.UpdatedAt), UpdatedISO: t.UpdatedAt.UTC().Format(time.RFC3339)}
 		if v.ManyWABAs {
 			row.Account = cmpOr(names[t.WABAID], t.WABAID)
 		}
@@ -196,12 +196,13 @@ func (s *Server) renderTemplateDetail(c echo.Context, status int, o templateOutc
 		return err
 	}
 	t := h.Template
+	at := s.viewerTimes(c)
 	v := views.TemplateDetailView{Page: s.page(c, t.Name, "templates"), ID: t.ID, Name: t.Name, Language: t.Language,
 		LangLabel: templateLanguageLabel(t.Language), Status: templateStatusBadge(t.Status), Meta: templateMetaBadge(t.MetaStatus, "Meta: "),
-		Quality: templateQualityBadge(t.QualityScore), AtMeta: t.MetaTemplateID != "", Stage: templateStage(t, p.MemberID), RejectedReason: rejectedReason(t),
+		Quality: templateQualityBadge(t.QualityScore), AtMeta: t.MetaTemplateID != "", Stage: templateStage(at, t, p.MemberID), RejectedReason: rejectedReason(t),
 		Flagged: t.Flagged && t.MetaStatus == templates.MetaApproved,
 		Actions: templateActions(t, p), ActionError: o.message, Problems: o.problems, Errors: o.errors, Comment: o.comment}
-	v.Facts = templateFacts(t, accountNames(wabas))
+	v.Facts = templateFacts(at, t, accountNames(wabas))
 	v.Preview = templatePreview(t.Content, cmpOr(accountNames(wabas)[t.WABAID], "Your business"), s.Clock.Now())
 	if t.Live != nil && t.Live.ID != t.RevisionID {
 		v.LiveNote = fmt.Sprintf("Revision %d is the one customers receive until Meta approves revision %d.", t.Live.Number, t.Revision)
@@ -210,19 +211,19 @@ func (s *Server) renderTemplateDetail(c echo.Context, status int, o templateOutc
 		v.FourEyesNote = "You wrote this revision, so another member with templates.approve reviews it."
 	}
 	for i := len(h.Decisions) - 1; i >= 0; i-- {
-		v.Events = append(v.Events, templateEvent(h.Decisions[i]))
+		v.Events = append(v.Events, templateEvent(at, h.Decisions[i]))
 	}
 	if t.Status == templates.StatusDraft {
 		for i := len(h.Decisions) - 1; i >= 0; i-- {
 			if d := h.Decisions[i]; d.RevisionID == t.RevisionID && d.Kind == templates.DecisionSentBack {
-				e := templateEvent(d)
+				e := templateEvent(at, d)
 				v.SentBack = &e
 				break
 			}
 		}
 	}
 	for i := len(h.Revisions) - 1; i >= 0; i-- {
-		v.Revisions = append(v.Revisions, templateRevisionRow(h.Revisions[i], t))
+		v.Revisions = append(v.Revisions, templateRevisionRow(at, h.Revisions[i], t))
 	}
 	return render(c, status, views.TemplateDetail(v))
 }
@@ -234,7 +235,7 @@ func rejectedReason(t templates.Template) string {
 	return cmpOr(t.RejectedReason, "none given")
 }
 
-func templateFacts(t templates.Template, names map[string]string) []views.TemplateFact {
+func templateFacts(at func(time.Time) string, t templates.Template, names map[string]string) []views.TemplateFact {
 	facts := []views.TemplateFact{
 		{Label: "Category", Value: templateCategoryLabel(t.Category)},
 	}
@@ -246,7 +247,7 @@ func templateFacts(t templates.Template, names map[string]string) []views.Templa
 		views.TemplateFact{Label: "Account", Value: cmpOr(names[t.WABAID], t.WABAID)},
 		views.TemplateFact{Label: "Revision", Value: strconv.Itoa(t.Revision)},
 		views.TemplateFact{Label: "Written by", Value: cmpOr(t.AuthorName, "Imported from Meta")},
-		views.TemplateFact{Label: "Last change", Value: formatTime(t.UpdatedAt)},
+		views.TemplateFact{Label: "Last change", Value: at(t.UpdatedAt)},
 	)
 	if t.MetaTemplateID != "" {
 		facts = append(facts, views.TemplateFact{Label: "Meta's template id", Value: t.MetaTemplateID, Mono: true})
@@ -280,9 +281,9 @@ func templateActions(t templates.Template, p *authz.Principal) views.TemplateAct
 	return a
 }
 
-func templateRevisionRow(r templates.Revision, t templates.Template) views.TemplateRevisionRow {
+func templateRevisionRow(at func(time.Time) string, r templates.Revision, t templates.Template) views.TemplateRevisionRow {
 	row := views.TemplateRevisionRow{Number: r.Number, Status: templateStatusBadge(r.Status), Author: r.AuthorName,
-		Created: formatTime(r.CreatedAt), Current: r.ID == t.RevisionID, Live: t.Live != nil && t.Live.ID == r.ID && t.Sendable(),
+		Created: at(r.CreatedAt), Current: r.ID == t.RevisionID, Live: t.Live != nil && t.Live.ID == r.ID && t.Sendable(),
 		Category: templateCategoryLabel(r.Category), Body: r.Body.Text, Footer: r.Footer}
 	if r.ID == t.RevisionID && t.Status == templates.StatusDeleted {
 		row.Status = templateStatusBadge(templates.StatusDeleted)
@@ -297,7 +298,7 @@ func templateRevisionRow(r templates.Revision, t templates.Template) views.Templ
 		row.Header = templateMediaWord(r.Header.Format)
 	}
 	if !r.SubmittedAt.IsZero() {
-		row.Submitted = formatTime(r.SubmittedAt)
+		row.Submitted = at(r.SubmittedAt)
 	}
 	for _, b := range r.Buttons {
 		row.Buttons = append(row.Buttons, templateButtonSummary(b))

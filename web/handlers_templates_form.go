@@ -393,7 +393,7 @@ func (s *Server) editFormPage(c echo.Context, t templates.Template) (templateFor
 	}
 	for i := len(h.Decisions) - 1; i >= 0; i-- {
 		if d := h.Decisions[i]; d.RevisionID == t.RevisionID && d.Kind == templates.DecisionSentBack {
-			e := templateEvent(d)
+			e := templateEvent(s.viewerTimes(c), d)
 			pg.sentBack = &e
 			break
 		}

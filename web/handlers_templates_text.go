@@ -134,9 +134,9 @@ func templateLanguageOptions(current string) []views.Option {
 }
 
 // templateEvent says what a decision was, for the history and the author's dashboard.
-func templateEvent(d templates.Decision) views.TemplateEvent {
+func templateEvent(at func(time.Time) string, d templates.Decision) views.TemplateEvent {
 	e := views.TemplateEvent{Actor: d.ActorName, Revision: d.Revision, Kind: "grey", Comment: d.Comment,
-		When: formatTime(d.At), WhenISO: d.At.UTC().Format(time.RFC3339)}
+		When: at(d.At), WhenISO: d.At.UTC().Format(time.RFC3339)}
 	if d.ActorID == 0 {
 		e.Actor = "Meta"
 	} else if e.Actor == "" {
@@ -231,14 +231,14 @@ func metaEventWords(ev templates.MetaEvent, to templates.MetaStatus) string {
 
 // templateStage says in one sentence where the template stands and whose move it is, for the
 // member looking at it.
-func templateStage(t templates.Template, viewerID int64) string {
+func templateStage(at func(time.Time) string, t templates.Template, viewerID int64) string {
 	author := t.AuthorName
 	if author == "" {
 		author = "its author"
 	}
 	switch t.Status {
 	case templates.StatusDeleted:
-		return "This template was deleted on " + formatTime(t.DeletedAt) + ". Its history stays here."
+		return "This template was deleted on " + at(t.DeletedAt) + ". Its history stays here."
 	case templates.StatusDraft:
 		if t.AuthorID == viewerID {
 			return "This is your draft. When it reads right, submit it for review: a colleague checks it before it goes to Meta."

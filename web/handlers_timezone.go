@@ -64,7 +64,20 @@ func (s *Server) saveTimeZone(c echo.Context) error {
 	return s.redirectWithFlash(c, "/account", "Times are now shown in "+s.zoneLabel(zone, s.Clock.Now())+".")
 }
 
-// formatTimeIn is formatTime in the viewer's zone, named: "24 Dec 2026 09:00 Asia/Kolkata".
+// viewerTime is t as the viewer reads it, in their own zone, named: "24 Dec 2026 09:00
+// Asia/Kolkata", or "… UTC" when they have not chosen one.
+func (s *Server) viewerTime(c echo.Context, t time.Time) string {
+	zone, loc := s.viewerZone(c)
+	return formatTimeIn(t, loc, zone)
+}
+
+// viewerTimes is viewerTime for view builders that are not given the request.
+func (s *Server) viewerTimes(c echo.Context) func(time.Time) string {
+	zone, loc := s.viewerZone(c)
+	return func(t time.Time) string { return formatTimeIn(t, loc, zone) }
+}
+
+// formatTimeIn is t in loc, named zone: "24 Dec 2026 09:00 Asia/Kolkata".
 func formatTimeIn(t time.Time, loc *time.Location, zone string) string {
 	return t.In(loc).Format("2 Jan 2006 15:04") + " " + zone
 }

@@ -68,7 +68,7 @@ func (s *Server) endpointRow(c echo.Context, e webhooks.Endpoint, numbers []work
 		return views.EndpointRow{}, err
 	}
 	row := views.EndpointRow{ID: e.ID, URL: e.ShownURL(), Description: e.Description, Events: e.Events, Format: "Standard Webhooks",
-		Numbers: numbersLabel(e.Numbers, numbers), CreatedBy: e.CreatedByName, Created: formatTime(e.CreatedAt), Status: "enabled",
+		Numbers: numbersLabel(e.Numbers, numbers), CreatedBy: e.CreatedByName, Created: s.viewerTime(c, e.CreatedAt), Status: "enabled",
 		Pending: counts.Pending, Delivered: counts.Delivered, Failed: counts.Failed}
 	if e.Format == webhooks.FormatSlack {
 		row.Format = "Slack"
@@ -82,7 +82,7 @@ func (s *Server) endpointRow(c echo.Context, e webhooks.Endpoint, numbers []work
 		row.Status, row.StatusWhy = "stopped", e.CreatedByName+" was deactivated or no longer manages webhooks: nothing is sent until someone adds the endpoint again."
 	case !e.FailingSince.IsZero():
 		row.Status = "failing"
-		row.StatusWhy = "Every delivery has failed since " + formatTime(e.FailingSince) + "; after 5 days of failures the endpoint is disabled."
+		row.StatusWhy = "Every delivery has failed since " + s.viewerTime(c, e.FailingSince) + "; after 5 days of failures the endpoint is disabled."
 	}
 	return row, nil
 }

@@ -65,7 +65,7 @@ func (s *Server) renderWhatsAppSettings(c echo.Context, status int, form wabaFor
 	}
 	for _, w := range gone {
 		v.Disconnected = append(v.Disconnected, views.DisconnectedWABA{WABAID: w.WABAID, Name: w.Name,
-			On: formatTime(w.DisconnectedAt), Numbers: plural(w.Numbers, "phone number", "phone numbers")})
+			On: s.viewerTime(c, w.DisconnectedAt), Numbers: plural(w.Numbers, "phone number", "phone numbers")})
 	}
 	for _, w := range wabas {
 		row := views.WABARow{ID: w.ID, WABAID: w.WABAID, Name: w.Name, TokenLast4: w.AccessTokenLast4, SecretLast4: w.AppSecretLast4,

@@ -183,3 +183,31 @@ func TestConversationTimesInTheViewersZone(t *testing.T) {
 		t.Errorf("the message time is not shown as %s (Tokyo)", want)
 	}
 }
+
+// The pages that list when things happened (members' last sign-in, the account's sessions, API
+// keys) show it in the viewer's zone, named, as the inbox and the activity log do.
+func TestMemberPagesShowTimesInTheViewersZone(t *testing.T) {
+	in := apptest.Start(t)
+	admin, c := signedIn(t, in, "tokyo@example.com", authz.RoleAdministrator)
+	var signedInAt int64
+	if err := in.App.DB.R.QueryRow(`SELECT last_sign_in_at FROM members WHERE id = ?`, admin.ID).Scan(&signedInAt); err != nil {
+		t.Fatal(err)
+	}
+	at := time.UnixMilli(signedInAt)
+	utc := at.UTC().Format("2 Jan 2006 15:04") + " UTC"
+	if r := c.Get("/members"); !strings.Contains(r.Body, utc) {
+		t.Fatalf("before a zone is chosen the members page does not show the sign-in as %s", utc)
+	}
+	setZone(t, c, "Asia/Tokyo")
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	want := at.In(tokyo).Format("2 Jan 2006 15:04") + " Asia/Tokyo"
+	for _, path := range []string{"/members", "/account"} {
+		r := c.Get(path)
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("%s does not show the sign-in as %s", path, want)
+		}
+		if strings.Contains(r.Body, utc) {
+			t.Errorf("%s still shows %s", path, utc)
+		}
+	}
+}

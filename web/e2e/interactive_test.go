@@ -117,3 +117,24 @@ func TestAccountTimeZoneStartsFromTheBrowsersZone(t *testing.T) {
 		t.Error("the browser's zone still overrides a saved choice")
 	}
 }
+
+// Pages that list when things happened show it in the member's own zone, named; the longest
+// zone names still fit a phone.
+func TestMemberPagesInALongZoneFitAPhone(t *testing.T) {
+	in := apptest.Start(t)
+	ada := in.CreateMember("ada@example.com", "Ada Admin", authz.RoleAdministrator, adminPassword)
+	in.CreateMember("grace@example.com", "Grace Hopper", authz.RoleAgent, adminPassword)
+	const zone = "America/Argentina/Buenos_Aires"
+	if err := in.App.Members.SetTimeZone(context.Background(), ada.ID, zone); err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	signIn(t, b, in, "ada@example.com", adminPassword)
+	for _, page := range []struct{ path, name string }{{"/members", "members-zone"}, {"/account", "account-zone-named"}} {
+		run(t, b, "open "+page.path, chromedp.Navigate(in.URL+page.path), chromedp.WaitVisible(chromedp.CSS("main")))
+		if body := text(t, b, "main"); !strings.Contains(body, zone) {
+			t.Errorf("%s does not name %s beside its times", page.path, zone)
+		}
+		atBothWidths(t, b, page.name)
+	}
+}

@@ -784,12 +784,12 @@ func TimeZoneCard(csrf string, z TimeZoneChoice) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if z.Zone == "" {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "Not chosen yet: times are shown in UTC. Analytics ranges, campaign start times, the inbox and the activity log use the zone you save here.")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "Not chosen yet: times are shown in UTC. Every page shows times in the zone you save here, and analytics ranges and campaign start times are read in it.")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "Analytics ranges, campaign start times, the inbox and the activity log use this zone.")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "Every page shows times in this zone, and analytics ranges and campaign start times are read in it.")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
