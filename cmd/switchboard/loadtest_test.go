@@ -191,15 +191,21 @@ func TestWebhookLoadFigures(t *testing.T) {
 		bin := buildSwitchboard(t)
 		dir := t.TempDir()
 		var extra []string
+		debug := freeLoopbackAddr(t)
 		if *loadProfile != "" {
-			debug := freeLoopbackAddr(t)
 			extra = append(extra, "--debug-addr", debug)
-			done := profileServer(t, "http://"+debug, *loadDuration, *loadProfile)
-			defer func() { <-done }()
 		}
 		srv := startSwitchboard(t, bin, dir, freeLoopbackAddr(t), *loadLogLevel, extra...)
+		noProfile := make(chan struct{})
+		close(noProfile)
+		var profiled <-chan struct{} = noProfile
+		if *loadProfile != "" {
+			// From the moment the server answers, so that the demo's seeding is not in it; the
+			// server is stopped only once the profile is written.
+			profiled = profileServer(t, "http://"+debug, *loadDuration, *loadProfile)
+		}
 		cfg.URL, cfg.AppSecret, cfg.WABAID = srv.url+"/webhooks/whatsapp", []byte(demo.AppSecret), demo.WABAID
-		store = func() *sql.DB { srv.stop(t); return openReadOnly(t, dir) }
+		store = func() *sql.DB { <-profiled; srv.stop(t); return openReadOnly(t, dir) }
 		serverPID = srv.cmd.Process.Pid
 		server = "switchboard serve --demo --log-level " + *loadLogLevel + " (own process)"
 	case "apptest":
@@ -639,7 +645,7 @@ func profileServer(t *testing.T, debugURL string, run time.Duration, file string
 		var resp *http.Response
 		var err error
 		for range 100 {
-			resp, err = http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", debugURL, int(run.Seconds())+2))
+			resp, err = http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", debugURL, max(1, int(run.Seconds()))))
 			if err == nil {
 				break
 			}
