@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 )
 
@@ -14,7 +15,7 @@ import (
 // (when a menu choice named one), and who would see the conversation: that last check is
 // inbox.AssignAutomated's, the same visibility predicate as every read. Nobody eligible leaves
 // the conversation unassigned, for people to pick up.
-func (s *Service) autoAssign(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTarget, ns NumberSettings, teamID int64) (bool, error) {
+func (s *Service) autoAssign(ctx context.Context, tx *db.PreparedTx, conv inbox.AutomationTarget, ns NumberSettings, teamID int64) (bool, error) {
 	pool := "number:" + strconv.FormatInt(conv.PhoneNumberID, 10)
 	query := `SELECT m.id FROM members m JOIN member_availability a ON a.member_id = m.id AND a.available = 1
 		WHERE m.status = 'active'`
@@ -59,7 +60,7 @@ func (s *Service) autoAssign(ctx context.Context, tx *sql.Tx, conv inbox.Automat
 	why := "round robin, " + pool
 	for i := range ids {
 		id := ids[(start+i)%len(ids)]
-		ok, err := s.inbox.AssignAutomated(ctx, tx, conv.ConversationID, id, why)
+		ok, err := s.inbox.AssignAutomated(ctx, tx.Tx, conv.ConversationID, id, why)
 		if err != nil {
 			return false, err
 		}

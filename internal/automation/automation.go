@@ -77,6 +77,8 @@ type Service struct {
 	wake    chan struct{}
 	// runMu makes one run at a time: the worker's, or a test's.
 	runMu sync.Mutex
+	// stmts keeps planning's statements prepared: it runs the same few for every message.
+	stmts *db.Statements
 }
 
 // New wires automation.
@@ -84,7 +86,8 @@ func New(d *db.DB, log *audit.Log, clk clock.Clock, ib *inbox.Service, optOuts O
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{db: d, audit: log, clock: clk, inbox: ib, optOuts: optOuts, logger: logger, wake: make(chan struct{}, 1)}
+	return &Service{db: d, audit: log, clock: clk, inbox: ib, optOuts: optOuts, logger: logger, wake: make(chan struct{}, 1),
+		stmts: db.NewStatements(d.W)}
 }
 
 // allowed is the domain's own check (the route guard is the first line).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/authz"
+	"github.com/switchboard/switchboard/internal/db"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/whatsapp"
 )
@@ -111,7 +112,7 @@ func (s *Service) planClosings(ctx context.Context) error {
 
 // rated stores a score chosen from the rating list, thanks the customer and closes the
 // conversation again (the answer reopened it).
-func (s *Service) rated(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTarget, choice, msgKey string) (bool, error) {
+func (s *Service) rated(ctx context.Context, tx *db.PreparedTx, conv inbox.AutomationTarget, choice, msgKey string) (bool, error) {
 	rest := strings.TrimPrefix(choice, ratingIDPrefix)
 	idText, scoreText, _ := strings.Cut(rest, ":")
 	rid, err1 := strconv.ParseInt(idText, 10, 64)
@@ -143,7 +144,7 @@ func (s *Service) rated(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTa
 			return false, err
 		}
 	}
-	return true, s.inbox.RecloseAutomated(ctx, tx, conv.ConversationID, time.UnixMilli(closedAt))
+	return true, s.inbox.RecloseAutomated(ctx, tx.Tx, conv.ConversationID, time.UnixMilli(closedAt))
 }
 
 func nullScore(v sql.NullInt64) any {
@@ -155,7 +156,7 @@ func nullScore(v sql.NullInt64) any {
 
 // commented stores a text written soon after a rating as its comment, if the conversation was
 // closed and the rating has none yet.
-func (s *Service) commented(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTarget, text string, now time.Time) (bool, error) {
+func (s *Service) commented(ctx context.Context, tx *db.PreparedTx, conv inbox.AutomationTarget, text string, now time.Time) (bool, error) {
 	var (
 		rid, closedAt int64
 	)
@@ -176,7 +177,7 @@ func (s *Service) commented(ctx context.Context, tx *sql.Tx, conv inbox.Automati
 		Changes: []audit.Change{{Field: "rating_id", After: rid}}}); err != nil {
 		return false, err
 	}
-	return true, s.inbox.RecloseAutomated(ctx, tx, conv.ConversationID, time.UnixMilli(closedAt))
+	return true, s.inbox.RecloseAutomated(ctx, tx.Tx, conv.ConversationID, time.UnixMilli(closedAt))
 }
 
 // SeesRatings reports whether p may see customers' ratings of agents: supervisors, who assign

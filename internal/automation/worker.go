@@ -140,7 +140,9 @@ func (s *Service) planMessages(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("automation configured: %w", err)
 	}
 	var touched []int64
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	s.stmts.PrepareMissed(ctx) // on the pool, so outside the transaction
+	err = s.db.Tx(ctx, func(sqlTx *sql.Tx) error {
+		tx := s.stmts.In(sqlTx)
 		touched = touched[:0]
 		settings := &planSettings{}
 		// Read again under the write lock: what another run planned meanwhile is not planned twice.
@@ -324,7 +326,7 @@ func choiceID(raw string) string {
 
 // plan decides what to do about one inbound message, inside tx. It reports whether it changed
 // the conversation itself (an assignment, a closing) for the live updates.
-func (s *Service) plan(ctx context.Context, tx *sql.Tx, m inboundRow, settings *planSettings) (bool, error) {
+func (s *Service) plan(ctx context.Context, tx *db.PreparedTx, m inboundRow, settings *planSettings) (bool, error) {
 	conv, err := inbox.AutomationConversation(ctx, tx, m.ConversationID)
 	if err != nil {
 		return false, err
@@ -412,7 +414,7 @@ func (s *Service) plan(ctx context.Context, tx *sql.Tx, m inboundRow, settings *
 }
 
 // chose handles a menu choice: the option's reply (or its next level), its label, its team.
-func (s *Service) chose(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTarget, ns NumberSettings, choice, msgKey string) (bool, error) {
+func (s *Service) chose(ctx context.Context, tx *db.PreparedTx, conv inbox.AutomationTarget, ns NumberSettings, choice, msgKey string) (bool, error) {
 	id, err := strconv.ParseInt(strings.TrimPrefix(choice, menuIDPrefix), 10, 64)
 	if err != nil {
 		return false, nil // not ours
@@ -441,7 +443,7 @@ func (s *Service) chose(ctx context.Context, tx *sql.Tx, conv inbox.AutomationTa
 			return false, err
 		}
 		changes = append(changes, audit.Change{Field: "label", After: o.Label})
-		labelled, err := s.inbox.LabelAutomated(ctx, tx, conv.ConversationID, o.Label)
+		labelled, err := s.inbox.LabelAutomated(ctx, tx.Tx, conv.ConversationID, o.Label)
 		if err != nil {
 			return false, err
 		}

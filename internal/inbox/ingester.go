@@ -64,7 +64,7 @@ type Ingester struct {
 	closed bool
 	queue  chan *submission
 	done   chan struct{}
-	stmts  *stmtCache
+	stmts  *db.Statements
 
 	stats struct {
 		batches, bodies, kept atomic.Int64
@@ -108,7 +108,7 @@ func NewIngester(d *db.DB, apply ApplyFunc, opts IngesterOptions) *Ingester {
 		opts.Logger = slog.Default()
 	}
 	g := &Ingester{d: d, apply: apply, opts: opts,
-		queue: make(chan *submission, 4*opts.MaxBatch), done: make(chan struct{}), stmts: newStmtCache(d.W)}
+		queue: make(chan *submission, 4*opts.MaxBatch), done: make(chan struct{}), stmts: db.NewStatements(d.W)}
 	go g.run()
 	return g
 }
@@ -157,7 +157,7 @@ func (g *Ingester) Close() error {
 
 func (g *Ingester) run() {
 	defer close(g.done)
-	defer g.stmts.close()
+	defer g.stmts.Close()
 	ctx := context.Background()
 	batch := make([]*submission, 0, g.opts.MaxBatch)
 	timer := time.NewTimer(time.Hour)
@@ -222,7 +222,7 @@ func (g *Ingester) fill(batch *[]*submission, timer *time.Timer) bool {
 // failing body is rolled back alone and kept unprocessed. Should the transaction itself fail
 // (disk full, an I/O error), every body is tried in a transaction of its own.
 func (g *Ingester) commit(ctx context.Context, batch []*submission) {
-	g.stmts.prepareMissed(ctx)
+	g.stmts.PrepareMissed(ctx)
 	start := time.Now()
 	results := g.commitBatch(ctx, batch)
 	// The figures first, so that whoever Submit releases sees them.
