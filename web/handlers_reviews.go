@@ -48,6 +48,8 @@ func (s *Server) renderReviews(c echo.Context, status int, form *reviews.Setting
 		v.NextRun = reviewDate(st.NextRunAt)
 	}
 	flags := 0
+	// The short date and its tooltip name the same day: the viewer's.
+	_, loc := s.viewerZone(c)
 	for _, a := range ov.Members {
 		m := a.Member
 		row := views.AccessRow{ID: m.ID, Name: m.Name, Email: m.Email, RoleName: m.RoleName, Active: m.Active(),
@@ -57,10 +59,10 @@ func (s *Server) renderReviews(c echo.Context, status int, form *reviews.Setting
 			row.TwoFactor = "On"
 		}
 		if !m.LastSignInAt.IsZero() {
-			row.LastSignIn, row.LastSignInFull = reviewDate(m.LastSignInAt), s.viewerTime(c, m.LastSignInAt)
+			row.LastSignIn, row.LastSignInFull = m.LastSignInAt.In(loc).Format(reviewDateLayout), s.viewerTime(c, m.LastSignInAt)
 		}
 		if !a.LastActivity.IsZero() {
-			row.LastActivity, row.LastActivityFull = reviewDate(a.LastActivity), s.viewerTime(c, a.LastActivity)
+			row.LastActivity, row.LastActivityFull = a.LastActivity.In(loc).Format(reviewDateLayout), s.viewerTime(c, a.LastActivity)
 		}
 		if a.Has(reviews.FlagUnusedPermissions) {
 			ids := make([]string, len(a.Unused))
@@ -364,4 +366,8 @@ func reviewAtoi(s string) int {
 	return n
 }
 
-func reviewDate(t time.Time) string { return t.UTC().Format("2 Jan 2006") }
+// reviewDate is a review's date: due dates and the schedule are whole UTC days, the same for
+// every reviewer.
+func reviewDate(t time.Time) string { return t.UTC().Format(reviewDateLayout) }
+
+const reviewDateLayout = "2 Jan 2006"

@@ -203,7 +203,7 @@ func (s *Server) renderTemplateDetail(c echo.Context, status int, o templateOutc
 		Flagged: t.Flagged && t.MetaStatus == templates.MetaApproved,
 		Actions: templateActions(t, p), ActionError: o.message, Problems: o.problems, Errors: o.errors, Comment: o.comment}
 	v.Facts = templateFacts(at, t, accountNames(wabas))
-	v.Preview = templatePreview(t.Content, cmpOr(accountNames(wabas)[t.WABAID], "Your business"), s.Clock.Now())
+	v.Preview = templatePreview(t.Content, cmpOr(accountNames(wabas)[t.WABAID], "Your business"), s.viewerNow(c))
 	if t.Live != nil && t.Live.ID != t.RevisionID {
 		v.LiveNote = fmt.Sprintf("Revision %d is the one customers receive until Meta approves revision %d.", t.Live.Number, t.Revision)
 	}

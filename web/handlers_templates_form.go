@@ -180,10 +180,11 @@ func templateExamples(d templates.Draft, errs map[string]string) views.TemplateE
 	return ex
 }
 
-// templatePreview renders content with its sample values as a phone would show it.
+// templatePreview renders content with its sample values as a phone would show it, at now (in
+// the viewer's zone).
 func templatePreview(c templates.Content, business string, now time.Time) views.TemplatePreview {
 	r := templates.Render(c, templates.Values{})
-	p := views.TemplatePreview{Business: business, Time: now.UTC().Format("15:04"), HeaderFormat: string(r.HeaderFormat),
+	p := views.TemplatePreview{Business: business, Time: now.Format("15:04"), HeaderFormat: string(r.HeaderFormat),
 		Header: textParts(r.Header), Body: textParts(r.Body), Footer: r.Footer}
 	for _, b := range r.Buttons {
 		p.Buttons = append(p.Buttons, views.TemplatePreviewButton{Type: string(b.Type), Text: cmpOr(b.Text, "Button"), Target: b.Target})
@@ -212,10 +213,10 @@ func textParts(s string) []views.TemplateTextPart {
 
 // templateLive checks the draft against Meta's rules and draws the preview. shown are the
 // messages to put beside the fields; the count of problems covers all of them.
-func (s *Server) templateLive(f templateForm, wabas []workspace.WABA, all map[string]string, shown map[string]string) views.TemplateLive {
+func (s *Server) templateLive(c echo.Context, f templateForm, wabas []workspace.WABA, all map[string]string, shown map[string]string) views.TemplateLive {
 	d := f.draft
 	l := views.TemplateLive{Problems: len(all), Errors: shown,
-		Preview: templatePreview(d.Content, cmpOr(accountNames(wabas)[d.WABAID], "Your business"), s.Clock.Now())}
+		Preview: templatePreview(d.Content, cmpOr(accountNames(wabas)[d.WABAID], "Your business"), s.viewerNow(c))}
 	l.Counts = []views.TemplateCount{
 		{Field: "header.text", N: utf8.RuneCountInString(d.Header.Text), Max: templates.MaxHeaderTextLength},
 		{Field: "body.text", N: utf8.RuneCountInString(d.Body.Text), Max: templates.MaxBodyLength},
@@ -260,7 +261,7 @@ func (s *Server) previewTemplate(c echo.Context) error {
 		return err
 	}
 	all := f.errors(templates.Validate(f.draft))
-	return render(c, http.StatusOK, views.TemplateLiveResponse(s.templateLive(f, wabas, all, f.liveMessages(all))))
+	return render(c, http.StatusOK, views.TemplateLiveResponse(s.templateLive(c, f, wabas, all, f.liveMessages(all))))
 }
 
 // templateFormPage is what a compose or edit page needs besides the form.
@@ -302,7 +303,7 @@ func (s *Server) renderTemplateForm(c echo.Context, status int, pg templateFormP
 	}
 	// The form draws its own sample-value fields, so the first preview request finds them current.
 	f.exampleKeys = templateExamples(d, nil).Keys
-	v.Live = s.templateLive(f, wabas, all, errs)
+	v.Live = s.templateLive(c, f, wabas, all, errs)
 	return render(c, status, views.TemplateForm(v))
 }
 

@@ -71,6 +71,12 @@ func (s *Server) viewerTime(c echo.Context, t time.Time) string {
 	return formatTimeIn(t, loc, zone)
 }
 
+// viewerNow is the time now in the viewer's zone.
+func (s *Server) viewerNow(c echo.Context) time.Time {
+	_, loc := s.viewerZone(c)
+	return s.Clock.Now().In(loc)
+}
+
 // viewerTimes is viewerTime for view builders that are not given the request.
 func (s *Server) viewerTimes(c echo.Context) func(time.Time) string {
 	zone, loc := s.viewerZone(c)

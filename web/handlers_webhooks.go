@@ -193,8 +193,9 @@ func (s *Server) deliveryLog(c echo.Context, e webhooks.Endpoint, csrf string) (
 	if !e.Enabled() {
 		v.Waiting = 0 // nothing moves while disabled: no point refreshing
 	}
+	zone, loc := s.viewerZone(c)
 	for _, a := range attempts {
-		row := views.AttemptRow{DeliveryID: a.DeliveryID, At: a.At.UTC().Format("2 Jan 15:04:05 UTC"), Event: a.EventType, MsgID: a.MsgID,
+		row := views.AttemptRow{DeliveryID: a.DeliveryID, At: a.At.In(loc).Format("2 Jan 15:04:05") + " " + zone, Event: a.EventType, MsgID: a.MsgID,
 			Status: strconv.Itoa(a.Status), OK: a.Succeeded(), Duration: formatDuration(a.Duration), Response: a.Response, State: a.State}
 		if a.Status == 0 {
 			row.Status = "no answer"

@@ -267,22 +267,20 @@ func backup(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	// A backup is a copy of every customer's data; the log says where it went.
-	if err := recordDatabaseCommand(ctx, d, "backup", "database.backed_up", audit.Change{Field: "file", After: dest}); err != nil {
-		return err
-	}
+	recordDatabaseCommand(ctx, e, d, "backup", "database.backed_up", audit.Change{Field: "file", After: dest})
 	fmt.Fprintf(e.stdout, "backed up %s to %s\n", d.Path, dest)
 	return nil
 }
 
-// recordDatabaseCommand writes a command's event about the database file as a whole, through
-// the log alone: these commands run on a database that need not be migrated to this release.
-func recordDatabaseCommand(ctx context.Context, d *db.DB, command, action string, changes ...audit.Change) error {
+// recordDatabaseCommand writes a command's event about the database file as a whole. Its work
+// is done by then, so a database that cannot take the event (a schema older than this release,
+// which backup is run before upgrading; a read-only file) gets a warning, not a failed command.
+func recordDatabaseCommand(ctx context.Context, e env, d *db.DB, command, action string, changes ...audit.Change) {
 	_, err := audit.New(d, clock.System{}).Record(ctx, audit.Event{Actor: commandActor(command), Action: action,
 		Target: audit.Target{Type: "database", ID: db.FileName, Name: d.Path}, Changes: changes})
 	if err != nil {
-		return fmt.Errorf("record in the activity log: %w", err)
+		fmt.Fprintf(e.stderr, "switchboard %s: done, but not recorded in the activity log: %v\n", command, err)
 	}
-	return nil
 }
 
 // openExisting opens the database of dataDir without creating or migrating it.
@@ -315,12 +313,9 @@ func compact(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer d.Close()
-	err = recordDatabaseCommand(ctx, d, "compact", "database.compacted",
+	recordDatabaseCommand(ctx, e, d, "compact", "database.compacted",
 		audit.Change{Field: "page_size", Before: before.PageSize, After: after.PageSize},
 		audit.Change{Field: "bytes", Before: before.Bytes(), After: after.Bytes()})
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(e.stdout, "compacted %s in %v: %d-byte pages, %.1f MB (%d pages free) → %d-byte pages, %.1f MB\n",
 		path, time.Since(start).Round(time.Millisecond), before.PageSize, float64(before.Bytes())/1e6, before.FreePages,
 		after.PageSize, float64(after.Bytes())/1e6)

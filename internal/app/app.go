@@ -168,7 +168,7 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	for _, name := range applied {
 		logger.InfoContext(ctx, "migration applied", "file", name)
 	}
-	if size, err := d.PageSizeOf(ctx); err == nil && size != db.PageSize {
+	if size, err := d.PageSizeOf(ctx); err == nil && size > db.PageSize {
 		logger.WarnContext(ctx, "the database keeps the page size it was created with, larger than new databases': "+
 			"run switchboard compact with the server stopped, and webhook ingest then writes about half as much to disk",
 			"page_size", size, "new_page_size", db.PageSize)

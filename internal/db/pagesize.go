@@ -27,16 +27,17 @@ import (
 const PageSize = 2048
 
 // createWithPageSize makes the database file at path, if there is none yet, with PageSize
-// pages. The pools cannot ask for it: modernc.org/sqlite runs a DSN's pragmas in lexical order,
-// so journal_mode(wal) would come before page_size, and a database in WAL mode keeps the page
-// size it was created with.
+// pages. The pools set journal_mode(wal) through _pragma, which modernc.org/sqlite runs in
+// lexical order, so a page_size beside it would come too late: a database in WAL mode keeps
+// the page size it was created with.
 func createWithPageSize(ctx context.Context, path string) error {
 	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
 		return nil
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	c, err := sql.Open("sqlite", "file:"+path+"?_pragma=page_size("+strconv.Itoa(PageSize)+")")
+	// busy_timeout: a server and a command started together on a new data directory both get here.
+	c, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=page_size("+strconv.Itoa(PageSize)+")")
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
@@ -116,8 +117,15 @@ func Compact(ctx context.Context, path string) (before, after FileStats, err err
 	if _, err := conn.ExecContext(ctx, `VACUUM`); err != nil {
 		return before, after, fmt.Errorf("compact: vacuum: %w", err)
 	}
-	after, err = fileStats(ctx, conn)
-	return before, after, err
+	if after, err = fileStats(ctx, conn); err != nil {
+		return before, after, err
+	}
+	// A server that opened the file between leaving WAL and the VACUUM put it back in WAL mode,
+	// where VACUUM keeps the old page size.
+	if after.PageSize != PageSize {
+		return before, after, fmt.Errorf("compact: the page size stayed %d: %w", after.PageSize, ErrInUse)
+	}
+	return before, after, nil
 }
 
 func fileStats(ctx context.Context, conn *sql.Conn) (FileStats, error) {

@@ -40,7 +40,8 @@ func (c *Statements) get(query string) *sql.Stmt {
 }
 
 // PrepareMissed prepares on the pool, outside any transaction, what transactions asked for in
-// vain.
+// vain. A Statements belongs to one worker: PrepareMissed waits for the writer while holding
+// the cache.
 func (c *Statements) PrepareMissed(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -102,10 +103,10 @@ func (p *PreparedTx) ExecContext(ctx context.Context, query string, args ...any)
 	return p.Tx.ExecContext(ctx, query, args...)
 }
 
+// QueryContext is not prepared: a prepared statement runs once at a time, and code that reads
+// rows may run the same query again (for each row) before it closes them. Row-by-row queries
+// are the rarer ones in the workers' transactions.
 func (p *PreparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if s := p.Stmt(ctx, query); s != nil {
-		return s.QueryContext(ctx, args...)
-	}
 	return p.Tx.QueryContext(ctx, query, args...)
 }
 
