@@ -120,6 +120,16 @@ func TestAPILabelsConversationsAndContacts(t *testing.T) {
 			t.Errorf("GET %s outside the key's numbers: %d %s", path, r.Status, r.Body)
 		}
 	}
+	// The contact object that carries its labels is out of reach as well, and the list leaves
+	// the contact (and so its labels) out.
+	b := strconv.FormatInt(contactB, 10)
+	if r := api.get("/api/v1/contacts/" + b); r.Status != http.StatusNotFound {
+		t.Errorf("GET the contact outside the key's numbers: %d %s", r.Status, r.Body)
+	}
+	if r := api.get("/api/v1/contacts"); r.Status != http.StatusOK || strings.Contains(r.Body, `"id":`+b+`,"phone"`) ||
+		!strings.Contains(r.Body, `"id":`+strconv.FormatInt(contactA, 10)+`,"phone"`) {
+		t.Errorf("the contact list shows a contact outside the key's numbers, or not the one inside: %d %s", r.Status, r.Body)
+	}
 
 	// A key that sees the conversation but may not work it (neither its assignee nor an
 	// assigner) is refused, as a member would be on the page; a key without a conversation

@@ -50,6 +50,7 @@ func (s *Server) renderReviews(c echo.Context, status int, form *reviews.Setting
 	flags := 0
 	// The short date and its tooltip name the same day: the viewer's.
 	_, loc := s.viewerZone(c)
+	at := s.viewerTimes(c)
 	for _, a := range ov.Members {
 		m := a.Member
 		row := views.AccessRow{ID: m.ID, Name: m.Name, Email: m.Email, RoleName: m.RoleName, Active: m.Active(),
@@ -59,10 +60,10 @@ func (s *Server) renderReviews(c echo.Context, status int, form *reviews.Setting
 			row.TwoFactor = "On"
 		}
 		if !m.LastSignInAt.IsZero() {
-			row.LastSignIn, row.LastSignInFull = m.LastSignInAt.In(loc).Format(reviewDateLayout), s.viewerTime(c, m.LastSignInAt)
+			row.LastSignIn, row.LastSignInFull = m.LastSignInAt.In(loc).Format(reviewDateLayout), at(m.LastSignInAt)
 		}
 		if !a.LastActivity.IsZero() {
-			row.LastActivity, row.LastActivityFull = a.LastActivity.In(loc).Format(reviewDateLayout), s.viewerTime(c, a.LastActivity)
+			row.LastActivity, row.LastActivityFull = a.LastActivity.In(loc).Format(reviewDateLayout), at(a.LastActivity)
 		}
 		if a.Has(reviews.FlagUnusedPermissions) {
 			ids := make([]string, len(a.Unused))
@@ -77,7 +78,7 @@ func (s *Server) renderReviews(c echo.Context, status int, form *reviews.Setting
 	v.FlagSummary = plural(flags, "flag", "flags")
 	for _, inv := range ov.Invitations {
 		v.Invitations = append(v.Invitations, views.InvitationRow{ID: inv.ID, Email: inv.Email, RoleName: inv.RoleName,
-			Numbers: scopeText(inv.AllNumbers, inv.NumberIDs, numbers), InvitedBy: inv.InvitedBy, Expires: s.viewerTime(c, inv.ExpiresAt)})
+			Numbers: scopeText(inv.AllNumbers, inv.NumberIDs, numbers), InvitedBy: inv.InvitedBy, Expires: at(inv.ExpiresAt)})
 	}
 	for _, cp := range campaigns {
 		v.Campaigns = append(v.Campaigns, campaignRow(cp, now))

@@ -66,10 +66,7 @@ func (s *Server) saveTimeZone(c echo.Context) error {
 
 // viewerTime is t as the viewer reads it, in their own zone, named: "24 Dec 2026 09:00
 // Asia/Kolkata", or "… UTC" when they have not chosen one.
-func (s *Server) viewerTime(c echo.Context, t time.Time) string {
-	zone, loc := s.viewerZone(c)
-	return formatTimeIn(t, loc, zone)
-}
+func (s *Server) viewerTime(c echo.Context, t time.Time) string { return s.viewerTimes(c)(t) }
 
 // viewerNow is the time now in the viewer's zone.
 func (s *Server) viewerNow(c echo.Context) time.Time {

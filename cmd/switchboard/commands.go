@@ -308,7 +308,7 @@ func compact(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	d, err := db.OpenFile(ctx, path)
+	d, err := openExisting(ctx, common.DataDir)
 	if err != nil {
 		return err
 	}

@@ -1,21 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/demo"
 	"github.com/switchboard/switchboard/internal/loadgen"
-	"github.com/switchboard/switchboard/internal/whatsapp"
 )
 
 // Issue 11's live-update figure against the built binary, over HTTP: members signed in through
@@ -189,95 +185,35 @@ type liveSent struct {
 }
 
 type sentBody struct {
-	wamid      string
-	sent, ack  time.Time
-	answered   bool // 200
-	ackLatency time.Duration
+	wamid     string
+	sent, ack time.Time
+	answered  bool // 200
 }
 
 // sendLiveLoad posts loadgen's signed bodies open loop at rate for d: a body falls due every
-// 1/rate seconds whatever the server's pace, as Meta's deliveries do.
+// 1/rate seconds whatever the server's pace, as Meta's deliveries do. Every body's own times are
+// kept, to pair each message with its live events.
 func sendLiveLoad(ctx context.Context, t *testing.T, base, runID string, seed uint64, rate float64, d time.Duration) liveSent {
 	t.Helper()
-	const workers = 32
-	cfg := liveLoadConfig(base, runID, seed, workers, 0)
-	if _, err := loadgen.CheckURL(cfg.URL); err != nil {
+	cfg := liveLoadConfig(base, runID, seed, 32, 0)
+	cfg.Rate, cfg.Duration = rate, d
+	out := liveSent{runID: cfg.RunID}
+	var mu sync.Mutex
+	cfg.Answered = func(a loadgen.Answer) {
+		sb := sentBody{wamid: a.Body.Events[0].WAMID, sent: a.Sent, ack: a.Ended, answered: a.Err == nil && a.Status == http.StatusOK}
+		mu.Lock()
+		out.bodies = append(out.bodies, sb)
+		mu.Unlock()
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers, DisableCompression: true}}
-	defer client.CloseIdleConnections()
-	due := make(chan time.Time, workers)
-	start := time.Now()
-	go func() {
-		defer close(due)
-		interval := time.Duration(float64(time.Second) / rate)
-		for k := 0; ; k++ {
-			at := start.Add(time.Duration(k) * interval)
-			if !at.Before(start.Add(d)) {
-				return
-			}
-			time.Sleep(time.Until(at))
-			due <- at
-		}
-	}()
-	results := make([][]sentBody, workers)
-	var errs sync.Map
-	var nerr atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wl := loadgen.NewWorkload(cfg, w)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for at := range due {
-				b := wl.Next()
-				sb := sentBody{wamid: b.Events[0].WAMID, sent: time.Now()}
-				status, err := postWebhook(ctx, client, cfg.URL, b)
-				sb.ack = time.Now()
-				sb.answered = err == nil && status == http.StatusOK
-				sb.ackLatency = sb.ack.Sub(at)
-				if !sb.answered && nerr.Add(1) <= 5 {
-					errs.Store(fmt.Sprint(status, err), true)
-				}
-				results[w] = append(results[w], sb)
-			}
-		}()
+	out.ok, out.ackLatency = int(res.OK), res.Latency
+	if res.NonOK() > 0 {
+		out.errs = append(res.FirstErrors, fmt.Sprint("statuses ", res.Statuses))
 	}
-	wg.Wait()
-	out := liveSent{runID: cfg.RunID}
-	var lat []time.Duration
-	for _, r := range results {
-		for _, sb := range r {
-			out.bodies = append(out.bodies, sb)
-			if sb.answered {
-				out.ok++
-				lat = append(lat, sb.ackLatency)
-			}
-		}
-	}
-	errs.Range(func(k, _ any) bool { out.errs = append(out.errs, k.(string)); return true })
-	slices.Sort(lat)
-	out.ackLatency = lat
 	return out
-}
-
-func postWebhook(ctx context.Context, client *http.Client, target string, b loadgen.Body) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(b.Raw))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(whatsapp.SignatureHeader, b.Signature)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	// The 200 counts once the whole answer has arrived.
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return 0, err
-	}
-	return resp.StatusCode, nil
 }
 
 // liveFigures are the run's results.

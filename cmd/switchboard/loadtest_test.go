@@ -196,16 +196,20 @@ func TestWebhookLoadFigures(t *testing.T) {
 			extra = append(extra, "--debug-addr", debug)
 		}
 		srv := startSwitchboard(t, bin, dir, freeLoopbackAddr(t), *loadLogLevel, extra...)
-		noProfile := make(chan struct{})
-		close(noProfile)
-		var profiled <-chan struct{} = noProfile
+		var profiled <-chan struct{}
 		if *loadProfile != "" {
 			// From the moment the server answers, so that the demo's seeding is not in it; the
 			// server is stopped only once the profile is written.
 			profiled = profileServer(t, "http://"+debug, *loadDuration, *loadProfile)
 		}
 		cfg.URL, cfg.AppSecret, cfg.WABAID = srv.url+"/webhooks/whatsapp", []byte(demo.AppSecret), demo.WABAID
-		store = func() *sql.DB { <-profiled; srv.stop(t); return openReadOnly(t, dir) }
+		store = func() *sql.DB {
+			if profiled != nil {
+				<-profiled
+			}
+			srv.stop(t)
+			return openReadOnly(t, dir)
+		}
 		serverPID = srv.cmd.Process.Pid
 		server = "switchboard serve --demo --log-level " + *loadLogLevel + " (own process)"
 	case "apptest":

@@ -168,11 +168,6 @@ func OpenCore(ctx context.Context, o CoreOptions) (*Core, error) {
 	for _, name := range applied {
 		logger.InfoContext(ctx, "migration applied", "file", name)
 	}
-	if size, err := d.PageSizeOf(ctx); err == nil && size > db.PageSize {
-		logger.WarnContext(ctx, "the database keeps the page size it was created with, larger than new databases': "+
-			"run switchboard compact with the server stopped, and webhook ingest then writes about half as much to disk",
-			"page_size", size, "new_page_size", db.PageSize)
-	}
 	passwords, err := auth.NewVerifier(auth.DefaultPasswordParams)
 	if err != nil {
 		d.Close()
@@ -285,6 +280,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Campaigns: campaigns.Options{Throughput: cfg.CampaignThroughput, ReconcileAfter: cfg.CampaignReconcileAfter}})
 	if err != nil {
 		return nil, err
+	}
+	// Said by the server only, not by every command that opens the database.
+	if size, err := core.DB.PageSizeOf(ctx); err == nil && size > db.PageSize {
+		logger.WarnContext(ctx, "the database keeps the page size it was created with, larger than new databases': "+
+			"run switchboard compact with the server stopped, and webhook ingest then writes about a third less to disk",
+			"page_size", size, "new_page_size", db.PageSize)
 	}
 	assets, err := static.New()
 	if err != nil {

@@ -69,7 +69,7 @@ type FileStats struct {
 	FreePages int64
 }
 
-// Bytes is the file's size in pages.
+// Bytes is the file's size: its pages times the page size.
 func (s FileStats) Bytes() int64 { return int64(s.PageSize) * s.Pages }
 
 // Compact rewrites the database file at path with PageSize pages and without free pages

@@ -72,6 +72,19 @@ type Config struct {
 	Seed uint64
 	// Timeout bounds one request (default 10 s).
 	Timeout time.Duration
+	// Answered, when set, is told of every request once it is answered or has failed, by the
+	// worker that sent it (so from several goroutines at once): for figures that need each
+	// body's own times, such as how long after its 200 a message reached a live page.
+	Answered func(Answer)
+}
+
+// Answer is one request of a run: the body, when it was due (when it was sent, without a
+// Rate), when it left and when its answer had fully arrived, and the answer.
+type Answer struct {
+	Body             Body
+	Due, Sent, Ended time.Time
+	Status           int
+	Err              error
 }
 
 func (c Config) withDefaults() Config {
@@ -84,17 +97,14 @@ func (c Config) withDefaults() Config {
 	if c.Customers <= 0 {
 		c.Customers = 5000
 	}
-	switch {
-	case c.Duplicates == 0:
+	// A negative share stays negative, which no draw falls under: none. Turned into 0 here,
+	// it became the default when a Config went through withDefaults twice (New, then each
+	// worker's NewWorkload), so loadgen.Run sent duplicates and statuses that were refused.
+	if c.Duplicates == 0 {
 		c.Duplicates = 0.10
-	case c.Duplicates < 0:
-		c.Duplicates = 0
 	}
-	switch {
-	case c.StatusShare == 0:
+	if c.StatusShare == 0 {
 		c.StatusShare = 0.5
-	case c.StatusShare < 0:
-		c.StatusShare = 0
 	}
 	if c.StatusesPerBody <= 0 {
 		c.StatusesPerBody = 1
@@ -226,8 +236,13 @@ func (r *Runner) Run(ctx context.Context) *Result {
 					t0 = time.Now()
 				}
 				body := wl.Next()
+				sent := time.Now()
 				status, err := r.post(ctx, body)
-				took := time.Since(t0)
+				ended := time.Now()
+				took := ended.Sub(t0)
+				if cfg.Answered != nil {
+					cfg.Answered(Answer{Body: body, Due: t0, Sent: sent, Ended: ended, Status: status, Err: err})
+				}
 				r.requests.Add(1)
 				ws.record(body, status, err, took)
 				if status == http.StatusOK {

@@ -381,3 +381,57 @@ func TestPercentile(t *testing.T) {
 		t.Error("empty or max")
 	}
 }
+
+// Answered hears of every request once, with its body and its times in order, and of the
+// refused ones with their status.
+func TestAnsweredHearsOfEveryRequest(t *testing.T) {
+	f := &fakeReceiver{acked: map[Key]struct{}{}, failNth: 4}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Count, cfg.Workers, cfg.Rate, cfg.Duration = 40, 4, 400, 5*time.Second
+	var mu sync.Mutex
+	var answers []Answer
+	cfg.Answered = func(a Answer) {
+		mu.Lock()
+		answers = append(answers, a)
+		mu.Unlock()
+	}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(answers) != 40 || int64(len(answers)) != res.Requests {
+		t.Fatalf("%d answers for %d requests, want 40", len(answers), res.Requests)
+	}
+	ok := 0
+	for _, a := range answers {
+		if a.Sent.Before(a.Due) || a.Ended.Before(a.Sent) || len(a.Body.Events) == 0 {
+			t.Errorf("answer out of order or without its body: due %v sent %v ended %v, %d events", a.Due, a.Sent, a.Ended, len(a.Body.Events))
+		}
+		if a.Err == nil && a.Status == http.StatusOK {
+			ok++
+		} else if a.Status != http.StatusServiceUnavailable {
+			t.Errorf("a refused request answered %d, %v", a.Status, a.Err)
+		}
+	}
+	if int64(ok) != res.OK || ok != 30 {
+		t.Errorf("%d answers were 200, the result counts %d, want 30 (every fourth refused)", ok, res.OK)
+	}
+}
+
+// "None" stays none through Run, which defaults the Config and hands it to each worker's
+// workload, which defaults it again: once, -1 became 0 there and then the default share.
+func TestRunSendsNoDuplicatesOrStatusesWhenToldNone(t *testing.T) {
+	srv := httptest.NewServer(&fakeReceiver{acked: map[Key]struct{}{}})
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Count, cfg.Workers, cfg.Duplicates, cfg.StatusShare = 200, 4, -1, -1
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Duplicates != 0 || res.AckedOf(KindStatus) != 0 || res.AckedOf(KindMessage) != 200 {
+		t.Errorf("%d duplicates, %d statuses, %d messages; want 0, 0, 200", res.Duplicates, res.AckedOf(KindStatus), res.AckedOf(KindMessage))
+	}
+}

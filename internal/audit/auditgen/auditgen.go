@@ -9,15 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/audit"
 	"github.com/switchboard/switchboard/internal/clock"
 	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/db/benchdb"
 )
 
 // Options say what to generate.
@@ -201,46 +199,9 @@ func requestID(r *rand.Rand) string {
 	return string(b[:])
 }
 
-// CachedDir returns a data directory under the system's temporary directory holding a database
-// built once by build and kept for later runs: benchmarks over a million events would otherwise
-// spend minutes generating them every time. The directory is named by key and by db.Layout, so a
-// schema or page size change builds afresh. build writes into an empty directory that is
-// renamed into place only when it succeeds.
+// CachedDir is benchdb.Dir for generators without a version of their own.
 func CachedDir(key string, build func(dir string) error) (string, error) {
-	layout, err := db.Layout()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(os.TempDir(), "switchboard-bench", key+"-"+layout)
-	if _, err := os.Stat(filepath.Join(dir, db.FileName)); err == nil {
-		return dir, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), key+"-building-")
-	if err != nil {
-		return "", err
-	}
-	if err := build(tmp); err != nil {
-		os.RemoveAll(tmp)
-		return "", err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		if _, serr := os.Stat(filepath.Join(dir, db.FileName)); serr == nil {
-			return dir, nil // built by a run beside this one
-		}
-		return "", err
-	}
-	// Databases of earlier schemas are half a gigabyte each and never used again.
-	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), key+"-*"))
-	for _, old := range stale {
-		if old != dir && !strings.Contains(filepath.Base(old), "-building-") {
-			os.RemoveAll(old)
-		}
-	}
-	return dir, nil
+	return benchdb.Dir(key, "", build)
 }
 
 // CachedEvents is CachedDir for a database holding n generated events by DefaultMembers and

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/authz"
 	"github.com/switchboard/switchboard/internal/db"
+	"github.com/switchboard/switchboard/internal/db/benchdb"
 	"github.com/switchboard/switchboard/internal/inbox"
 	"github.com/switchboard/switchboard/internal/members"
 )
@@ -81,46 +81,16 @@ func Size() int {
 // conversations and 10n messages, building it on first use. The directory is shared: copy the
 // database before changing it. logf, if not nil, is told how long generation took.
 func CachedDir(n int, logf func(format string, args ...any)) (string, error) {
-	layout, err := db.Layout()
-	if err != nil {
-		return "", err
-	}
-	parent := filepath.Join(os.TempDir(), "switchboard-bench")
-	key := fmt.Sprintf("inbox-%d", n)
-	dir := filepath.Join(parent, key+"-"+version+"-"+layout)
-	if _, err := os.Stat(filepath.Join(dir, db.FileName)); err == nil {
-		return dir, nil
-	}
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(parent, key+"-building-")
-	if err != nil {
-		return "", err
-	}
-	start := time.Now()
-	if err := build(tmp, n); err != nil {
-		os.RemoveAll(tmp)
-		return "", err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		if _, serr := os.Stat(filepath.Join(dir, db.FileName)); serr == nil {
-			return dir, nil // built by a run beside this one
+	return benchdb.Dir(fmt.Sprintf("inbox-%d", n), version, func(dir string) error {
+		start := time.Now()
+		if err := build(dir, n); err != nil {
+			return err
 		}
-		return "", err
-	}
-	if logf != nil {
-		logf("generated %d conversations, %d messages in %v at %s", n, 10*n, time.Since(start).Round(time.Second), dir)
-	}
-	// Databases of earlier schemas or generator versions are never used again.
-	stale, _ := filepath.Glob(filepath.Join(parent, key+"-*"))
-	for _, old := range stale {
-		if old != dir && !strings.Contains(filepath.Base(old), "-building-") {
-			os.RemoveAll(old)
+		if logf != nil {
+			logf("generated %d conversations, %d messages in %v at %s", n, 10*n, time.Since(start).Round(time.Second), dir)
 		}
-	}
-	return dir, nil
+		return nil
+	})
 }
 
 func build(dir string, n int) error {
